@@ -1,0 +1,8 @@
+// Reference kernels: control flow ops.
+#include "backends/reference/kernel.h"
+
+namespace dlc::ref {
+
+void registerControlFlowKernels(KernelTable& table) { (void)table; }
+
+}  // namespace dlc::ref

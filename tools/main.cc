@@ -1,0 +1,2 @@
+// dlc command line (placeholder)
+int main() { return 0; }
