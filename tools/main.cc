@@ -1,2 +1,47 @@
-// dlc command line (placeholder)
-int main() { return 0; }
+// The `dlc` command line: dispatches to one subcommand per DESIGN.md's contract.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "tools/cli.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: dlc <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  import   MODEL.onnx [-o OUT.dlcir]                       print or save the IR\n"
+    "  run      MODEL(.onnx|.dlcir) [--target T] [--input [NAME=]FILE]... [--output-dir DIR]\n"
+    "  inspect  MODEL(.onnx|.dlcir) [--format text|json|dot]\n"
+    "  opt, compile, bench                                      not available yet\n"
+    "\n"
+    "Run `dlc <command> --help` for a command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  std::string command = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  try {
+    if (command == "import") return dlc::cli::runImport(rest);
+    if (command == "run") return dlc::cli::runRun(rest);
+    if (command == "inspect") return dlc::cli::runInspect(rest);
+    if (command == "opt" || command == "compile" || command == "bench")
+      return dlc::cli::fail("'" + command + "' is not available in this version of dlc (see `dlc --help`)");
+  } catch (const std::bad_alloc&) {
+    return dlc::cli::fail("out of memory");
+  } catch (const std::exception& e) {
+    return dlc::cli::fail(std::string("internal error: ") + e.what());
+  }
+  return dlc::cli::fail("unknown command '" + command + "' (see `dlc --help`)");
+}

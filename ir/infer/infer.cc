@@ -18,6 +18,10 @@ const Tensor* InferContext::constantInput(int i) const {
 }
 
 void InferContext::setOutput(int i, Type t) {
+  if (sink_) {
+    if (i >= 0 && i < static_cast<int>(sink_->size())) (*sink_)[static_cast<size_t>(i)] = std::move(t);
+    return;
+  }
   if (i < op_.numResults()) op_.result(i)->setType(std::move(t));
 }
 
@@ -68,8 +72,10 @@ Status normalizeAxis(int64_t axis, int rank, int* out) {
   return Status::success();
 }
 
-Status inferOpTypes(Op& op) {
-  InferContext ctx(op);
+Status inferOpTypes(Op& op) { return inferOpTypes(op, nullptr); }
+
+Status inferOpTypes(Op& op, std::vector<Type>* sink) {
+  InferContext ctx(op, sink);
   const OpInfo& info = op.info();
   const Type* in0 = ctx.inputType(0);
   switch (info.shape_rule) {

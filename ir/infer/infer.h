@@ -13,6 +13,9 @@ namespace dlc {
 class InferContext {
  public:
   explicit InferContext(Op& op) : op_(op) {}
+  // Writes inferred result types into `sink` (pre-sized by the caller) instead of the op's results,
+  // so the verifier can re-infer without mutating the graph.
+  InferContext(Op& op, std::vector<Type>* sink) : op_(op), sink_(sink) {}
 
   Op& op() { return op_; }
   int numInputs() const { return op_.numOperands(); }
@@ -30,10 +33,14 @@ class InferContext {
 
  private:
   Op& op_;
+  std::vector<Type>* sink_ = nullptr;
 };
 
 // Infers and records the result types of one op from its operands and attributes.
 Status inferOpTypes(Op& op);
+// Same, writing result types into `sink` (pre-sized, normally with the current result types); the
+// op is left unchanged as long as the op's rule only uses InferContext::setOutput.
+Status inferOpTypes(Op& op, std::vector<Type>* sink);
 // Infers every op of a region (and nested regions) in order.
 Status inferRegionTypes(Region& region);
 

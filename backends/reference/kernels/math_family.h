@@ -1,0 +1,18 @@
+// Registration hooks of the math/elementwise kernel files, called from elementwise.cc and math.cc.
+#pragma once
+
+#include "backends/reference/kernel.h"
+
+namespace dlc::ref {
+
+void registerBinaryKernels(KernelTable& table);     // binary.cc: broadcast arithmetic, logic, Where, variadic
+void registerCastKernels(KernelTable& table);       // cast.cc: Cast, CastLike
+void registerMatMulKernels(KernelTable& table);     // matmul.cc: MatMul, Gemm, MatMulInteger, QLinearMatMul
+void registerReduceKernels(KernelTable& table);     // reduce.cc: Reduce*, ArgMax/ArgMin, CumSum
+void registerQuantizeKernels(KernelTable& table);   // quantize.cc: (De)QuantizeLinear, DynamicQuantizeLinear
+void registerEinsumKernels(KernelTable& table);     // einsum.cc: Einsum, Det, EyeLike, Range
+void registerRandomKernels(KernelTable& table);     // random.cc: Random*, Bernoulli, Multinomial
+void registerSignalKernels(KernelTable& table);     // signal.cc: windows, DFT, STFT, MelWeightMatrix
+void registerStringKernels(KernelTable& table);     // string.cc: StringNormalizer, TfIdfVectorizer
+
+}  // namespace dlc::ref

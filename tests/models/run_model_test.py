@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+"""One model test: `dlc run` on an exported model folder, then compare every output with PyTorch's.
+
+usage: run_model_test.py --dlc PATH --model-dir DIR --output-dir OUT [--target T] [--rel 1e-3]
+The model folder (from export_models.py) holds model.onnx, input_<i>.npy and expected_<i>.npy.
+"""
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import compare  # noqa: E402
+
+
+def numbered(folder, stem):
+    """stem_0.npy, stem_1.npy, ... in order (stops at the first gap)."""
+    files = []
+    while os.path.exists(os.path.join(folder, f"{stem}_{len(files)}.npy")):
+        files.append(os.path.join(folder, f"{stem}_{len(files)}.npy"))
+    return files
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dlc", required=True, help="the dlc executable")
+    ap.add_argument("--model-dir", required=True)
+    ap.add_argument("--output-dir", required=True)
+    ap.add_argument("--target", help="passed to dlc run --target (default: dlc's default)")
+    ap.add_argument("--rel", type=float, default=1e-3)
+    args = ap.parse_args()
+
+    model = os.path.join(args.model_dir, "model.onnx")
+    inputs = numbered(args.model_dir, "input")
+    expected = numbered(args.model_dir, "expected")
+    if not os.path.exists(model) or not inputs or not expected:
+        sys.exit(f"run_model_test.py: error: {args.model_dir} lacks model.onnx, input_0.npy or expected_0.npy "
+                 "(run export_models.py first)")
+    # A stale output from an earlier run must not pass for this one.
+    shutil.rmtree(args.output_dir, ignore_errors=True)
+    os.makedirs(args.output_dir)
+
+    cmd = [args.dlc, "run", model]
+    if args.target:
+        cmd += ["--target", args.target]
+    for f in inputs:
+        cmd += ["--input", f]
+    cmd += ["--output-dir", args.output_dir]
+    print("$", " ".join(cmd), flush=True)
+    start = time.time()
+    proc = subprocess.run(cmd)
+    print(f"dlc run took {time.time() - start:.1f} s")
+    if proc.returncode != 0:
+        sys.exit(f"FAIL: dlc run exited with status {proc.returncode}")
+
+    failed = False
+    for i, exp_path in enumerate(expected):
+        out_path = os.path.join(args.output_dir, f"output_{i}.npy")
+        if not os.path.exists(out_path):
+            print(f"output_{i}: missing {out_path}")
+            failed = True
+            continue
+        ok, msg = compare(np.load(out_path), np.load(exp_path), args.rel, f"output_{i}")
+        print(msg)
+        failed |= not ok
+    extra = glob.glob(os.path.join(args.output_dir, f"output_{len(expected)}*"))
+    if extra:
+        print(f"unexpected extra output {extra[0]} (PyTorch gave {len(expected)} outputs)")
+        failed = True
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

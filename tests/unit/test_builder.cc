@@ -1,0 +1,60 @@
+// Tests for the native C++ builder API: graph shape, sticky errors, and a run with known weights.
+#include <gtest/gtest.h>
+
+#include "backends/reference/interpreter.h"
+#include "frontend/builder/model.h"
+#include "ir/verifier.h"
+
+namespace dlc::builder {
+namespace {
+
+TEST(Builder, LinearReluWithKnownWeightsRuns) {
+  Model m("tiny");
+  Var x = m.input("x", DType::F32, {Dim::sym("N"), Dim::of(2)});
+  Var w = m.constant(Tensor::fromVector(DType::F32, {2, 3}, std::vector<float>{1, -1, 2, 0.5f, 3, -4}), "w");
+  Var b = m.constant(Tensor::fromVector(DType::F32, {3}, std::vector<float>{0.5f, 0, -1}), "b");
+  Var y = relu(add(matmul(x, w), b));
+  m.output(y, "y");
+  auto g = m.finish();
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  ASSERT_TRUE(verifyGraph(**g).ok());
+  // Symbolic batch dim flows to the output type.
+  EXPECT_EQ((*g)->body().output(0)->type().toString(), "f32[N,3]");
+
+  // x = [[1, 2], [-1, 1]]:
+  //   row 0: [1*1+2*0.5, 1*-1+2*3, 1*2+2*-4] + b = [2.5, 5, -7] -> relu [2.5, 5, 0]
+  //   row 1: [-1+0.5, 1+3, -2-4] + b = [0, 4, -7] -> relu [0, 4, 0]
+  Tensor in = Tensor::fromVector(DType::F32, {2, 2}, std::vector<float>{1, 2, -1, 1});
+  auto out = ref::Interpreter(**g).run({DataValue::ofTensor(in)});
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  const Tensor& t = (*out)[0].tensor;
+  ASSERT_EQ(t.shape(), (std::vector<int64_t>{2, 3}));
+  std::vector<float> expected = {2.5f, 5, 0, 0, 4, 0};
+  for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(t.data<float>()[i], expected[static_cast<size_t>(i)]) << i;
+}
+
+TEST(Builder, FirstErrorIsStickyAndNamesTheOp) {
+  Model m("bad");
+  Var x = m.input("x", DType::F32, {Dim::of(4), Dim::of(5)});
+  Var w = m.constant(Tensor(DType::F32, {6, 3}), "w");
+  Var y = relu(matmul(x, w));  // inner dims 5 vs 6: the MatMul fails, the Relu is skipped
+  m.output(y);
+  auto g = m.finish();
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("MatMul"), std::string::npos) << g.status().message();
+}
+
+TEST(Builder, ModelWithoutOutputsIsAnError) {
+  Model m("empty");
+  m.input("x", DType::F32, {Dim::of(1)});
+  EXPECT_FALSE(m.finish().ok());
+}
+
+TEST(Builder, ConvRejectsChannelsNotDivisibleByGroups) {
+  Model m("conv");
+  Conv2d conv(m, "c", 6, 4, 3, 1, 1, /*groups=*/4);
+  EXPECT_FALSE(m.ok());
+}
+
+}  // namespace
+}  // namespace dlc::builder

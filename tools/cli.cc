@@ -1,0 +1,93 @@
+// Argument parsing, model loading and error reporting shared by the dlc subcommands.
+#include "tools/cli.h"
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "frontend/onnx/importer.h"
+#include "ir/parser.h"
+#include "ir/verifier.h"
+
+namespace dlc::cli {
+
+Expected<Args> Args::parse(const std::vector<std::string>& argv, const std::vector<std::string>& value_options,
+                           const std::vector<std::string>& flags) {
+  Args out;
+  auto known = [](const std::vector<std::string>& list, const std::string& n) {
+    return std::find(list.begin(), list.end(), n) != list.end();
+  };
+  for (size_t i = 0; i < argv.size(); ++i) {
+    std::string a = argv[i];
+    if (a == "-o") a = "--output";
+    if (a.size() < 2 || a[0] != '-' || a == "-") {
+      out.positional_.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(a[1] == '-' ? 2 : 1), value;
+    bool has_value = false;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    if (known(flags, name)) {
+      if (has_value) return Status::error(str("option --", name, " takes no value"));
+      out.options_.emplace(name, "");
+    } else if (known(value_options, name)) {
+      if (!has_value) {
+        if (i + 1 >= argv.size()) return Status::error(str("option --", name, " needs a value"));
+        value = argv[++i];
+      }
+      out.options_.emplace(name, value);
+    } else {
+      return Status::error(str("unknown option '", a, "' (see --help)"));
+    }
+  }
+  return out;
+}
+
+std::string Args::get(const std::string& name, const std::string& fallback) const {
+  auto it = options_.find(name);
+  return it == options_.end() ? fallback : it->second;
+}
+
+std::vector<std::string> Args::getAll(const std::string& name) const {
+  std::vector<std::string> out;
+  auto [b, e] = options_.equal_range(name);
+  for (auto it = b; it != e; ++it) out.push_back(it->second);
+  return out;
+}
+
+Expected<std::unique_ptr<Graph>> loadModel(const std::string& path) {
+  auto ends_with = [&](const std::string& suffix) {
+    return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  std::unique_ptr<Graph> graph;
+  if (ends_with(".dlcir")) {
+    std::ifstream in(path);
+    if (!in) return Status::error(str("cannot open '", path, "'"));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    DLC_ASSIGN_OR_RETURN(graph, parseGraph(ss.str(), path));
+  } else if (ends_with(".dlc")) {
+    return Status::error(str("compiled .dlc artifacts are not supported yet; pass the .onnx model (", path, ")"));
+  } else {
+    DLC_ASSIGN_OR_RETURN(graph, onnx_import::importModelFile(path));
+  }
+  Status s = verifyGraph(*graph);
+  if (!s.ok()) return Status::error(str(s.message(), " (", path, ")"));
+  return graph;
+}
+
+int fail(const Status& status) { return fail(status.message()); }
+
+int fail(const std::string& message) {
+  std::string one_line = message;
+  std::replace(one_line.begin(), one_line.end(), '\n', ' ');
+  std::cerr << "dlc: error: " << one_line << "\n";
+  return 1;
+}
+
+}  // namespace dlc::cli

@@ -1,0 +1,43 @@
+// Shared pieces of the `dlc` subcommands: argument parsing, model loading, error reporting.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/status.h"
+
+namespace dlc::cli {
+
+// Parsed command line of one subcommand: positional arguments and options (repeatable).
+// Options are `--name value`, `--name=value` or bare `--flag`; `-o X` is `--output X`.
+class Args {
+ public:
+  // `flags` lists the options that take no value; every other option needs one.
+  static Expected<Args> parse(const std::vector<std::string>& argv, const std::vector<std::string>& value_options,
+                              const std::vector<std::string>& flags);
+
+  const std::vector<std::string>& positional() const { return positional_; }
+  bool has(const std::string& name) const { return options_.count(name) != 0; }
+  std::string get(const std::string& name, const std::string& fallback = {}) const;
+  std::vector<std::string> getAll(const std::string& name) const;
+
+ private:
+  std::vector<std::string> positional_;
+  std::multimap<std::string, std::string> options_;
+};
+
+// Loads a model from .onnx (import) or .dlcir (textual IR), verifying it.
+Expected<std::unique_ptr<Graph>> loadModel(const std::string& path);
+
+// Prints `dlc: error: <message>` to stderr and returns the exit status 1.
+int fail(const Status& status);
+int fail(const std::string& message);
+
+int runImport(const std::vector<std::string>& args);
+int runRun(const std::vector<std::string>& args);
+int runInspect(const std::vector<std::string>& args);
+
+}  // namespace dlc::cli

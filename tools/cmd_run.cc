@@ -1,0 +1,165 @@
+// `dlc run`: loads a model, reads inputs (.npy or ONNX .pb), runs it and writes or prints outputs.
+#include <sys/stat.h>
+
+#include <cmath>
+#include <iostream>
+
+#include "backends/reference/interpreter.h"
+#include "frontend/onnx/importer.h"
+#include "tools/cli.h"
+#include "tools/npy.h"
+
+namespace dlc::cli {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: dlc run MODEL(.onnx|.dlcir) [--target T] [--input [NAME=]FILE]... [--output-dir DIR]\n"
+    "\n"
+    "Runs the model once. Inputs are NumPy .npy files or ONNX .pb files (TensorProto,\n"
+    "SequenceProto, OptionalProto), given in graph-input order or as NAME=FILE.\n"
+    "\n"
+    "  --target T        reference (default; the only target in this version)\n"
+    "  --input F         an input file; repeat once per graph input\n"
+    "  --output-dir DIR  write output_<i>.npy per graph output (a sequence output becomes the\n"
+    "                    folder output_<i>/ with 0.npy, 1.npy, ...; bf16 is written as f32).\n"
+    "                    Without it, a summary of each output is printed.\n";
+
+bool endsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Expected<DataValue> readInput(const std::string& path, const Type& type) {
+  if (endsWith(path, ".npy")) {
+    DLC_ASSIGN_OR_RETURN(Tensor t, npy::readFile(path));
+    return DataValue::ofTensor(std::move(t));
+  }
+  return onnx_import::readValueFile(path, &type);
+}
+
+Status makeDir(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return Status::error(str("cannot create directory '", dir, "'"));
+  return Status::success();
+}
+
+Status writeOutput(const std::string& dir, size_t index, const DataValue& v) {
+  std::string base = str(dir, "/output_", index);
+  if (v.is_none) {
+    std::cerr << "dlc: note: output " << index << " is an empty optional; nothing written\n";
+    return Status::success();
+  }
+  if (v.is_sequence) {
+    DLC_RETURN_IF_ERROR(makeDir(base));
+    for (size_t i = 0; i < v.sequence.size(); ++i) DLC_RETURN_IF_ERROR(npy::writeFile(str(base, "/", i, ".npy"), v.sequence[i]));
+    return Status::success();
+  }
+  return npy::writeFile(base + ".npy", v.tensor);
+}
+
+void printSummary(const std::string& name, const DataValue& v) {
+  if (v.is_none) {
+    std::cout << name << ": empty optional\n";
+    return;
+  }
+  if (v.is_sequence) {
+    std::cout << name << ": sequence of " << v.sequence.size() << " tensors\n";
+    return;
+  }
+  const Tensor& t = v.tensor;
+  std::vector<int64_t> dims(t.shape().begin(), t.shape().end());
+  std::cout << name << ": " << dtypeName(t.dtype()) << Shape::of(dims).toString();
+  if (t.dtype() == DType::String) {
+    std::cout << "\n";
+    return;
+  }
+  int64_t n = t.numel(), shown = std::min<int64_t>(n, 8);
+  std::cout << " [";
+  for (int64_t i = 0; i < shown; ++i) std::cout << (i ? ", " : "") << t.getDouble(i);
+  std::cout << (n > shown ? ", ...]" : "]");
+  if (n > 0) {
+    double lo = t.getDouble(0), hi = lo, sum = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      double x = t.getDouble(i);
+      lo = std::min(lo, x);
+      hi = std::max(hi, x);
+      sum += x;
+    }
+    std::cout << " min=" << lo << " max=" << hi << " mean=" << sum / static_cast<double>(n);
+  }
+  std::cout << "\n";
+}
+
+}  // namespace
+
+int runRun(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {"target", "input", "output-dir"}, {"help"});
+  if (!args.ok()) return fail(args.status());
+  if (args->has("help")) {
+    std::cout << kHelp;
+    return 0;
+  }
+  if (args->positional().size() != 1) return fail("run takes exactly one MODEL (see --help)");
+  const std::string model_path = args->positional()[0];
+  std::string target = args->get("target", "reference");
+  if (target != "reference")
+    return fail(str("target '", target, "' is not available in this version (available: reference)"));
+
+  auto graph = loadModel(model_path);
+  if (!graph.ok()) return fail(graph.status());
+  const Region& body = (*graph)->body();
+
+  // Match --input files to graph inputs: NAME=FILE by name, the rest in order.
+  std::vector<std::string> files(static_cast<size_t>(body.numArguments()));
+  size_t next_positional = 0;
+  for (const std::string& spec : args->getAll("input")) {
+    size_t eq = spec.find('=');
+    std::string name = eq == std::string::npos ? "" : spec.substr(0, eq);
+    int index = -1;
+    if (!name.empty()) {
+      for (int i = 0; i < body.numArguments(); ++i)
+        if (body.argument(i)->name() == name) index = i;
+      if (index < 0) {
+        // A path containing '=' that is not an input name is treated as a plain file.
+        name.clear();
+      }
+    }
+    std::string file = name.empty() ? spec : spec.substr(eq + 1);
+    if (index < 0) {
+      while (next_positional < files.size() && !files[next_positional].empty()) ++next_positional;
+      if (next_positional >= files.size())
+        return fail(str("too many inputs: the model takes ", body.numArguments(), " (", file, ")"));
+      index = static_cast<int>(next_positional);
+    } else if (!files[static_cast<size_t>(index)].empty()) {
+      return fail(str("input '", name, "' given twice"));
+    }
+    files[static_cast<size_t>(index)] = file;
+  }
+  std::vector<DataValue> inputs;
+  std::string missing;
+  for (int i = 0; i < body.numArguments(); ++i) {
+    const Value* arg = body.argument(i);
+    if (files[static_cast<size_t>(i)].empty()) {
+      missing += str(missing.empty() ? "" : ", ", arg->name(), ": ", arg->type().toString());
+      continue;
+    }
+    auto v = readInput(files[static_cast<size_t>(i)], arg->type());
+    if (!v.ok()) return fail(v.status());
+    inputs.push_back(std::move(v).value());
+  }
+  if (!missing.empty()) return fail(str("missing inputs: ", missing, " (", model_path, ")"));
+
+  ref::Interpreter interpreter(**graph);
+  auto outputs = interpreter.run(inputs);
+  if (!outputs.ok()) return fail(str(outputs.status().message(), " (", model_path, ")"));
+
+  std::string out_dir = args->get("output-dir");
+  if (!out_dir.empty()) {
+    Status s = makeDir(out_dir);
+    for (size_t i = 0; s.ok() && i < outputs->size(); ++i) s = writeOutput(out_dir, i, (*outputs)[i]);
+    if (!s.ok()) return fail(s);
+  } else {
+    for (size_t i = 0; i < outputs->size(); ++i) printSummary(body.output(static_cast<int>(i))->name(), (*outputs)[i]);
+  }
+  return 0;
+}
+
+}  // namespace dlc::cli
