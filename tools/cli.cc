@@ -21,6 +21,7 @@ Expected<Args> Args::parse(const std::vector<std::string>& argv, const std::vect
   for (size_t i = 0; i < argv.size(); ++i) {
     std::string a = argv[i];
     if (a == "-o") a = "--output";
+    if (a.size() == 3 && a[0] == '-' && a[1] == 'O') a = str("--O=", a[2]);  // -O2 is --O=2
     if (a.size() < 2 || a[0] != '-' || a == "-") {
       out.positional_.push_back(a);
       continue;

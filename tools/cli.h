@@ -39,5 +39,7 @@ int fail(const std::string& message);
 int runImport(const std::vector<std::string>& args);
 int runRun(const std::vector<std::string>& args);
 int runInspect(const std::vector<std::string>& args);
+int runBench(const std::vector<std::string>& args);
+int runOpt(const std::vector<std::string>& args);
 
 }  // namespace dlc::cli

@@ -4,15 +4,20 @@
 #include <sstream>
 
 #include "tools/cli.h"
+#include "tools/pipeline.h"
 
 namespace dlc::cli {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: dlc inspect MODEL(.onnx|.dlcir) [--format text|json|dot]\n"
+    "usage: dlc inspect MODEL(.onnx|.dlcir) [--format text|json|dot] [--target T] [-O0..3]\n"
     "\n"
-    "Prints the model's inputs and outputs (name, dtype, shape), the number of ops of each kind\n"
-    "and the bytes of constant weights. --format dot prints the op graph for Graphviz.\n";
+    "Prints, for the graph after the target's default pipeline (-O0: as imported), the model's\n"
+    "inputs and outputs (name, dtype, shape), the number of ops of each kind and the bytes of\n"
+    "constant weights. --format dot prints the op graph for Graphviz.\n"
+    "\n"
+    "  --target T             reference (default), cpu, onednn, cuda\n"
+    "  --input-shape N=AxBxC  specialise input N's symbolic dims first\n";
 
 std::string jsonString(const std::string& s) {
   std::string out = "\"";
@@ -134,7 +139,7 @@ void printDot(const Graph& g) {
 }  // namespace
 
 int runInspect(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"format", "target"}, {"help"});
+  auto args = Args::parse(argv, {"format", "target", "O", "input-shape"}, {"help"});
   if (!args.ok()) return fail(args.status());
   if (args->has("help")) {
     std::cout << kHelp;
@@ -144,8 +149,14 @@ int runInspect(const std::vector<std::string>& argv) {
   std::string format = args->get("format", "text");
   if (format != "text" && format != "json" && format != "dot")
     return fail(str("unknown format '", format, "' (expected text, json or dot)"));
+  auto level = parseOptLevel(args->get("O", "2"));
+  if (!level.ok()) return fail(level.status());
+  auto ctx = makePassContext(args->get("target", "reference"), args->getAll("input-shape"));
+  if (!ctx.ok()) return fail(ctx.status());
   auto graph = loadModel(args->positional()[0]);
   if (!graph.ok()) return fail(graph.status());
+  Status optimized = optimize(**graph, *ctx, *level);
+  if (!optimized.ok()) return fail(str(optimized.message(), " (", args->positional()[0], ")"));
   if (format == "json")
     printJson(**graph);
   else if (format == "dot")

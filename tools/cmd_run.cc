@@ -5,9 +5,10 @@
 #include <iostream>
 
 #include "backends/reference/interpreter.h"
-#include "frontend/onnx/importer.h"
 #include "tools/cli.h"
+#include "tools/inputs.h"
 #include "tools/npy.h"
+#include "tools/pipeline.h"
 
 namespace dlc::cli {
 namespace {
@@ -19,22 +20,12 @@ constexpr const char* kHelp =
     "SequenceProto, OptionalProto), given in graph-input order or as NAME=FILE.\n"
     "\n"
     "  --target T        reference (default; the only target in this version)\n"
+    "  -O0 .. -O3        optimization level of the target's default pipeline (default -O2)\n"
+    "  --input-shape N=AxBxC  specialise input N's symbolic dims before optimizing\n"
     "  --input F         an input file; repeat once per graph input\n"
     "  --output-dir DIR  write output_<i>.npy per graph output (a sequence output becomes the\n"
     "                    folder output_<i>/ with 0.npy, 1.npy, ...; bf16 is written as f32).\n"
     "                    Without it, a summary of each output is printed.\n";
-
-bool endsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-Expected<DataValue> readInput(const std::string& path, const Type& type) {
-  if (endsWith(path, ".npy")) {
-    DLC_ASSIGN_OR_RETURN(Tensor t, npy::readFile(path));
-    return DataValue::ofTensor(std::move(t));
-  }
-  return onnx_import::readValueFile(path, &type);
-}
 
 Status makeDir(const std::string& dir) {
   if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return Status::error(str("cannot create directory '", dir, "'"));
@@ -91,7 +82,7 @@ void printSummary(const std::string& name, const DataValue& v) {
 }  // namespace
 
 int runRun(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"target", "input", "output-dir"}, {"help"});
+  auto args = Args::parse(argv, {"target", "input", "output-dir", "O", "input-shape"}, {"help"});
   if (!args.ok()) return fail(args.status());
   if (args->has("help")) {
     std::cout << kHelp;
@@ -103,36 +94,19 @@ int runRun(const std::vector<std::string>& argv) {
   if (target != "reference")
     return fail(str("target '", target, "' is not available in this version (available: reference)"));
 
+  auto level = parseOptLevel(args->get("O", "2"));
+  if (!level.ok()) return fail(level.status());
+  auto ctx = makePassContext(target, args->getAll("input-shape"));
+  if (!ctx.ok()) return fail(ctx.status());
   auto graph = loadModel(model_path);
   if (!graph.ok()) return fail(graph.status());
+  Status optimized = optimize(**graph, *ctx, *level);
+  if (!optimized.ok()) return fail(str(optimized.message(), " (", model_path, ")"));
   const Region& body = (*graph)->body();
 
-  // Match --input files to graph inputs: NAME=FILE by name, the rest in order.
-  std::vector<std::string> files(static_cast<size_t>(body.numArguments()));
-  size_t next_positional = 0;
-  for (const std::string& spec : args->getAll("input")) {
-    size_t eq = spec.find('=');
-    std::string name = eq == std::string::npos ? "" : spec.substr(0, eq);
-    int index = -1;
-    if (!name.empty()) {
-      for (int i = 0; i < body.numArguments(); ++i)
-        if (body.argument(i)->name() == name) index = i;
-      if (index < 0) {
-        // A path containing '=' that is not an input name is treated as a plain file.
-        name.clear();
-      }
-    }
-    std::string file = name.empty() ? spec : spec.substr(eq + 1);
-    if (index < 0) {
-      while (next_positional < files.size() && !files[next_positional].empty()) ++next_positional;
-      if (next_positional >= files.size())
-        return fail(str("too many inputs: the model takes ", body.numArguments(), " (", file, ")"));
-      index = static_cast<int>(next_positional);
-    } else if (!files[static_cast<size_t>(index)].empty()) {
-      return fail(str("input '", name, "' given twice"));
-    }
-    files[static_cast<size_t>(index)] = file;
-  }
+  auto matched = matchInputFiles(body, args->getAll("input"));
+  if (!matched.ok()) return fail(matched.status());
+  const std::vector<std::string>& files = *matched;
   std::vector<DataValue> inputs;
   std::string missing;
   for (int i = 0; i < body.numArguments(); ++i) {

@@ -14,7 +14,9 @@ constexpr const char* kUsage =
     "  import   MODEL.onnx [-o OUT.dlcir]                       print or save the IR\n"
     "  run      MODEL(.onnx|.dlcir) [--target T] [--input [NAME=]FILE]... [--output-dir DIR]\n"
     "  inspect  MODEL(.onnx|.dlcir) [--format text|json|dot]\n"
-    "  opt, compile, bench                                      not available yet\n"
+    "  opt      IN.dlcir [--passes=P1,P2] [-o OUT.dlcir]          run passes on textual IR\n"
+    "  bench    MODEL(.onnx|.dlcir) [--target T] [--runs N] [--threads N] [--profile]\n"
+    "  compile                                                  not available yet\n"
     "\n"
     "Run `dlc <command> --help` for a command's options.\n";
 
@@ -36,7 +38,9 @@ int main(int argc, char** argv) {
     if (command == "import") return dlc::cli::runImport(rest);
     if (command == "run") return dlc::cli::runRun(rest);
     if (command == "inspect") return dlc::cli::runInspect(rest);
-    if (command == "opt" || command == "compile" || command == "bench")
+    if (command == "opt") return dlc::cli::runOpt(rest);
+    if (command == "bench") return dlc::cli::runBench(rest);
+    if (command == "compile")
       return dlc::cli::fail("'" + command + "' is not available in this version of dlc (see `dlc --help`)");
   } catch (const std::bad_alloc&) {
     return dlc::cli::fail("out of memory");

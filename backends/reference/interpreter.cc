@@ -55,7 +55,8 @@ std::unordered_map<const Op*, std::vector<const Value*>> lastUses(const Region& 
   return result;
 }
 
-Expected<std::vector<RtValue>> runRegion(const Region& region, std::vector<RtValue> args, const Scope* parent) {
+Expected<std::vector<RtValue>> runRegion(const Region& region, std::vector<RtValue> args, const Scope* parent,
+                                         OpObserver* observer, int depth) {
   const KernelTable& kernels = kernelTable();
   if (static_cast<int>(args.size()) != region.numArguments())
     return Status::error(str("region expects ", region.numArguments(), " arguments, got ", args.size()));
@@ -64,8 +65,8 @@ Expected<std::vector<RtValue>> runRegion(const Region& region, std::vector<RtVal
   for (int i = 0; i < region.numArguments(); ++i) scope.values[region.argument(i)] = std::move(args[static_cast<size_t>(i)]);
   auto frees = lastUses(region);
 
-  RegionRunner runner = [&scope](const Region& r, std::vector<RtValue> a) {
-    return runRegion(r, std::move(a), &scope);
+  RegionRunner runner = [&scope, observer, depth](const Region& r, std::vector<RtValue> a) {
+    return runRegion(r, std::move(a), &scope, observer, depth + 1);
   };
   for (const auto& op_ptr : region.ops()) {
     const Op& op = *op_ptr;
@@ -82,7 +83,14 @@ Expected<std::vector<RtValue>> runRegion(const Region& region, std::vector<RtVal
       inputs.push_back(rv);
     }
     KernelContext ctx(op, std::move(inputs), runner);
-    DLC_RETURN_IF_ERROR(k(ctx));
+    if (observer) {
+      auto start = std::chrono::steady_clock::now();
+      Status s = k(ctx);
+      observer->onOp(OpEvent{op, depth, start, std::chrono::steady_clock::now() - start});
+      DLC_RETURN_IF_ERROR(s);
+    } else {
+      DLC_RETURN_IF_ERROR(k(ctx));
+    }
     for (int r = 0; r < op.numResults(); ++r) scope.values[op.result(r)] = std::move(ctx.outputs()[static_cast<size_t>(r)]);
     auto f = frees.find(&op);
     if (f != frees.end())
@@ -144,6 +152,28 @@ std::vector<OpKind> unsupportedOps(const Graph& graph) {
   return missing;
 }
 
+Expected<std::vector<Tensor>> evaluateOp(const Op& op, const std::vector<const Tensor*>& inputs) {
+  Kernel k = kernelTable()[static_cast<size_t>(op.kind())];
+  if (!k) return Status::error(str(op.name(), " '", op.location(), "': not supported by the reference backend"));
+  if (!op.regions().empty()) return Status::error(str(op.name(), " '", op.location(), "': ops with regions cannot be evaluated alone"));
+  std::vector<RtValue> values;
+  values.reserve(inputs.size());
+  for (const Tensor* t : inputs) values.push_back(t ? RtValue::ofTensor(*t) : RtValue::none());
+  std::vector<const RtValue*> ptrs;
+  for (size_t i = 0; i < inputs.size(); ++i) ptrs.push_back(inputs[i] ? &values[i] : nullptr);
+  RegionRunner no_regions = [](const Region&, std::vector<RtValue>) -> Expected<std::vector<RtValue>> {
+    return Status::error("no regions here");
+  };
+  KernelContext ctx(op, std::move(ptrs), no_regions);
+  DLC_RETURN_IF_ERROR(k(ctx));
+  std::vector<Tensor> out;
+  for (auto& v : ctx.outputs()) {
+    if (v.is_sequence || v.is_none) return Status::error(str(op.name(), ": result is not a tensor"));
+    out.push_back(std::move(v.tensor));
+  }
+  return out;
+}
+
 Expected<std::vector<RtValue>> Interpreter::run(const std::vector<RtValue>& inputs) const {
   const Region& body = graph_.body();
   if (static_cast<int>(inputs.size()) != body.numArguments())
@@ -151,7 +181,7 @@ Expected<std::vector<RtValue>> Interpreter::run(const std::vector<RtValue>& inpu
   std::map<std::string, int64_t> symbols;
   for (int i = 0; i < body.numArguments(); ++i)
     DLC_RETURN_IF_ERROR(checkInput(*body.argument(i), inputs[static_cast<size_t>(i)], symbols));
-  return runRegion(body, inputs, nullptr);
+  return runRegion(body, inputs, nullptr, observer_, 0);
 }
 
 }  // namespace dlc::ref
