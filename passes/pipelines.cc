@@ -2,14 +2,28 @@
 // backend has its own needs (none yet: every target gets the same graph-level pipeline).
 #include "passes/pipelines.h"
 
+#include "passes/pass.h"
+
 namespace dlc::passes {
 
 Expected<std::vector<std::string>> pipelineFor(const std::string& target, int opt_level) {
   if (target != "reference" && target != "cpu" && target != "onednn" && target != "cuda")
     return Status::error(str("unknown target '", target, "' (expected reference, cpu, onednn or cuda)"));
   std::vector<std::string> p;
-  if (opt_level >= 1) p.insert(p.end(), {"dce"});
-  return p;
+  // -O1: shapes made concrete where the user asked, then cleanup that never changes numerics.
+  if (opt_level >= 1) p.insert(p.end(), {"specialize-shapes", "canonicalize", "constant-fold", "dce"});
+  // -O2: simplification and fusion into the ops backends implement as one kernel.
+  if (opt_level >= 2)
+    p.insert(p.end(), {"cse", "algebraic-simplify", "transpose-reshape", "canonicalize", "constant-fold",
+                       "fold-batchnorm", "recognize-layernorm", "recognize-gelu", "recognize-attention",
+                       "fuse-epilogue", "dce"});
+  // -O3: also fuse elementwise chains into single-loop regions, and plan memory.
+  if (opt_level >= 3) p.insert(p.end(), {"fuse-elementwise", "dce", "plan-memory"});
+  // TEMPORARY while the passes land: skip names not registered yet.
+  std::vector<std::string> registered;
+  for (const auto& n : p)
+    if (findPass(n)) registered.push_back(n);
+  return registered;
 }
 
 }  // namespace dlc::passes

@@ -1,11 +1,9 @@
-// Shape and type inference for dlc's own fused ops.
+// Shape and type inference for FusedConv and FusedMatMul (a heavy op with a fused epilogue).
 #include "ir/infer/infer.h"
 
 namespace dlc::infer {
 
 Status inferFusedConv(InferContext& ctx) { return ctx.error("shape inference not implemented"); }
 Status inferFusedMatMul(InferContext& ctx) { return ctx.error("shape inference not implemented"); }
-Status inferFusedElementwise(InferContext& ctx) { return ctx.error("shape inference not implemented"); }
-Status inferAttention(InferContext& ctx) { return ctx.error("shape inference not implemented"); }
 
 }  // namespace dlc::infer
