@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ir/attribute.h"
+#include "ir/memory_plan.h"
 #include "ir/op_table.h"
 #include "ir/type.h"
 
@@ -156,6 +157,8 @@ class Graph {
   std::string name = "main";
   std::map<std::string, int64_t> opset_imports;  // domain -> version, as imported
   std::string producer;
+  // Set by the plan-memory pass; any other pass invalidates it (the pass manager clears it).
+  std::shared_ptr<const MemoryPlan> memory_plan;
 
   Region& body() { return body_; }
   const Region& body() const { return body_; }

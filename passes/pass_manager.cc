@@ -25,6 +25,7 @@ Status PassManager::run(Graph& graph, const PassContext& ctx) const {
   std::vector<std::pair<std::string, double>> timings;
   for (const auto& name : names_) {
     std::unique_ptr<Pass> pass = findPass(name)->create();
+    graph.memory_plan.reset();  // a plan describes the graph it was made for
     auto start = std::chrono::steady_clock::now();
     Status s = pass->run(graph, ctx);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

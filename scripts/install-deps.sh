@@ -10,13 +10,16 @@ packages=(
   libdnnl-dev
   libflatbuffers-dev flatbuffers-compiler
   libgtest-dev libgmock-dev
-  python3 python3-numpy python3-torch python3-torchvision
+  python3 python3-numpy python3-torch python3-torchvision python3-matplotlib
+  nodejs
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# bench/compare installs ONNX Runtime with npm. NodeSource's nodejs bundles npm; Debian's does not.
+command -v npm >/dev/null || missing+=(npm)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"

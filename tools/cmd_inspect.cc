@@ -3,6 +3,7 @@
 #include <map>
 #include <sstream>
 
+#include "passes/memory_planner.h"
 #include "tools/cli.h"
 #include "tools/pipeline.h"
 
@@ -17,7 +18,11 @@ constexpr const char* kHelp =
     "constant weights. --format dot prints the op graph for Graphviz.\n"
     "\n"
     "  --target T             reference (default), cpu, onednn, cuda\n"
-    "  --input-shape N=AxBxC  specialise input N's symbolic dims first\n";
+    "  --input-shape N=AxBxC  specialise input N's symbolic dims first; without it, symbolic\n"
+    "                         dims are taken as 1 for the report (listed as assumed_dims)\n"
+    "\n"
+    "Op counts leave out Constant ops (weights). The arena is the memory plan's: intermediates\n"
+    "that are not graph outputs, placed by liveness in one 64-byte-aligned buffer.\n";
 
 std::string jsonString(const std::string& s) {
   std::string out = "\"";
@@ -36,20 +41,25 @@ std::string jsonString(const std::string& s) {
   return out + "\"";
 }
 
+// Op counts leave Constant ops out: they are weights, reported as bytes and a count of their own.
 struct Summary {
   std::map<std::string, int> op_counts;
-  int64_t weights_bytes = 0;
   int total_ops = 0;
+  int constants = 0;
+  MemoryPlan plan;
 };
 
 Summary summarize(const Graph& g) {
   Summary s;
   walkOps(g.body(), [&](const Op* op) {
+    if (op->kind() == OpKind::Constant) {
+      s.constants++;
+      return;
+    }
     s.op_counts[op->name()]++;
     s.total_ops++;
-    if (op->kind() == OpKind::Constant)
-      if (const Attribute* a = op->attr("value"); a && a->type == AttrType::Tensor) s.weights_bytes += static_cast<int64_t>(a->t.nbytes());
   });
+  s.plan = g.memory_plan ? *g.memory_plan : passes::planMemory(g);
   return s;
 }
 
@@ -75,7 +85,7 @@ std::string jsonValues(const std::vector<const Value*>& values) {
   return out + "]";
 }
 
-void printJson(const Graph& g) {
+void printJson(const Graph& g, const std::map<std::string, int64_t>& assumed) {
   Summary s = summarize(g);
   std::vector<const Value*> ins, outs;
   for (int i = 0; i < g.body().numArguments(); ++i) ins.push_back(g.body().argument(i));
@@ -86,8 +96,17 @@ void printJson(const Graph& g) {
     std::cout << (first ? "" : ", ") << jsonString(name) << ": " << n;
     first = false;
   }
-  std::cout << "},\n  \"total_ops\": " << s.total_ops << ",\n  \"weights_bytes\": " << s.weights_bytes
-            << ",\n  \"inputs\": " << jsonValues(ins) << ",\n  \"outputs\": " << jsonValues(outs) << "\n}\n";
+  std::cout << "},\n  \"total_ops\": " << s.total_ops << ",\n  \"constants\": " << s.constants
+            << ",\n  \"weights_bytes\": " << s.plan.weights_bytes << ",\n  \"arena_bytes\": " << s.plan.arena_bytes
+            << ",\n  \"intermediate_bytes\": " << s.plan.intermediate_bytes
+            << ",\n  \"in_place\": " << s.plan.in_place
+            << ",\n  \"dynamic_intermediates\": " << s.plan.dynamic_values.size() << ",\n  \"assumed_dims\": {";
+  first = true;
+  for (const auto& [sym, v] : assumed) {
+    std::cout << (first ? "" : ", ") << jsonString(sym) << ": " << v;
+    first = false;
+  }
+  std::cout << "},\n  \"inputs\": " << jsonValues(ins) << ",\n  \"outputs\": " << jsonValues(outs) << "\n}\n";
 }
 
 void printText(const Graph& g) {
@@ -99,9 +118,12 @@ void printText(const Graph& g) {
     std::cout << "  " << g.body().argument(i)->name() << ": " << g.body().argument(i)->type().toString() << "\n";
   std::cout << "outputs:\n";
   for (Value* v : g.body().outputs()) std::cout << "  " << v->name() << ": " << v->type().toString() << "\n";
-  std::cout << "ops: " << s.total_ops << "\n";
+  std::cout << "ops: " << s.total_ops << " (and " << s.constants << " constants)\n";
   for (const auto& [name, n] : s.op_counts) std::cout << "  " << name << ": " << n << "\n";
-  std::cout << "weights: " << s.weights_bytes << " bytes\n";
+  std::cout << "weights: " << s.plan.weights_bytes << " bytes\n";
+  std::cout << "arena: " << s.plan.arena_bytes << " bytes for " << s.plan.intermediate_bytes
+            << " bytes of intermediates (" << s.plan.in_place << " in place, " << s.plan.dynamic_values.size()
+            << " sized at run time)\n";
 }
 
 void printDot(const Graph& g) {
@@ -136,6 +158,26 @@ void printDot(const Graph& g) {
   std::cout << "}\n";
 }
 
+// --input-shape specs that set every symbolic dim of the graph inputs to 1 (inputs with unknown
+// dims are left alone), recording the symbols in `assumed`.
+std::vector<std::string> assumeSymbolicDimsAreOne(const Graph& g, std::map<std::string, int64_t>* assumed) {
+  std::vector<std::string> specs;
+  for (int i = 0; i < g.body().numArguments(); ++i) {
+    const Value* arg = g.body().argument(i);
+    const Type& t = arg->type();
+    if (!t.isTensor() || !t.shape.ranked || t.shape.isStatic()) continue;
+    std::string dims;
+    bool ok = true;
+    for (const Dim& d : t.shape.dims) {
+      if (!d.isStatic() && !d.isSymbolic()) ok = false;
+      if (d.isSymbolic()) (*assumed)[d.symbol] = 1;
+      dims += str(dims.empty() ? "" : "x", d.isStatic() ? d.value : 1);
+    }
+    if (ok) specs.push_back(str(arg->name(), "=", dims));
+  }
+  return specs;
+}
+
 }  // namespace
 
 int runInspect(const std::vector<std::string>& argv) {
@@ -151,14 +193,17 @@ int runInspect(const std::vector<std::string>& argv) {
     return fail(str("unknown format '", format, "' (expected text, json or dot)"));
   auto level = parseOptLevel(args->get("O", "2"));
   if (!level.ok()) return fail(level.status());
-  auto ctx = makePassContext(args->get("target", "reference"), args->getAll("input-shape"));
-  if (!ctx.ok()) return fail(ctx.status());
   auto graph = loadModel(args->positional()[0]);
   if (!graph.ok()) return fail(graph.status());
+  std::vector<std::string> shapes = args->getAll("input-shape");
+  std::map<std::string, int64_t> assumed;
+  if (shapes.empty() && *level > 0) shapes = assumeSymbolicDimsAreOne(**graph, &assumed);
+  auto ctx = makePassContext(args->get("target", "reference"), shapes);
+  if (!ctx.ok()) return fail(ctx.status());
   Status optimized = optimize(**graph, *ctx, *level);
   if (!optimized.ok()) return fail(str(optimized.message(), " (", args->positional()[0], ")"));
   if (format == "json")
-    printJson(**graph);
+    printJson(**graph, assumed);
   else if (format == "dot")
     printDot(**graph);
   else

@@ -72,6 +72,9 @@ class RegionEmitter : public UpgradeEmitter {
   Value* constant(Tensor value, const std::string& name) override;
   Expected<Value*> helper(OpKind kind, std::vector<Value*> inputs, std::map<std::string, Attribute> attrs,
                           const std::string& location, const Type& fallback) override;
+  Expected<Op*> opInRegion(Region& region, OpKind kind, std::vector<Value*> inputs,
+                           std::map<std::string, Attribute> attrs, const std::string& location,
+                           const std::vector<Type>& fallbacks) override;
 
  private:
   GraphImporter& imp_;
@@ -185,17 +188,23 @@ class GraphImporter {
       hints.push_back(Type::tensor(DType::Bool, Shape::of({})));
       for (size_t i = 2; i < n.inputs.size(); ++i) hints.push_back(typeOf(i));
     } else if (n.kind == OpKind::Scan) {  // (state..., one slice of each scan input)
+      // Scan-8 has sequence_lens first and a batch axis 0 on every operand, scan axis 1.
+      bool scan8 = n.opset < 9;
+      size_t first = scan8 ? 1 : 0;
       const auto* nsi = findAttr(node, "num_scan_inputs");
       int64_t num_scan = nsi ? nsi->i() : 0;
-      int64_t num_state = static_cast<int64_t>(n.inputs.size()) - num_scan;
+      int64_t num_operands = static_cast<int64_t>(n.inputs.size()) - static_cast<int64_t>(first);
+      int64_t num_state = num_operands - num_scan;
       const auto* axes = findAttr(node, "scan_input_axes");
-      for (int64_t i = 0; i < static_cast<int64_t>(n.inputs.size()); ++i) {
+      for (int64_t i = 0; i < num_operands; ++i) {
+        Type t = typeOf(first + static_cast<size_t>(i));
+        if (scan8) t = dropAxis(t, 0);
         if (i < num_state) {
-          hints.push_back(typeOf(static_cast<size_t>(i)));
+          hints.push_back(t);
         } else {
           int64_t j = i - num_state;
-          int64_t axis = axes && j < axes->ints_size() ? axes->ints(static_cast<int>(j)) : 0;
-          hints.push_back(dropAxis(typeOf(static_cast<size_t>(i)), axis));
+          int64_t axis = !scan8 && axes && j < axes->ints_size() ? axes->ints(static_cast<int>(j)) : 0;
+          hints.push_back(dropAxis(t, axis));
         }
       }
     } else if (n.kind == OpKind::SequenceMap) {  // sequences are mapped element by element
@@ -241,12 +250,13 @@ class GraphImporter {
       n.attrs[a.name()] = std::move(conv).value();
     }
     if (n.kind == OpKind::Constant) DLC_RETURN_IF_ERROR(normalizeConstant(n).withContext(where));
+    int num_out = node.output_size();
+    while (num_out > 0 && node.output(num_out - 1).empty()) --num_out;
+    n.num_outputs = num_out;
     RegionEmitter emit(*this, region);
     DLC_RETURN_IF_ERROR(upgradeNode(n, emit));
     while (!n.inputs.empty() && !n.inputs.back()) n.inputs.pop_back();
 
-    int num_out = node.output_size();
-    while (num_out > 0 && node.output(num_out - 1).empty()) --num_out;
     std::vector<std::string> names(node.output().begin(), node.output().begin() + num_out);
     std::vector<std::optional<Type>> fallbacks;
     for (const auto& name : names) fallbacks.push_back(name.empty() ? std::nullopt : onnxType(name));
@@ -276,6 +286,18 @@ Expected<Value*> RegionEmitter::helper(OpKind kind, std::vector<Value*> inputs, 
   DLC_ASSIGN_OR_RETURN(Op* op, imp_.createOp(region_, kind, std::move(inputs), std::move(attrs), location, {location},
                                              {std::optional<Type>(fallback)}));
   return op->result(0);
+}
+
+Expected<Op*> RegionEmitter::opInRegion(Region& region, OpKind kind, std::vector<Value*> inputs,
+                                        std::map<std::string, Attribute> attrs, const std::string& location,
+                                        const std::vector<Type>& fallbacks) {
+  std::vector<std::string> names;
+  std::vector<std::optional<Type>> fbs;
+  for (size_t i = 0; i < fallbacks.size(); ++i) {
+    names.push_back(str(location, "_", i));
+    fbs.emplace_back(fallbacks[i]);
+  }
+  return imp_.createOp(region, kind, std::move(inputs), std::move(attrs), location, names, fbs);
 }
 
 // Records the declared and ONNX-inferred type of every named value, subgraphs included (ONNX

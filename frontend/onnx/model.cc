@@ -28,7 +28,7 @@ std::map<std::string, int64_t> opsetMap(const onnx::ModelProto& model) {
 
 // An ai.onnx node of an opset below 7 is still supported when its op did not change between that
 // opset and 7 (same schema version, e.g. Relu-6 or Softplus-1): the upgrade rules then apply as
-// for opset 7.
+// for opset 7. Ops that did change are supported where upgrade_legacy.cc has a rule.
 bool unchangedUpToOpset7(const std::string& op_type, int64_t version) {
   try {
     const auto* old_schema = onnx::OpSchemaRegistry::Schema(op_type, static_cast<int>(version), "");
@@ -52,10 +52,9 @@ void scanUnsupported(const onnx::GraphProto& g, const std::map<std::string, int6
     auto kind = opKindFromName(node.op_type(), domain);
     bool bad = !kind || v < 0;
     if (domain.empty())
-      bad = bad || v > kMaxAiOnnxOpset || (v < kMinAiOnnxOpset && !unchangedUpToOpset7(node.op_type(), v));
+      bad = bad || v > kMaxAiOnnxOpset ||
+            (v < kMinAiOnnxOpset && !unchangedUpToOpset7(node.op_type(), v) && !legacyFormSupported(node.op_type(), v));
     if (domain == "ai.onnx.preview.training") bad = bad || v != 1;
-    // Scan-8 had a batch axis and a sequence_lens input; only Scan-9's form is supported.
-    if (kind == OpKind::Scan && domain.empty() && v < 9) bad = true;
     if (bad)
       out.push_back(str(node.op_type(), " (domain ", domain.empty() ? "ai.onnx" : domain, ", opset ",
                         v < 0 ? std::string("not imported") : std::to_string(v), ", node '", loc, "')"));
@@ -131,7 +130,8 @@ Expected<std::unique_ptr<Graph>> importImpl(const std::string& bytes, const std:
     for (const auto& u : unsupported) list += (list.empty() ? "" : ", ") + u;
     return Status::error(str(unsupported.size(), " unsupported op", unsupported.size() == 1 ? "" : "s", ": ", list,
                              " (ai.onnx opsets ", kMinAiOnnxOpset, " to ", kMaxAiOnnxOpset,
-                             " are supported, older ones for ops unchanged since ", kMinAiOnnxOpset, ")"));
+                             " are supported, older ones for ops unchanged since ", kMinAiOnnxOpset,
+                             " or with an upgrade rule)"));
   }
   // The checker resolves external data against the working directory, so models using it are
   // checked by our own reader instead; it also refuses IR versions newer than its own (8), which

@@ -61,6 +61,7 @@ struct PendingNode {
   std::string location;  // node name or "<op_type>_<index>"
   int64_t opset = 0;     // version of the node's domain imported by the model
   OpKind kind = OpKind::Identity;
+  int num_outputs = 0;         // outputs the node declares (trailing empty names dropped)
   std::vector<Value*> inputs;  // null for absent optional inputs
   std::map<std::string, Attribute> attrs;
 };
@@ -73,14 +74,30 @@ class UpgradeEmitter {
   // A helper op; `fallback` is its result type when the IR's inference cannot tell.
   virtual Expected<Value*> helper(OpKind kind, std::vector<Value*> inputs, std::map<std::string, Attribute> attrs,
                                   const std::string& location, const Type& fallback) = 0;
+  // An op placed in `region`, a region the rule is building (e.g. a new subgraph body), with one
+  // result per entry of `fallbacks`: each its result type for when the IR's inference cannot tell.
+  virtual Expected<Op*> opInRegion(Region& region, OpKind kind, std::vector<Value*> inputs,
+                                   std::map<std::string, Attribute> attrs, const std::string& location,
+                                   const std::vector<Type>& fallbacks) = 0;
 };
 
 // Constant's value_float/value_ints/value_string/... become the one `value` tensor attribute.
 Status normalizeConstant(PendingNode& node);
 
-// Rewrites a node of an older ai.onnx opset (7..12) into the op table's form (newest version <= 17).
+// Rewrites a node of an older ai.onnx opset (1..12) into the op table's form (newest version <= 17).
 // Attributes the table does not know for that version are reported as errors naming the node.
 Status upgradeNode(PendingNode& node, UpgradeEmitter& emit);
+// Removes attribute `name` from the node and returns it, if present.
+std::optional<Attribute> takeAttr(PendingNode& n, const std::string& name);
+// "node '<loc>' (<op>-<opset>): attribute '<attr>' <what>".
+Status attrError(const PendingNode& n, const std::string& attr, const std::string& what);
+
+// True when the importer can take ai.onnx `op_type` of opset `version` (< 7) although its schema
+// changed before opset 7: upgradeLegacy rewrites it (legacy broadcasting, consumed_inputs, ...).
+bool legacyFormSupported(const std::string& op_type, int64_t version);
+// Rewrites pre-opset-7 forms and Scan-8 into the op table's form (upgrade_legacy.cc); the
+// opset 7+ rules of upgradeNode then apply to the result.
+Status upgradeLegacy(PendingNode& n, UpgradeEmitter& emit);
 // Maps axis in [-rank, rank) to [0, rank).
 Status normalizeAxisForRank(int64_t axis, int rank, int* out);
 

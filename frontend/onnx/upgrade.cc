@@ -1,24 +1,12 @@
 // Old-opset normalisation: rewrites ai.onnx nodes of opsets 7..12 into the op table's form (the
-// newest version <= 17), mostly attributes that later became inputs. Checked against the ONNX
-// changelog (onnx.defs.get_schema(name, version)).
+// newest version <= 17), mostly attributes that later became inputs (forms older than opset 7 are
+// in upgrade_legacy.cc). Checked against the ONNX changelog (onnx.defs.get_schema(name, version)).
 #include <optional>
 
 #include "frontend/onnx/onnx_internal.h"
 
 namespace dlc::onnx_import {
 namespace {
-
-std::optional<Attribute> take(PendingNode& n, const std::string& name) {
-  auto it = n.attrs.find(name);
-  if (it == n.attrs.end()) return std::nullopt;
-  Attribute a = std::move(it->second);
-  n.attrs.erase(it);
-  return a;
-}
-
-Status attrError(const PendingNode& n, const std::string& attr, const std::string& what) {
-  return Status::error(str("node '", n.location, "' (", n.op_type, "-", n.opset, "): attribute '", attr, "' ", what));
-}
 
 Tensor int64Vector(const std::vector<int64_t>& v) {
   return Tensor::fromVector<int64_t>(DType::I64, {static_cast<int64_t>(v.size())}, v);
@@ -40,7 +28,7 @@ DType inputDType(const PendingNode& n, DType fallback) {
 
 // Moves an INTS attribute to an i64 1-D constant input at `index`.
 Status intsAttrToInput(PendingNode& n, UpgradeEmitter& emit, const std::string& attr, size_t index, bool required) {
-  auto a = take(n, attr);
+  auto a = takeAttr(n, attr);
   if (!a) return required ? attrError(n, attr, "is required") : Status::success();
   if (a->type != AttrType::Ints) return attrError(n, attr, "must be a list of ints");
   setInput(n, index, emit.constant(int64Vector(a->ints), str(n.location, "_", attr)));
@@ -49,7 +37,7 @@ Status intsAttrToInput(PendingNode& n, UpgradeEmitter& emit, const std::string& 
 
 // Moves a FLOAT attribute to a scalar constant input of `dtype` at `index`.
 Status floatAttrToInput(PendingNode& n, UpgradeEmitter& emit, const std::string& attr, size_t index, DType dtype) {
-  auto a = take(n, attr);
+  auto a = takeAttr(n, attr);
   if (!a) return Status::success();
   if (a->type != AttrType::Float) return attrError(n, attr, "must be a float");
   setInput(n, index, emit.constant(Tensor::scalar(dtype, a->f), str(n.location, "_", attr)));
@@ -60,7 +48,7 @@ Status floatAttrToInput(PendingNode& n, UpgradeEmitter& emit, const std::string&
 // and normalise over the second dim; from 13 they normalise over `axis` alone. The two agree
 // only when axis is the last dim; otherwise lower to Reshape(Softmax(Flatten(x, axis), 1), Shape(x)).
 Status upgradeSoftmaxFamily(PendingNode& n, UpgradeEmitter& emit) {
-  auto a = take(n, "axis");
+  auto a = takeAttr(n, "axis");
   int64_t axis = a ? a->i : 1;  // the default was 1 before opset 13
   if (n.inputs.empty() || !n.inputs[0]) return Status::success();  // the signature check reports it
   Value* x = n.inputs[0];
@@ -124,7 +112,7 @@ Status upgradeAiOnnx(PendingNode& n, UpgradeEmitter& emit) {
   }
   // TopK-1: `k` attribute became the 1-element i64 input 1 in opset 10.
   if (op == "TopK" && v < 10) {
-    auto k = take(n, "k");
+    auto k = takeAttr(n, "k");
     if (!k || k->type != AttrType::Int) return attrError(n, "k", "is required (an int)");
     setInput(n, 1, emit.constant(int64Vector({k->i}), n.location + "_k"));
     return Status::success();
@@ -132,21 +120,29 @@ Status upgradeAiOnnx(PendingNode& n, UpgradeEmitter& emit) {
   // Dropout-7/10: `ratio` attribute became optional input 1 in opset 12; Dropout-6's `is_test` has
   // no meaning any more (inference is the default without training_mode).
   if (op == "Dropout" && v < 12) {
-    take(n, "is_test");
+    takeAttr(n, "is_test");
     return floatAttrToInput(n, emit, "ratio", 1, DType::F32);
   }
   // BatchNormalization-7: `spatial` was removed in opset 9 (spatial=1 is the only form kept);
   // `consumed_inputs` and `is_test` were legacy attributes of versions before 7.
   if (op == "BatchNormalization" && v < 9) {
-    auto spatial = take(n, "spatial");
+    auto spatial = takeAttr(n, "spatial");
     if (spatial && spatial->i != 1) return attrError(n, "spatial", "= 0 (per-activation statistics) is not supported");
-    take(n, "consumed_inputs");
-    take(n, "is_test");
+    takeAttr(n, "consumed_inputs");
+    takeAttr(n, "is_test");
+  }
+  // BatchNormalization-7/9: training mode was implied by asking for more than Y (running mean and
+  // variance); opset 14 made it the `training_mode` attribute. Versions before 7 said so with
+  // is_test (upgrade_legacy.cc sets training_mode itself).
+  if (op == "BatchNormalization" && v >= 7 && v < 14 && n.num_outputs > 1) {
+    if (n.num_outputs > 3) return Status::error(str("node '", n.location, "' (BatchNormalization-", v,
+                                                     "): the saved_mean/saved_var outputs of training mode are not supported"));
+    n.attrs["training_mode"] = Attribute::ofInt(1);
     return Status::success();
   }
   // Upsample-7: `scales` float attribute became input 1 in opset 9.
   if (op == "Upsample" && v < 9) {
-    auto s = take(n, "scales");
+    auto s = takeAttr(n, "scales");
     if (!s || s->type != AttrType::Floats) return attrError(n, "scales", "is required (a list of floats)");
     Tensor t = Tensor::fromVector<float>(DType::F32, {static_cast<int64_t>(s->floats.size())}, s->floats);
     setInput(n, 1, emit.constant(std::move(t), n.location + "_scales"));
@@ -172,6 +168,18 @@ Status upgradeAiOnnx(PendingNode& n, UpgradeEmitter& emit) {
 
 }  // namespace
 
+std::optional<Attribute> takeAttr(PendingNode& n, const std::string& name) {
+  auto it = n.attrs.find(name);
+  if (it == n.attrs.end()) return std::nullopt;
+  Attribute a = std::move(it->second);
+  n.attrs.erase(it);
+  return a;
+}
+
+Status attrError(const PendingNode& n, const std::string& attr, const std::string& what) {
+  return Status::error(str("node '", n.location, "' (", n.op_type, "-", n.opset, "): attribute '", attr, "' ", what));
+}
+
 Status normalizeAxisForRank(int64_t axis, int rank, int* out) {
   if (axis < -rank || axis >= rank) return Status::error(str("axis ", axis, " is out of range for rank ", rank));
   *out = static_cast<int>(axis < 0 ? axis + rank : axis);
@@ -179,7 +187,10 @@ Status normalizeAxisForRank(int64_t axis, int rank, int* out) {
 }
 
 Status upgradeNode(PendingNode& n, UpgradeEmitter& emit) {
-  if (opInfo(n.kind).domain[0] == '\0') DLC_RETURN_IF_ERROR(upgradeAiOnnx(n, emit));
+  if (opInfo(n.kind).domain[0] == '\0') {
+    DLC_RETURN_IF_ERROR(upgradeLegacy(n, emit));
+    DLC_RETURN_IF_ERROR(upgradeAiOnnx(n, emit));
+  }
   // Whatever is left must be an attribute of the op table's version of the op.
   const OpInfo& info = opInfo(n.kind);
   for (auto& [name, a] : n.attrs) {

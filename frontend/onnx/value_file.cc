@@ -43,6 +43,11 @@ namespace {
 
 Expected<DataValue> fromTensorProto(const onnx::TensorProto& p, const Type* expected) {
   DLC_ASSIGN_OR_RETURN(Tensor t, tensorFromProto(p, ""));
+  // ONNX 1.12's backend-test generator wrote bfloat16 tensors as data_type UINT16 holding the
+  // bf16 bit patterns (numpy has no bfloat16). Where bf16 is expected, such a file is read as
+  // those bits; every other dtype mismatch stays an error.
+  if (expected && expected->isTensor() && expected->dtype == DType::BF16 && t.dtype() == DType::U16)
+    t = Tensor::fromBytes(DType::BF16, t.shape(), t.raw(), t.nbytes());
   if (expected && expected->isTensor() && expected->dtype != DType::Undefined && expected->dtype != t.dtype())
     return Status::error(str("holds ", dtypeName(t.dtype()), " data, expected ", dtypeName(expected->dtype)));
   return DataValue::ofTensor(std::move(t));

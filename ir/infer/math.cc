@@ -5,6 +5,7 @@
 
 #include "ir/dtype_onnx.h"
 #include "ir/infer/infer.h"
+#include "ir/infer/linear_shapes.h"
 #include "ir/tensor.h"
 
 namespace dlc::infer {
@@ -96,6 +97,8 @@ Status argRule(InferContext& ctx) {
   return Status::success();
 }
 
+}  // namespace
+
 // Numpy matmul shapes (1-D promotion, broadcast batch dims). Symbolic dims flow through.
 Status matmulShape(InferContext& ctx, const Shape& a, const Shape& b, Shape* out) {
   if (!a.ranked || !b.ranked) {
@@ -120,8 +123,6 @@ Status matmulShape(InferContext& ctx, const Shape& a, const Shape& b, Shape* out
   *out = std::move(batch);
   return Status::success();
 }
-
-}  // namespace
 
 Status inferReduceL1(InferContext& ctx) { return reduceRule(ctx); }
 Status inferReduceL2(InferContext& ctx) { return reduceRule(ctx); }

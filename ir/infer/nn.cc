@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ir/infer/infer.h"
+#include "ir/infer/linear_shapes.h"
 
 namespace dlc::infer {
 namespace {
@@ -67,13 +68,15 @@ Status windowDims(InferContext& ctx, const Shape& x, const std::vector<int64_t>&
   return Status::success();
 }
 
-// Shared by Conv, ConvInteger and QLinearConv: X and W at `x_idx` / `w_idx`.
-Status inferConvLike(InferContext& ctx, int x_idx, int w_idx, DType out_dtype) {
+}  // namespace
+
+// Shared by Conv, ConvInteger, QLinearConv and FusedConv: X and W at `x_idx` / `w_idx`.
+Status convResultType(InferContext& ctx, int x_idx, int w_idx, DType out_dtype, Type* result) {
   const Type *x, *w;
   DLC_RETURN_IF_ERROR(tensorInput(ctx, x_idx, &x));
   DLC_RETURN_IF_ERROR(tensorInput(ctx, w_idx, &w));
   if (!x->shape.ranked && !w->shape.ranked) {
-    ctx.setOutput(0, Type::tensor(out_dtype));
+    *result = Type::tensor(out_dtype);
     return Status::success();
   }
   int rank = x->shape.ranked ? x->shape.rank() : w->shape.rank();
@@ -108,7 +111,16 @@ Status inferConvLike(InferContext& ctx, int x_idx, int w_idx, DType out_dtype) {
   } else {
     for (int i = 2; i < rank; ++i) out.dims.push_back(Dim::unknown());
   }
-  ctx.setOutput(0, Type::tensor(out_dtype, std::move(out)));
+  *result = Type::tensor(out_dtype, std::move(out));
+  return Status::success();
+}
+
+namespace {
+
+Status inferConvLike(InferContext& ctx, int x_idx, int w_idx, DType out_dtype) {
+  Type t;
+  DLC_RETURN_IF_ERROR(convResultType(ctx, x_idx, w_idx, out_dtype, &t));
+  ctx.setOutput(0, std::move(t));
   return Status::success();
 }
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "backends/reference/gemm.h"
+#include "backends/reference/kernels/linear_kernels.h"
 #include "backends/reference/kernels/nn_util.h"
 
 namespace dlc::ref {
@@ -345,6 +346,8 @@ Status convTransposeKernel(KernelContext& ctx) {
 }
 
 }  // namespace
+
+Status runConv(KernelContext& ctx) { return convKernel(ctx); }
 
 void registerConvKernels(KernelTable& t) {
   t[static_cast<size_t>(OpKind::Conv)] = convKernel;

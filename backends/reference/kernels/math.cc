@@ -79,6 +79,16 @@ Status kHardmax(KernelContext& ctx) { return softmaxLike(ctx, SoftKind::Hardmax)
 
 }  // namespace
 
+Status softmaxAlongAxis(const Tensor& x, int axis, Tensor* y) {
+  *y = Tensor(x.dtype(), x.shape());
+  switch (x.dtype()) {
+    case DType::F32: softmaxTyped<float>(x, *y, axis, SoftKind::Softmax); break;
+    case DType::F64: softmaxTyped<double>(x, *y, axis, SoftKind::Softmax); break;
+    default: return Status::error(str("softmax: dtype ", dtypeName(x.dtype()), " is not supported"));
+  }
+  return Status::success();
+}
+
 void registerMathKernels(KernelTable& table) {
   table[static_cast<size_t>(OpKind::Softmax)] = &kSoftmax;
   table[static_cast<size_t>(OpKind::LogSoftmax)] = &kLogSoftmax;
@@ -90,6 +100,7 @@ void registerMathKernels(KernelTable& table) {
   registerRandomKernels(table);
   registerSignalKernels(table);
   registerStringKernels(table);
+  registerFusedRegionKernels(table);
 }
 
 }  // namespace dlc::ref

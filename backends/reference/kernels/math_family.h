@@ -14,5 +14,9 @@ void registerEinsumKernels(KernelTable& table);     // einsum.cc: Einsum, Det, E
 void registerRandomKernels(KernelTable& table);     // random.cc: Random*, Bernoulli, Multinomial
 void registerSignalKernels(KernelTable& table);     // signal.cc: windows, DFT, STFT, MelWeightMatrix
 void registerStringKernels(KernelTable& table);     // string.cc: StringNormalizer, TfIdfVectorizer
+void registerFusedRegionKernels(KernelTable& table);  // fused_region.cc: Gelu, Attention, FusedElementwise
+
+// Softmax of an f32/f64 tensor along `axis` (math.cc; shared with Attention).
+Status softmaxAlongAxis(const Tensor& x, int axis, Tensor* y);
 
 }  // namespace dlc::ref

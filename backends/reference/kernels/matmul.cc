@@ -4,6 +4,7 @@
 
 #include "backends/reference/gemm.h"
 #include "backends/reference/kernels/broadcast.h"
+#include "backends/reference/kernels/linear_kernels.h"
 #include "backends/reference/kernels/math_family.h"
 
 namespace dlc::ref {
@@ -253,6 +254,10 @@ Status kQLinearMatMul(KernelContext& ctx) {
 }
 
 }  // namespace
+
+Expected<Tensor> runBatchedMatMul(KernelContext& ctx, const Tensor& a, const Tensor& b, DType out_dtype) {
+  return batchedMatMul(ctx, a, b, out_dtype);
+}
 
 void registerMatMulKernels(KernelTable& table) {
   table[static_cast<size_t>(OpKind::MatMul)] = &kMatMul;

@@ -1,6 +1,7 @@
 // Reference kernels: the nn ops. Registers each family file's kernels, and holds Dropout.
 #include <random>
 
+#include "backends/reference/kernels/linear_kernels.h"
 #include "backends/reference/kernels/nn_util.h"
 
 namespace dlc::ref {
@@ -47,6 +48,7 @@ void registerNNKernels(KernelTable& table) {
   registerDetectionKernels(table);
   registerLossKernels(table);
   registerTrainingKernels(table);
+  registerFusedEpilogueKernels(table);
 }
 
 }  // namespace dlc::ref

@@ -1,0 +1,69 @@
+"""The benchmark model zoo: tests/models/export_models.py's models plus mlp and vit_b_16.
+
+Exports go through export_models.export (random weights, torch.manual_seed(0), eval mode, the
+same stamp-based caching), so a model benchmarked here is the same file the model tests check.
+"""
+import hashlib
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "models"))
+
+import export_models as em  # noqa: E402  (needs the path above)
+
+torch, nn, torchvision = em.torch, em.nn, em.torchvision
+
+
+class Mlp(nn.Module):
+    """Three GELU-separated Linear layers, 1024 -> 2048 -> 2048 -> 1000 (a GEMM-bound workload)."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(1024, 2048), nn.GELU(), nn.Linear(2048, 2048), nn.GELU(),
+                                    nn.Linear(2048, 1000))
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+def _batch(batch, features):
+    return lambda: [em.np.random.default_rng(0).standard_normal((batch, features), dtype=em.np.float32)]
+
+
+BATCH = {0: "N"}
+# Same row layout as export_models.MODELS: (constructor, inputs, input names, output names,
+# dynamic axes, large?). mlp runs a batch of 32 so that it measures GEMM throughput, not latency.
+em.MODELS.setdefault("mlp", (Mlp, _batch(32, 1024), ["x"], ["y"], {"x": BATCH, "y": BATCH}, False))
+em.MODELS.setdefault("vit_b_16", (lambda: torchvision.models.vit_b_16(), em.image, ["input"], ["logits"],
+                                  {"input": BATCH, "logits": BATCH}, True))
+
+# export_models stamps an export with a hash of its own source; fold this file in too so that a
+# change to the models above re-exports them.
+_stamp_for = em.stamp_for
+
+
+def _stamp_with_bench(name, opset):
+    with open(os.path.abspath(__file__), "rb") as f:
+        return hashlib.sha256((_stamp_for(name, opset) + "|").encode() + f.read()).hexdigest()
+
+
+em.stamp_for = _stamp_with_bench
+
+MODELS = em.MODELS
+DEFAULT_OPSET = em.DEFAULT_OPSET
+
+
+def export(name, out_dir, opset=DEFAULT_OPSET, force=False):
+    """Exports `name` into out_dir/<name>/ (model.onnx, input_<i>.npy, expected_<i>.npy) unless current."""
+    em.export(name, out_dir, opset, force)
+    return os.path.join(out_dir, name)
+
+
+def build(name):
+    """The PyTorch module (eval mode, seeded and calibrated as the export) and its input arrays."""
+    make, make_inputs = MODELS[name][0], MODELS[name][1]
+    torch.manual_seed(0)
+    model = make().eval()
+    em.calibrate_batchnorm(model, make_inputs)
+    return model, make_inputs()

@@ -1,0 +1,14 @@
+// Result shapes of the heavy linear ops, shared by their rules and by the fused ops built on them.
+#pragma once
+
+#include "ir/infer/infer.h"
+
+namespace dlc::infer {
+
+// Conv's result type from X (input x_idx), W (input w_idx) and the conv attributes
+// (auto_pad, dilations, group, kernel_shape, pads, strides). Defined in nn.cc.
+Status convResultType(InferContext& ctx, int x_idx, int w_idx, DType out_dtype, Type* result);
+// Numpy matmul shapes (1-D promotion, broadcast batch dims). Defined in math.cc.
+Status matmulShape(InferContext& ctx, const Shape& a, const Shape& b, Shape* out);
+
+}  // namespace dlc::infer

@@ -1,0 +1,18 @@
+// Memory planning: liveness of intermediates, in-place reuse, and offsets in one arena.
+#pragma once
+
+#include "ir/graph.h"
+#include "ir/memory_plan.h"
+#include "ir/status.h"
+
+namespace dlc::passes {
+
+// Plans the top-level region's intermediates (results of non-Constant ops that are not graph
+// outputs). Values inside nested regions and values without a static size are left dynamic.
+MemoryPlan planMemory(const Graph& graph);
+
+// Checks a plan: every slot aligned and inside the arena, and no two values whose live ranges
+// overlap share bytes (unless one reuses the other's buffer in place).
+Status checkMemoryPlan(const Graph& graph, const MemoryPlan& plan);
+
+}  // namespace dlc::passes

@@ -1,0 +1,106 @@
+// Helpers shared by the cleanup passes (see simplify_util.h).
+#include "passes/simplify_util.h"
+
+namespace dlc::passes {
+
+std::optional<Tensor> constantTensor(const Value* v) {
+  if (!v || !v->definingOp() || v->definingOp()->kind() != OpKind::Constant) return std::nullopt;
+  const Op& op = *v->definingOp();
+  if (const Attribute* a = op.attr("value"); a && a->type == AttrType::Tensor)
+    return a->t.defined() ? std::optional<Tensor>(a->t) : std::nullopt;
+  auto vec = [](size_t n) { return std::vector<int64_t>{static_cast<int64_t>(n)}; };
+  if (op.hasAttr("value_float")) return Tensor::fromVector<float>(DType::F32, {}, {op.getFloat("value_float")});
+  if (op.hasAttr("value_floats")) {
+    std::vector<float> f = op.getFloats("value_floats");
+    return Tensor::fromVector<float>(DType::F32, vec(f.size()), f);
+  }
+  if (op.hasAttr("value_int")) return Tensor::fromVector<int64_t>(DType::I64, {}, {op.getInt("value_int")});
+  if (op.hasAttr("value_ints")) {
+    std::vector<int64_t> i = op.getInts("value_ints");
+    return Tensor::fromVector<int64_t>(DType::I64, vec(i.size()), i);
+  }
+  if (op.hasAttr("value_string")) {
+    Tensor t(DType::String, {});
+    t.strings()[0] = op.getString("value_string");
+    return t;
+  }
+  if (op.hasAttr("value_strings")) {
+    std::vector<std::string> s = op.getStrings("value_strings");
+    Tensor t(DType::String, vec(s.size()));
+    t.strings() = s;
+    return t;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::vector<int64_t>> constantInts(const Value* v) {
+  std::optional<Tensor> t = constantTensor(v);
+  if (!t || !isInteger(t->dtype()) || t->dtype() == DType::I4 || t->dtype() == DType::U4) return std::nullopt;
+  return t->toInt64Vector();
+}
+
+bool isSplatOf(const Value* v, double x) {
+  std::optional<Tensor> t = constantTensor(v);
+  if (!t || t->numel() == 0) return false;
+  DType d = t->dtype();
+  if (d == DType::String || d == DType::I4 || d == DType::U4 || d == DType::Undefined) return false;
+  for (int64_t i = 0; i < t->numel(); ++i)
+    if (t->getDouble(i) != x) return false;
+  return true;
+}
+
+bool isInferenceDropout(const Op& op) {
+  if (op.kind() != OpKind::Dropout) return false;
+  const Value* training = op.operand(2);
+  if (!training) return true;
+  std::optional<Tensor> t = constantTensor(training);
+  return t && t->dtype() == DType::Bool && t->numel() == 1 && t->getDouble(0) == 0.0;
+}
+
+bool isPure(const Op& op) {
+  if (op.info().has(kSideEffects)) return false;
+  return op.kind() != OpKind::Dropout || isInferenceDropout(op);
+}
+
+bool isFullyKnown(const Shape& s) {
+  if (!s.ranked) return false;
+  for (const Dim& d : s.dims)
+    if (!d.isStatic() && !d.isSymbolic()) return false;
+  return true;
+}
+
+bool sameKnownTensorType(const Type& a, const Type& b) {
+  return a.isTensor() && b.isTensor() && a.dtype == b.dtype && a.dtype != DType::Undefined &&
+         isFullyKnown(a.shape) && a.shape == b.shape;
+}
+
+bool canReplaceValue(const Value* old, const Value* repl) {
+  if (!old || !repl || old == repl) return false;
+  for (const Use& u : old->uses()) {
+    if (u.user) continue;
+    // `old` is output u.index of region u.region.
+    const Op* def = repl->definingOp();
+    if (!def || def->parent() != u.region) return false;
+    for (const Use& ru : repl->uses())
+      if (!ru.user) return false;
+  }
+  return true;
+}
+
+void eraseIfDead(Op* op, const Region* region, Rewriter& rw) {
+  if (!op || op->parent() != region || op->info().has(kSideEffects)) return;
+  for (int i = 0; i < op->numResults(); ++i)
+    if (op->result(i)->hasUses()) return;
+  rw.eraseOp(*op);
+}
+
+std::optional<std::vector<int64_t>> transposePerm(const Op& transpose) {
+  if (transpose.hasAttr("perm")) return transpose.getInts("perm");
+  const Value* x = transpose.operand(0);
+  if (!x || !x->type().isTensor() || !x->type().shape.ranked) return std::nullopt;
+  std::vector<int64_t> perm;
+  for (int i = x->type().shape.rank() - 1; i >= 0; --i) perm.push_back(i);
+  return perm;
+}
+
+}  // namespace dlc::passes

@@ -1,0 +1,138 @@
+// Shape specialization: binds graph inputs to the --input-shape sizes and re-infers every op's types.
+#include <exception>
+#include <map>
+
+#include "ir/infer/infer.h"
+#include "passes/pass.h"
+
+namespace dlc::passes {
+namespace {
+
+using Bindings = std::map<std::string, int64_t>;  // symbol -> size
+
+std::string shapeText(const std::vector<int64_t>& dims) {
+  std::string s;
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? "x" : "") + std::to_string(dims[i]);
+  return s.empty() ? "(scalar)" : s;
+}
+
+// Replaces bound symbols by their sizes, in a type and in the types it holds.
+Type substitute(Type t, const Bindings& b) {
+  if (t.element) t.element = std::make_shared<const Type>(substitute(*t.element, b));
+  for (Dim& d : t.shape.dims)
+    if (d.isSymbolic())
+      if (auto it = b.find(d.symbol); it != b.end()) d = Dim::of(it->second);
+  return t;
+}
+
+// Inference's type, completed by what the (specialized) recorded type knew and inference does
+// not: types recorded at import may carry the model's own declarations, still valid here.
+Type refine(Type inferred, const Type& recorded) {
+  if (inferred.kind != recorded.kind) return inferred;
+  if (!inferred.isTensor()) {
+    if (inferred.element && recorded.element)
+      inferred.element = std::make_shared<const Type>(refine(*inferred.element, *recorded.element));
+    return inferred;
+  }
+  if (inferred.dtype != recorded.dtype || !recorded.shape.ranked) return inferred;
+  if (!inferred.shape.ranked) {
+    inferred.shape = recorded.shape;
+    return inferred;
+  }
+  if (inferred.shape.rank() != recorded.shape.rank()) return inferred;
+  for (size_t i = 0; i < inferred.shape.dims.size(); ++i) {
+    Dim& d = inferred.shape.dims[i];
+    const Dim& r = recorded.shape.dims[i];
+    if (!d.isStatic() && (r.isStatic() || (!d.isSymbolic() && r.isSymbolic()))) d = r;
+  }
+  return inferred;
+}
+
+// Checks one --input-shape entry against the input's declared type and binds its symbols.
+Status bindInput(const Value& input, const std::vector<int64_t>& dims, Bindings& b) {
+  const std::string& name = input.name();
+  const Type& t = input.type();
+  if (!t.isTensor())
+    return Status::error(str("--input-shape ", name, ": the input is ", t.toString(), ", not a tensor"));
+  if (!t.shape.ranked) return Status::success();
+  if (t.shape.rank() != static_cast<int>(dims.size()))
+    return Status::error(str("--input-shape ", name, "=", shapeText(dims), ": input '", name, "' has rank ",
+                             t.shape.rank(), " (", t.toString(), "), the shape given has ", dims.size(), " dims"));
+  for (size_t i = 0; i < dims.size(); ++i) {
+    const Dim& d = t.shape.dims[i];
+    if (d.isStatic() && d.value != dims[i])
+      return Status::error(str("--input-shape ", name, "=", shapeText(dims), ": dim ", i, " of input '", name,
+                               "' is ", d.value, " (", t.toString(), "), not ", dims[i]));
+    if (!d.isSymbolic()) continue;
+    auto [it, inserted] = b.emplace(d.symbol, dims[i]);
+    if (!inserted && it->second != dims[i])
+      return Status::error(str("--input-shape ", name, "=", shapeText(dims), ": symbol '", d.symbol,
+                               "' (dim ", i, " of input '", name, "') is already bound to ", it->second,
+                               " by another input, not ", dims[i]));
+  }
+  return Status::success();
+}
+
+class SpecializeShapes : public Pass {
+ public:
+  Status run(Graph& graph, const PassContext& ctx) override {
+    if (ctx.input_shapes.empty()) return Status::success();
+    Region& body = graph.body();
+    Bindings bindings;
+    std::map<Value*, const std::vector<int64_t>*> given;
+    for (const auto& [name, dims] : ctx.input_shapes) {
+      Value* input = nullptr;
+      std::string names;
+      for (int i = 0; i < body.numArguments(); ++i) {
+        if (body.argument(i)->name() == name) input = body.argument(i);
+        names += (i ? ", " : "") + body.argument(i)->name();
+      }
+      if (!input)
+        return Status::error(str("--input-shape ", name, "=", shapeText(dims), ": '", name,
+                                 "' is not a graph input (inputs: ", names.empty() ? "none" : names, ")"));
+      DLC_RETURN_IF_ERROR(bindInput(*input, dims, bindings));
+      given[input] = &dims;
+    }
+    // Inputs: the given shapes; other inputs get the bound symbols too (a symbol is one size).
+    for (int i = 0; i < body.numArguments(); ++i) {
+      Value* a = body.argument(i);
+      auto it = given.find(a);
+      if (it != given.end())
+        a->setType(Type::tensor(a->type().dtype, Shape::of(*it->second)));
+      else
+        a->setType(substitute(a->type(), bindings));
+    }
+    Status s = reinfer(body, bindings);
+    return s.withContext("with the given --input-shape");
+  }
+
+ private:
+  // Re-infers every op in order, nested regions first (an op's rule may read their outputs).
+  static Status reinfer(Region& region, const Bindings& b) {
+    for (const auto& op : region.ops()) {
+      for (Region* sub : op->regions()) {
+        for (int i = 0; i < sub->numArguments(); ++i)
+          sub->argument(i)->setType(substitute(sub->argument(i)->type(), b));
+        DLC_RETURN_IF_ERROR(reinfer(*sub, b));
+      }
+      std::vector<Type> recorded;
+      for (int i = 0; i < op->numResults(); ++i) recorded.push_back(substitute(op->result(i)->type(), b));
+      Status s;
+      try {
+        s = inferOpTypes(*op);
+      } catch (const std::exception& e) {
+        s = Status::error(str(op->name(), " '", op->location(), "': shape inference failed: ", e.what()));
+      }
+      DLC_RETURN_IF_ERROR(s);
+      for (int i = 0; i < op->numResults(); ++i)
+        op->result(i)->setType(refine(op->result(i)->type(), recorded[static_cast<size_t>(i)]));
+    }
+    return Status::success();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Pass> createSpecializeShapesPass() { return std::make_unique<SpecializeShapes>(); }
+
+}  // namespace dlc::passes

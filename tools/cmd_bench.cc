@@ -1,0 +1,256 @@
+// `dlc bench`: times repeated runs of a model and optionally profiles or traces its kernels.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "backends/reference/interpreter.h"
+#include "tools/cli.h"
+#include "tools/inputs.h"
+#include "tools/pipeline.h"
+
+namespace dlc::cli {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: dlc bench MODEL(.onnx|.dlcir) [--target T] [-O0..-O3] [--runs N] [--warmup N] [--threads N]\n"
+    "                 [--input [NAME=]FILE]... [--input-shape NAME=AxB]... [--profile] [--trace FILE]\n"
+    "\n"
+    "Prepares the model as `dlc run` does, runs it --warmup times untimed, then --runs times\n"
+    "timed, and prints one line\n"
+    "  model=M target=T opt=O runs=N warmup=W threads=K load_ms=L compile_ms=C min_ms=.. mean_ms=.. median_ms=..\n"
+    "load_ms: loading the model (ONNX import or IR parse, plus verification); compile_ms: the\n"
+    "target's default pass pipeline (the reference target has no code generation).\n"
+    "Inputs not given with --input are deterministic random data of the input's type\n"
+    "(symbolic dims become 1; floats in [-1,1), integers in [0,10)).\n"
+    "\n"
+    "  --target T     reference (default; the only target in this version)\n"
+    "  -O0 .. -O3     optimization level of the target's default pipeline (default -O2)\n"
+    "  --input-shape N=AxBxC  specialise input N's symbolic dims before optimizing\n"
+    "  --runs N       timed runs (default 10)\n"
+    "  --warmup N     untimed runs first (default 2)\n"
+    "  --threads N    threads to use (default 1). Recorded in the output line; the reference\n"
+    "                 backend is single-threaded and always runs on one thread.\n"
+    "  --input F      an input file (.npy or ONNX .pb), in graph-input order or as NAME=FILE\n"
+    "  --profile      before the result line, print time per op kind over the timed runs\n"
+    "                 (total, count, share) and the slowest single ops\n"
+    "  --trace FILE   write the timed runs as a Chrome trace (chrome://tracing, Perfetto)\n";
+
+using Clock = std::chrono::steady_clock;
+
+double toMs(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double toUs(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+// Parses a whole-string integer option >= `min`.
+Expected<int> intOption(const Args& args, const std::string& name, int fallback, int min) {
+  if (!args.has(name)) return fallback;
+  std::string text = args.get(name);
+  char* end = nullptr;
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || v < min || v > 1000000)
+    return Status::error(str("--", name, " must be an integer >= ", min, ", got '", text, "'"));
+  return static_cast<int>(v);
+}
+
+std::string jsonEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Collects kernel timings for --profile (graph-body ops only, so shares add up to the run time;
+// an If/Loop/Scan's time includes its nested ops) and every kernel for --trace.
+class Recorder : public ref::OpObserver {
+ public:
+  struct Stat {
+    int64_t count = 0;
+    Clock::duration total{};
+  };
+  struct Event {
+    const Op* op;
+    Clock::time_point start;
+    Clock::duration elapsed;
+  };
+
+  Recorder(bool profile, bool trace) : profile_(profile), trace_(trace) {}
+
+  void onOp(const ref::OpEvent& e) override {
+    if (profile_ && e.depth == 0) {
+      Stat& k = by_kind_[e.op.name()];
+      k.count++;
+      k.total += e.elapsed;
+      Stat& o = by_op_[&e.op];
+      o.count++;
+      o.total += e.elapsed;
+      body_total_ += e.elapsed;
+    }
+    if (trace_) events_.push_back({&e.op, e.start, e.elapsed});
+  }
+
+  void printProfile(std::ostream& os, int runs) const {
+    auto sorted = [](const auto& map) {
+      std::vector<std::pair<typename std::decay_t<decltype(map)>::key_type, Stat>> v(map.begin(), map.end());
+      std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second.total > b.second.total; });
+      return v;
+    };
+    double all = std::max(toMs(body_total_), 1e-9);
+    char line[256];
+    os << "profile over " << runs << " timed runs (ms per run; nested If/Loop/Scan ops count in their parent)\n";
+    std::snprintf(line, sizeof line, "  %-24s %8s %12s %8s\n", "op", "count", "ms/run", "share");
+    os << line;
+    for (const auto& [name, s] : sorted(by_kind_)) {
+      std::snprintf(line, sizeof line, "  %-24s %8lld %12.3f %7.1f%%\n", name.c_str(),
+                    static_cast<long long>(s.count / runs), toMs(s.total) / runs, 100.0 * toMs(s.total) / all);
+      os << line;
+    }
+    os << "slowest ops\n";
+    std::snprintf(line, sizeof line, "  %12s %8s  %s\n", "ms/run", "share", "op");
+    os << line;
+    int shown = 0;
+    for (const auto& [op, s] : sorted(by_op_)) {
+      if (shown++ == 10) break;
+      std::snprintf(line, sizeof line, "  %12.3f %7.1f%%  ", toMs(s.total) / runs, 100.0 * toMs(s.total) / all);
+      os << line << op->name() << " '" << op->location() << "'\n";
+    }
+  }
+
+  // Chrome trace JSON: one complete ("X") event per kernel and per run, times in µs from `origin`.
+  Status writeTrace(const std::string& path, Clock::time_point origin, const std::vector<Event>& run_spans) const {
+    std::ofstream out(path);
+    if (!out) return Status::error(str("cannot write trace file '", path, "'"));
+    out << "{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n";
+    char num[64];
+    auto times = [&](const Event& e) {
+      std::snprintf(num, sizeof num, "\"ts\": %.3f, \"dur\": %.3f", toUs(e.start - origin), toUs(e.elapsed));
+      return std::string(num);
+    };
+    bool first = true;
+    for (size_t i = 0; i < run_spans.size(); ++i) {
+      out << (first ? "" : ",\n") << "{\"name\": \"run " << i << "\", \"cat\": \"run\", \"ph\": \"X\", "
+          << times(run_spans[i]) << ", \"pid\": 1, \"tid\": 1}";
+      first = false;
+    }
+    for (const Event& e : events_) {
+      out << (first ? "" : ",\n") << "{\"name\": \"" << jsonEscape(e.op->name()) << "\", \"cat\": \"op\", \"ph\": \"X\", "
+          << times(e) << ", \"pid\": 1, \"tid\": 1, \"args\": {\"location\": \"" << jsonEscape(e.op->location())
+          << "\"}}";
+      first = false;
+    }
+    out << "\n]}\n";
+    if (!out) return Status::error(str("cannot write trace file '", path, "'"));
+    return Status::success();
+  }
+
+ private:
+  bool profile_, trace_;
+  std::map<std::string, Stat> by_kind_;
+  std::map<const Op*, Stat> by_op_;
+  Clock::duration body_total_{};
+  std::vector<Event> events_;
+};
+
+std::string baseName(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+int runBench(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {"target", "O", "input-shape", "runs", "warmup", "threads", "input", "trace"}, {"help", "profile"});
+  if (!args.ok()) return fail(args.status());
+  if (args->has("help")) {
+    std::cout << kHelp;
+    return 0;
+  }
+  if (args->positional().size() != 1) return fail("bench takes exactly one MODEL (see --help)");
+  const std::string model_path = args->positional()[0];
+  std::string target = args->get("target", "reference");
+  if (target != "reference")
+    return fail(str("target '", target, "' is not available in this version (available: reference)"));
+  auto runs = intOption(*args, "runs", 10, 1);
+  auto warmup = intOption(*args, "warmup", 2, 0);
+  auto threads = intOption(*args, "threads", 1, 1);
+  for (const auto* opt : {&runs, &warmup, &threads})
+    if (!opt->ok()) return fail(opt->status());
+
+  auto level = parseOptLevel(args->get("O", "2"));
+  if (!level.ok()) return fail(level.status());
+  auto ctx = makePassContext(target, args->getAll("input-shape"));
+  if (!ctx.ok()) return fail(ctx.status());
+
+  Clock::time_point load_start = Clock::now();
+  auto graph = loadModel(model_path);
+  if (!graph.ok()) return fail(graph.status());
+  Clock::time_point compile_start = Clock::now();
+  Status optimized = optimize(**graph, *ctx, *level);
+  if (!optimized.ok()) return fail(str(optimized.message(), " (", model_path, ")"));
+  double load_ms = toMs(compile_start - load_start), compile_ms = toMs(Clock::now() - compile_start);
+  const Region& body = (*graph)->body();
+
+  auto files = matchInputFiles(body, args->getAll("input"));
+  if (!files.ok()) return fail(files.status());
+  std::vector<DataValue> inputs;
+  for (int i = 0; i < body.numArguments(); ++i) {
+    const std::string& file = (*files)[static_cast<size_t>(i)];
+    auto v = file.empty() ? randomInput(*body.argument(i), static_cast<uint64_t>(i) + 1)
+                          : readInput(file, body.argument(i)->type());
+    if (!v.ok()) return fail(str(v.status().message(), " (", file.empty() ? model_path : file, ")"));
+    inputs.push_back(std::move(v).value());
+  }
+
+  ref::Interpreter interpreter(**graph);
+  for (int i = 0; i < *warmup; ++i) {
+    auto out = interpreter.run(inputs);
+    if (!out.ok()) return fail(str(out.status().message(), " (", model_path, ")"));
+  }
+  // The observer is attached only for the timed runs; without --profile/--trace there is none.
+  const bool profile = args->has("profile"), trace = args->has("trace");
+  Recorder recorder(profile, trace);
+  if (profile || trace) interpreter.setObserver(&recorder);
+  std::vector<Recorder::Event> spans;
+  std::vector<double> ms;
+  for (int i = 0; i < *runs; ++i) {
+    Clock::time_point start = Clock::now();
+    auto out = interpreter.run(inputs);
+    Clock::duration elapsed = Clock::now() - start;
+    if (!out.ok()) return fail(str(out.status().message(), " (", model_path, ")"));
+    spans.push_back({nullptr, start, elapsed});
+    ms.push_back(toMs(elapsed));
+  }
+
+  if (trace) {
+    Status s = recorder.writeTrace(args->get("trace"), spans.front().start, spans);
+    if (!s.ok()) return fail(s);
+  }
+  if (profile) recorder.printProfile(std::cout, *runs);
+
+  std::vector<double> sorted = ms;
+  std::sort(sorted.begin(), sorted.end());
+  size_t n = sorted.size();
+  double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  double mean = 0;
+  for (double v : ms) mean += v / static_cast<double>(n);
+  char times[256];
+  std::snprintf(times, sizeof times, "load_ms=%.3f compile_ms=%.3f min_ms=%.3f mean_ms=%.3f median_ms=%.3f", load_ms,
+                compile_ms, sorted.front(), mean, median);
+  std::cout << "model=" << baseName(model_path) << " target=" << target << " opt=" << *level << " runs=" << *runs
+            << " warmup=" << *warmup << " threads=" << *threads << " " << times << "\n";
+  return 0;
+}
+
+}  // namespace dlc::cli
