@@ -11,7 +11,10 @@ bool forwardTo(Op& op, Value* v, Rewriter& rw) {
   for (int i = 1; i < op.numResults(); ++i)
     if (op.result(i)->hasUses()) return false;
   if (!canReplaceValue(op.result(0), v)) return false;
+  std::vector<Value*> operands = op.operands();
+  const Region* region = op.parent();
   rw.replaceOp(op, {v});
+  eraseDeadConstants(operands, region, rw);
   return true;
 }
 

@@ -100,7 +100,8 @@ class FoldBatchNormIntoConv : public RewritePattern {
 // Gemm(A, B, C) -> BN over the columns of the 2-D [N, C] result (channel axis 1 is the last axis):
 //   alpha·op(A)·op(B)·s + (beta·C - μ)·s + β  ==>  Gemm(A, B', C') with column n of op(B) scaled:
 //   B'[:, n] = op(B)[:, n]·γ[n]/√(σ²[n]+ε),  C' = (beta·C - μ)·γ/√(σ²+ε) + β,  beta' = 1.
-// MatMul(A, B) with 2-D A is Gemm(A, B) (alpha = beta = 1, no C) and folds the same way.
+// MatMul(A, B) with 2-D A is Gemm(A, B) (alpha = beta = 1, no C), and MatMul(A, B) + c is
+// Gemm(A, B, c): both fold the same way.
 class FoldBatchNormIntoGemm : public RewritePattern {
  public:
   const char* name() const override { return "fold-batchnorm-gemm"; }
@@ -109,6 +110,18 @@ class FoldBatchNormIntoGemm : public RewritePattern {
     if (rankWithChannels(bn.operand(0)) != 2) return false;
     Op* mm = producerOf(bn.operand(0), OpKind::Gemm);
     if (!mm) mm = producerOf(bn.operand(0), OpKind::MatMul);
+    // MatMul(A, B) + c (a Linear layer) is Gemm(A, B, c).
+    Op* bias_add = mm ? nullptr : producerOf(bn.operand(0), OpKind::Add);
+    const Tensor* c = nullptr;
+    if (bias_add) {
+      for (int i = 0; i < 2 && !mm; ++i) {
+        Value* prod = bias_add->operand(i);
+        if (producerOf(prod, OpKind::MatMul) && hasSingleUse(prod) && constantValue(bias_add->operand(1 - i))) {
+          mm = prod->definingOp();
+          c = constantValue(bias_add->operand(1 - i));
+        }
+      }
+    }
     if (!mm || !mm->operand(0)->type().isTensor() || !mm->operand(0)->type().shape.ranked ||
         mm->operand(0)->type().shape.rank() != 2)
       return false;
@@ -117,12 +130,13 @@ class FoldBatchNormIntoGemm : public RewritePattern {
     const Tensor* w = constantValue(mm->operand(1));
     if (!w || !isFoldableFloat(w->dtype()) || w->rank() != 2) return false;
     const int64_t N = tb ? w->dim(0) : w->dim(1);
-    const Tensor* c = nullptr;
     double beta = gemm ? mm->getFloat("beta", 1.0f) : 1.0;
     if (gemm && mm->operand(2)) {
       c = constantValue(mm->operand(2));
-      if (!c || (c->numel() != 1 && c->numel() != N) || (c->rank() == 2 && c->dim(1) != N)) return false;
+      if (!c) return false;
     }
+    if (c && ((c->numel() != 1 && c->numel() != N) || c->rank() > 2 || (c->rank() == 2 && c->dim(1) != N)))
+      return false;
     if (bn.operand(0)->type().shape.dims[1].value != N) return false;
     ChannelAffine a;
     if (!bnAffine(bn, N, &a)) return false;
@@ -139,6 +153,7 @@ class FoldBatchNormIntoGemm : public RewritePattern {
     DLC_ASSIGN_OR_RETURN(Op* folded, rw.create(OpKind::Gemm, {mm->operand(0), wv, cv}, attrs, 1, mm->location()));
     folded->result()->setName(bn.result()->name());
     rw.replaceOp(bn, {folded->result()});
+    if (bias_add) rw.eraseOp(*bias_add);
     rw.eraseOp(*mm);
     return true;
   }

@@ -2,8 +2,6 @@
 // backend has its own needs (none yet: every target gets the same graph-level pipeline).
 #include "passes/pipelines.h"
 
-#include "passes/pass.h"
-
 namespace dlc::passes {
 
 Expected<std::vector<std::string>> pipelineFor(const std::string& target, int opt_level) {
@@ -19,11 +17,7 @@ Expected<std::vector<std::string>> pipelineFor(const std::string& target, int op
                        "fuse-epilogue", "dce"});
   // -O3: also fuse elementwise chains into single-loop regions, and plan memory.
   if (opt_level >= 3) p.insert(p.end(), {"fuse-elementwise", "dce", "plan-memory"});
-  // TEMPORARY while the passes land: skip names not registered yet.
-  std::vector<std::string> registered;
-  for (const auto& n : p)
-    if (findPass(n)) registered.push_back(n);
-  return registered;
+  return p;
 }
 
 }  // namespace dlc::passes

@@ -352,10 +352,14 @@ std::optional<Proj> seqFirstHeads(Value* v, std::vector<int64_t> perm) {
   if (!hasSingleUse(v) || !isTranspose(v, perm)) return std::nullopt;
   Op* rs = producerOf(v->definingOp()->operand(0), OpKind::Reshape);
   if (!rs || !hasSingleUse(rs->result())) return std::nullopt;
-  const Type& t = rs->operand(0)->type();
+  // P's dims: its static type, or those of the in-projection it is a chunk of (torch's chunk ends
+  // are computed, so the Slice's last dim is often not inferred).
+  Value* whole = nullptr;
+  const bool chunk = chunkIndex(rs->operand(0), &whole) >= 0;
+  const Type& t = chunk ? whole->type() : rs->operand(0)->type();
   auto target = evalShape(rs->operand(1));
   if (!t.isTensor() || !t.shape.isStatic() || t.shape.rank() != 3 || !target || target->size() != 3) return std::nullopt;
-  const int64_t L = t.shape.dims[0].value, B = t.shape.dims[1].value, E = t.shape.dims[2].value;
+  const int64_t L = t.shape.dims[0].value, B = t.shape.dims[1].value, E = t.shape.dims[2].value / (chunk ? 3 : 1);
   const Dim& bh = (*target)[1];
   const Dim& d = (*target)[2];
   if (!sameDim((*target)[0], Dim::of(L)) || !bh.isStatic() || !d.isStatic() || B <= 0 || d.value <= 0 ||
@@ -392,14 +396,14 @@ class SeqFirstAttentionPattern : public RewritePattern {
     auto v = seqFirstHeads(pv->operand(1), {1, 0, 2});
     if (!q || !k || !v || scale == 0.0 || !std::isfinite(scale)) return false;
     if (q->heads != k->heads || q->heads != v->heads || q->head_dim != k->head_dim) return false;
-    const Dims& qd = q->value->type().shape.dims;
-    const Dims& kd = k->value->type().shape.dims;
-    const Dims& vd = v->value->type().shape.dims;
+    Value *wq = nullptr, *wk = nullptr, *wv = nullptr;
+    const int iq = chunkIndex(q->value, &wq), ik = chunkIndex(k->value, &wk), iv = chunkIndex(v->value, &wv);
+    // [L, B] of each projection (seqFirstHeads checked these are static).
+    auto lb = [](Value* p, Value* w) { return (w ? w : p)->type().shape.dims; };
+    const Dims qd = lb(q->value, wq), kd = lb(k->value, wk), vd = lb(v->value, wv);
     if (qd[1] != kd[1] || qd[1] != vd[1] || kd[0] != vd[0]) return false;
     const int64_t e_out = v->heads * v->head_dim;
     if (!reshapesTo(out, {Dim::of(qd[0].value * qd[1].value), Dim::of(e_out)})) return false;
-    Value *wq = nullptr, *wk = nullptr, *wv = nullptr;
-    const int iq = chunkIndex(q->value, &wq), ik = chunkIndex(k->value, &wk), iv = chunkIndex(v->value, &wv);
     const bool fused = iq >= 0 && ik >= 0 && iv >= 0 && wq == wk && wq == wv && iq != ik && iq != iv && ik != iv;
     auto transposed = [&](Value* x) -> Expected<Value*> {
       DLC_ASSIGN_OR_RETURN(Op* t, rw.create(OpKind::Transpose, {x}, {{"perm", Attribute::ofInts({1, 0, 2})}}, 1,

@@ -91,7 +91,17 @@ void eraseIfDead(Op* op, const Region* region, Rewriter& rw) {
   if (!op || op->parent() != region || op->info().has(kSideEffects)) return;
   for (int i = 0; i < op->numResults(); ++i)
     if (op->result(i)->hasUses()) return;
+  std::vector<Value*> operands = op->operands();
   rw.eraseOp(*op);
+  eraseDeadConstants(operands, region, rw);
+}
+
+void eraseDeadConstants(const std::vector<Value*>& values, const Region* region, Rewriter& rw) {
+  for (Value* v : values) {
+    Op* def = v ? v->definingOp() : nullptr;
+    if (def && def->kind() == OpKind::Constant && def->parent() == region && !def->result(0)->hasUses())
+      rw.eraseOp(*def);
+  }
 }
 
 std::optional<std::vector<int64_t>> transposePerm(const Op& transpose) {

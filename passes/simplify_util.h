@@ -38,6 +38,8 @@ bool canReplaceValue(const Value* old, const Value* repl);
 // Erases `op` (an operand producer a rewrite bypassed) when it is now dead and pure, and lives in
 // `region` (the rewritten op's region, which the driver is sweeping), so cancelled pairs go at once.
 void eraseIfDead(Op* op, const Region* region, Rewriter& rw);
+// Erases the Constant ops among the producers of `values` (a replaced op's operands) that are dead.
+void eraseDeadConstants(const std::vector<Value*>& values, const Region* region, Rewriter& rw);
 
 // Perm of a Transpose op (its attribute, or the reversed axes when absent and the rank is known).
 std::optional<std::vector<int64_t>> transposePerm(const Op& transpose);

@@ -39,9 +39,12 @@ bool isViewOp(const Op* op) {
 bool replaceByReshapeOf(Op& op, Value* x, Value* shape, const std::map<std::string, Attribute>& attrs,
                         Rewriter& rw) {
   Value* out = op.result(0);
+  std::vector<Value*> operands = op.operands();
+  const Region* region = op.parent();
   if (sameKnownTensorType(x->type(), out->type())) {
     if (!canReplaceValue(out, x)) return false;
     rw.replaceOp(op, {x});
+    eraseDeadConstants(operands, region, rw);
     return true;
   }
   if (!shape) {
@@ -55,6 +58,7 @@ bool replaceByReshapeOf(Op& op, Value* x, Value* shape, const std::map<std::stri
   nv->setType(out->type());  // the same values as before, so the recorded type still holds
   nv->setName(out->name());
   rw.replaceOp(op, {nv});
+  eraseDeadConstants(operands, region, rw);
   return true;
 }
 

@@ -85,6 +85,26 @@ Status upgradeSoftmaxFamily(PendingNode& n, UpgradeEmitter& emit) {
   return Status::success();
 }
 
+// Loop-16 lets a body return a plain T for a loop-carried value that starts as optional<T> (ONNX's
+// own checker and inference accept it, e.g. node/test_loop16_seq_none); the IR wants the body to
+// return the carried type, so the body's result gets an explicit Optional(T) wrapper.
+Status wrapOptionalLoopResults(PendingNode& n, UpgradeEmitter& emit) {
+  auto it = n.attrs.find("body");
+  if (it == n.attrs.end() || it->second.type != AttrType::Graph || !it->second.g) return Status::success();
+  Region& body = *it->second.g;
+  for (size_t i = 2; i < n.inputs.size(); ++i) {
+    int out = static_cast<int>(i) - 1;  // body outputs: (cond, carried..., scan...)
+    if (!n.inputs[i] || out >= body.numOutputs()) continue;
+    const Type& init = n.inputs[i]->type();
+    const Type& ret = body.output(out)->type();
+    if (!init.isOptional() || ret.isOptional() || !init.element || init.element->kind != ret.kind) continue;
+    DLC_ASSIGN_OR_RETURN(Op * wrap, emit.opInRegion(body, OpKind::Optional, {body.output(out)}, {},
+                                                    str(n.location, "_carried", i - 2, "_optional"), {init}));
+    body.setOutput(out, wrap->result(0));
+  }
+  return Status::success();
+}
+
 Status upgradeAiOnnx(PendingNode& n, UpgradeEmitter& emit) {
   const std::string& op = n.op_type;
   const int64_t v = n.opset;
@@ -157,6 +177,7 @@ Status upgradeAiOnnx(PendingNode& n, UpgradeEmitter& emit) {
     return Status::success();
   }
   if ((op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") && v < 13) return upgradeSoftmaxFamily(n, emit);
+  if (op == "Loop") return wrapOptionalLoopResults(n, emit);
   // RoiAlign-10 had no coordinate_transformation_mode; its behaviour is 'output_half_pixel' (the
   // default became 'half_pixel' in opset 16).
   if (op == "RoiAlign" && v < 16 && !n.attrs.count("coordinate_transformation_mode")) {

@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""One model test: `dlc run` on an exported model folder, then compare every output with PyTorch's.
+"""One model test: `dlc run` on an exported model folder with no passes (-O0) and with the full
+pipeline (-O3); every output must match PyTorch's, and the two runs must agree with each other
+within --pipeline-rel (passes preserve numerics).
 
 usage: run_model_test.py --dlc PATH --model-dir DIR --output-dir OUT [--target T] [--rel 1e-3]
 The model folder (from export_models.py) holds model.onnx, input_<i>.npy and expected_<i>.npy.
@@ -32,7 +34,8 @@ def main():
     ap.add_argument("--model-dir", required=True)
     ap.add_argument("--output-dir", required=True)
     ap.add_argument("--target", help="passed to dlc run --target (default: dlc's default)")
-    ap.add_argument("--rel", type=float, default=1e-3)
+    ap.add_argument("--rel", type=float, default=1e-3, help="bound vs PyTorch, times max|expected|")
+    ap.add_argument("--pipeline-rel", type=float, default=1e-5, help="bound -O3 vs -O0, times max|-O0 output|")
     args = ap.parse_args()
 
     model = os.path.join(args.model_dir, "model.onnx")
@@ -41,37 +44,47 @@ def main():
     if not os.path.exists(model) or not inputs or not expected:
         sys.exit(f"run_model_test.py: error: {args.model_dir} lacks model.onnx, input_0.npy or expected_0.npy "
                  "(run export_models.py first)")
-    # A stale output from an earlier run must not pass for this one.
-    shutil.rmtree(args.output_dir, ignore_errors=True)
-    os.makedirs(args.output_dir)
-
-    cmd = [args.dlc, "run", model]
-    if args.target:
-        cmd += ["--target", args.target]
-    for f in inputs:
-        cmd += ["--input", f]
-    cmd += ["--output-dir", args.output_dir]
-    print("$", " ".join(cmd), flush=True)
-    start = time.time()
-    proc = subprocess.run(cmd)
-    print(f"dlc run took {time.time() - start:.1f} s")
-    if proc.returncode != 0:
-        sys.exit(f"FAIL: dlc run exited with status {proc.returncode}")
-
     failed = False
-    for i, exp_path in enumerate(expected):
-        out_path = os.path.join(args.output_dir, f"output_{i}.npy")
-        if not os.path.exists(out_path):
-            print(f"output_{i}: missing {out_path}")
+    outputs = {}
+    for level in ("0", "3"):
+        out_dir = os.path.join(args.output_dir, f"O{level}")
+        # A stale output from an earlier run must not pass for this one.
+        shutil.rmtree(out_dir, ignore_errors=True)
+        os.makedirs(out_dir)
+        cmd = [args.dlc, "run", model, f"-O{level}"]
+        if args.target:
+            cmd += ["--target", args.target]
+        for f in inputs:
+            cmd += ["--input", f]
+        cmd += ["--output-dir", out_dir]
+        print("$", " ".join(cmd), flush=True)
+        start = time.time()
+        proc = subprocess.run(cmd)
+        print(f"dlc run -O{level} took {time.time() - start:.1f} s")
+        if proc.returncode != 0:
+            sys.exit(f"FAIL: dlc run -O{level} exited with status {proc.returncode}")
+        outputs[level] = []
+        for i, exp_path in enumerate(expected):
+            out_path = os.path.join(out_dir, f"output_{i}.npy")
+            if not os.path.exists(out_path):
+                print(f"-O{level} output_{i}: missing {out_path}")
+                failed = True
+                outputs[level].append(None)
+                continue
+            got = np.load(out_path)
+            outputs[level].append(got)
+            ok, msg = compare(got, np.load(exp_path), args.rel, f"-O{level} output_{i} vs PyTorch")
+            print(msg)
+            failed |= not ok
+        extra = glob.glob(os.path.join(out_dir, f"output_{len(expected)}*"))
+        if extra:
+            print(f"unexpected extra output {extra[0]} (PyTorch gave {len(expected)} outputs)")
             failed = True
-            continue
-        ok, msg = compare(np.load(out_path), np.load(exp_path), args.rel, f"output_{i}")
-        print(msg)
-        failed |= not ok
-    extra = glob.glob(os.path.join(args.output_dir, f"output_{len(expected)}*"))
-    if extra:
-        print(f"unexpected extra output {extra[0]} (PyTorch gave {len(expected)} outputs)")
-        failed = True
+    for i, (raw, opt) in enumerate(zip(outputs["0"], outputs["3"])):
+        if raw is not None and opt is not None:
+            ok, msg = compare(opt, raw, args.pipeline_rel, f"output_{i} -O3 vs -O0")
+            print(msg)
+            failed |= not ok
     sys.exit(1 if failed else 0)
 
 

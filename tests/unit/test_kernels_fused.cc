@@ -11,21 +11,21 @@ Attribute s(const char* v) { return Attribute::ofString(v); }
 Attribute f(float v) { return Attribute::ofFloat(v); }
 
 // 1x1 conv, 2 -> 2 channels over a 1x2 image: conv = W·x per pixel.
-//   x = [[1, -2], [3, 4]] (channel, pixel), W = [[1, 1], [1, -1]], B = [0.5, -10]
-//   conv + B = [[4.5, -8.5], [-12, -16]],  R = [[1, 1], [2, 2]] -> [[5.5, -7.5], [-10, -14]]
+//   x = [[1, -2], [3, 4]] (channel, pixel), W = [[1, 1], [1, -1]]: conv = [[4, 2], [-2, -6]]
+//   + B = [0.5, -10] -> [[4.5, 2.5], [-12, -16]];  + R = [[1, 1], [2, 2]] -> [[5.5, 3.5], [-10, -14]]
 TEST(FusedConvKernel, BiasResidualRelu) {
   Tensor x = f32({1, 2, 1, 2}, {1, -2, 3, 4}), w = f32({2, 2, 1, 1}, {1, 1, 1, -1}), b = f32({2}, {0.5f, -10});
   Tensor r = f32({1, 2, 1, 2}, {1, 1, 2, 2});
   auto out = runOp(OpKind::FusedConv, {x, w, b, r}, {{"activation", s("Relu")}});
   ASSERT_TRUE(out.ok()) << out.status().message();
-  expectTensor((*out)[0], {1, 2, 1, 2}, {5.5, 0, 0, 0});
+  expectTensor((*out)[0], {1, 2, 1, 2}, {5.5, 3.5, 0, 0});
   auto none = runOp(OpKind::FusedConv, {x, w, b, r});
   ASSERT_TRUE(none.ok()) << none.status().message();
-  expectTensor((*none)[0], {1, 2, 1, 2}, {5.5, -7.5, -10, -14});
-  // Residual without a bias (absent optional input in the middle).
+  expectTensor((*none)[0], {1, 2, 1, 2}, {5.5, 3.5, -10, -14});
+  // Residual without a bias (absent optional input in the middle): [[5, 3], [0, -4]], LeakyRelu 0.5.
   auto nob = runOp(OpKind::FusedConv, {x, w, Tensor(), r}, {{"activation", s("LeakyRelu")}, {"activation_alpha", f(0.5f)}});
   ASSERT_TRUE(nob.ok()) << nob.status().message();
-  expectTensor((*nob)[0], {1, 2, 1, 2}, {5, -1, 0, -2});
+  expectTensor((*nob)[0], {1, 2, 1, 2}, {5, 3, 0, -2});
 }
 
 // A 3x3 conv with padding goes through the same conv code: a ones kernel sums the neighbourhood.
