@@ -1,4 +1,6 @@
 // Canonicalization: each op's own folding patterns (no-op casts, reshapes, slices, pads, ...).
+#include <cmath>
+
 #include "passes/pass.h"
 #include "passes/pattern.h"
 #include "passes/simplify_util.h"
@@ -175,6 +177,36 @@ class FoldZeroPad : public RewritePattern {
   }
 };
 
+// Mul(x, HardSigmoid(x; α = 1/6, β = 1/2)) ==> HardSwish(x)   (either Mul operand order)
+// HardSwish(x) = x · max(0, min(1, x/6 + 1/2)) by definition; PyTorch exports nn.Hardswish in this
+// spelled-out form below opset 14, and fuse-epilogue can only absorb the single op.
+class FoldHardSwish : public RewritePattern {
+ public:
+  const char* name() const override { return "fold-hardswish"; }
+  Expected<bool> matchAndRewrite(Op& op, Rewriter& rw) const override {
+    if (op.kind() != OpKind::Mul || op.numOperands() != 2) return false;
+    for (int side = 0; side < 2; ++side) {
+      Value* x = op.operand(side);
+      Value* gate = op.operand(1 - side);
+      Op* hs = producerOf(gate, OpKind::HardSigmoid);
+      if (!x || !hs || hs->operand(0) != x || !hasSingleUse(gate)) continue;
+      auto near = [](float a, double b) { return std::abs(a - b) <= 1e-6 * std::abs(b); };
+      if (!near(hs->getFloat("alpha"), 1.0 / 6.0) || !near(hs->getFloat("beta"), 0.5)) continue;
+      if (!sameKnownTensorType(x->type(), op.result(0)->type())) continue;  // no broadcasting
+      DLC_ASSIGN_OR_RETURN(Op * swish, rw.create(OpKind::HardSwish, {x}, {}, 1, op.location()));
+      if (!canReplaceValue(op.result(0), swish->result(0))) {
+        rw.eraseOp(*swish);
+        return false;
+      }
+      swish->result(0)->setName(op.result(0)->name());
+      rw.replaceOp(op, {swish->result(0)});
+      eraseIfDead(hs, swish->parent(), rw);
+      return true;
+    }
+    return false;
+  }
+};
+
 class Canonicalize : public Pass {
  public:
   Status run(Graph& graph, const PassContext&) override {
@@ -187,6 +219,7 @@ class Canonicalize : public Pass {
     patterns.push_back(std::make_unique<FoldIdentityTranspose>());
     patterns.push_back(std::make_unique<FoldFullSlice>());
     patterns.push_back(std::make_unique<FoldZeroPad>());
+    patterns.push_back(std::make_unique<FoldHardSwish>());
     auto n = applyPatternsGreedily(graph.body(), patterns);
     return n.ok() ? Status::success() : n.status();
   }
