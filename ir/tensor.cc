@@ -10,12 +10,12 @@
 
 namespace dlc {
 namespace {
-std::shared_ptr<void> allocAligned(size_t bytes) {
+std::shared_ptr<void> allocAligned(size_t bytes, bool zero = true) {
   size_t rounded = ((bytes + 63) / 64) * 64;
   if (rounded == 0) rounded = 64;
   void* p = std::aligned_alloc(64, rounded);
   if (!p) throw std::bad_alloc();
-  std::memset(p, 0, rounded);
+  if (zero) std::memset(p, 0, rounded);
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
 
@@ -34,6 +34,16 @@ Tensor::Tensor(DType dtype, std::vector<int64_t> shape) : dtype_(dtype), shape_(
     owner_ = allocAligned(nbytes());
   }
   data_ = owner_.get();
+}
+
+Tensor Tensor::uninitialized(DType dtype, std::vector<int64_t> shape) {
+  if (dtype == DType::String) return Tensor(dtype, std::move(shape));
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.owner_ = allocAligned(t.nbytes(), /*zero=*/false);
+  t.data_ = t.owner_.get();
+  return t;
 }
 
 Tensor Tensor::wrap(DType dtype, std::vector<int64_t> shape, void* data, std::shared_ptr<void> owner) {

@@ -11,11 +11,15 @@
 namespace dlc {
 
 // Copies are shallow (storage is shared); use clone() for a deep copy. Storage is 64-byte aligned
-// and zero-initialised. String tensors keep their elements in a separate vector.
+// and zero-initialised (except with uninitialized()). String tensors keep their elements in a separate vector.
 class Tensor {
  public:
   Tensor() = default;
   Tensor(DType dtype, std::vector<int64_t> shape);  // allocates zeroed storage
+  // Storage left uninitialised, for kernels that write every element before anything reads it:
+  // zero-filling a large output the kernel overwrites anyway costs a full extra pass over memory.
+  // String tensors get empty strings as with the constructor.
+  static Tensor uninitialized(DType dtype, std::vector<int64_t> shape);
 
   // Wraps existing memory (e.g. a memory-mapped weights file); `owner` keeps it alive.
   static Tensor wrap(DType dtype, std::vector<int64_t> shape, void* data, std::shared_ptr<void> owner);

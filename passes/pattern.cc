@@ -71,15 +71,6 @@ const Tensor* constantValue(const Value* v) {
   return a && a->type == AttrType::Tensor && a->t.defined() ? &a->t : nullptr;
 }
 
-bool isConstantSplat(const Value* v, double x) {
-  const Tensor* t = constantValue(v);
-  if (!t || t->dtype() == DType::String || t->numel() == 0 || t->dtype() == DType::I4 || t->dtype() == DType::U4)
-    return false;
-  for (int64_t i = 0; i < t->numel(); ++i)
-    if (t->getDouble(i) != x) return false;
-  return true;
-}
-
 bool hasSingleUse(const Value* v) { return v->uses().size() == 1 && v->uses()[0].user != nullptr; }
 
 }  // namespace dlc::passes

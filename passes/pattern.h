@@ -60,8 +60,6 @@ Expected<int> applyPatternsGreedily(Region& region, const PatternList& patterns,
 Op* producerOf(Value* v, OpKind kind);
 // The constant tensor `v` holds, if it is produced by a Constant op.
 const Tensor* constantValue(const Value* v);
-// True when the constant is a scalar (or all elements equal) with value `x`.
-bool isConstantSplat(const Value* v, double x);
 // True when `v` has exactly one use and is not a region output.
 bool hasSingleUse(const Value* v);
 

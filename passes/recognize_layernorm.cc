@@ -3,6 +3,7 @@
 
 #include "passes/pass.h"
 #include "passes/pattern.h"
+#include "passes/simplify_util.h"
 
 namespace dlc::passes {
 namespace {
@@ -102,7 +103,7 @@ class LayerNormPattern : public RewritePattern {
     if (!var_mean->operand(0) || !hasSingleUse(var_mean->operand(0))) return false;
     Op* sq = var_mean->operand(0)->definingOp();
     if (!sq) return false;
-    const bool is_pow = sq->kind() == OpKind::Pow && sq->operand(0) == d && isConstantSplat(sq->operand(1), 2.0);
+    const bool is_pow = sq->kind() == OpKind::Pow && sq->operand(0) == d && isSplatOf(sq->operand(1), 2.0);
     const bool is_mul = sq->kind() == OpKind::Mul && sq->operand(0) == d && sq->operand(1) == d;
     if (!is_pow && !is_mul) return false;
     if (trailingAxes(*var_mean, sq->result()) != k) return false;

@@ -2,6 +2,7 @@
 #include "tools/cli.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -80,6 +81,34 @@ Expected<std::unique_ptr<Graph>> loadModel(const std::string& path) {
   Status s = verifyGraph(*graph);
   if (!s.ok()) return Status::error(str(s.message(), " (", path, ")"));
   return graph;
+}
+
+std::string jsonQuote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+int writeText(const std::string& text, const std::string& path) {
+  if (path.empty()) {
+    std::cout << text;
+    return 0;
+  }
+  std::ofstream out(path);
+  out << text;
+  if (!out) return fail(str("cannot write '", path, "'"));
+  return 0;
 }
 
 int fail(const Status& status) { return fail(status.message()); }

@@ -32,6 +32,12 @@ class Args {
 // Loads a model from .onnx (import) or .dlcir (textual IR), verifying it.
 Expected<std::unique_ptr<Graph>> loadModel(const std::string& path);
 
+// `s` as a JSON string literal, quotes included (also a valid Graphviz label).
+std::string jsonQuote(const std::string& s);
+
+// Writes `text` to the file `path`, or to stdout when `path` is empty; returns the exit status.
+int writeText(const std::string& text, const std::string& path);
+
 // Prints `dlc: error: <message>` to stderr and returns the exit status 1.
 int fail(const Status& status);
 int fail(const std::string& message);

@@ -55,23 +55,6 @@ Expected<int> intOption(const Args& args, const std::string& name, int fallback,
   return static_cast<int>(v);
 }
 
-std::string jsonEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 // Collects kernel timings for --profile (graph-body ops only, so shares add up to the run time;
 // an If/Loop/Scan's time includes its nested ops) and every kernel for --trace.
 class Recorder : public ref::OpObserver {
@@ -145,9 +128,9 @@ class Recorder : public ref::OpObserver {
       first = false;
     }
     for (const Event& e : events_) {
-      out << (first ? "" : ",\n") << "{\"name\": \"" << jsonEscape(e.op->name()) << "\", \"cat\": \"op\", \"ph\": \"X\", "
-          << times(e) << ", \"pid\": 1, \"tid\": 1, \"args\": {\"location\": \"" << jsonEscape(e.op->location())
-          << "\"}}";
+      out << (first ? "" : ",\n") << "{\"name\": " << jsonQuote(e.op->name()) << ", \"cat\": \"op\", \"ph\": \"X\", "
+          << times(e) << ", \"pid\": 1, \"tid\": 1, \"args\": {\"location\": " << jsonQuote(e.op->location())
+          << "}}";
       first = false;
     }
     out << "\n]}\n";

@@ -26,15 +26,7 @@ int runImport(const std::vector<std::string>& argv) {
   PrintOptions options;
   std::string out_path = args->get("output");
   options.elide_large_constants = out_path.empty() || args->has("elide-constants");
-  std::string text = printGraph(**graph, options);
-  if (out_path.empty()) {
-    std::cout << text;
-    return 0;
-  }
-  std::ofstream out(out_path);
-  out << text;
-  if (!out) return fail(str("cannot write '", out_path, "'"));
-  return 0;
+  return writeText(printGraph(**graph, options), out_path);
 }
 
 }  // namespace dlc::cli

@@ -24,23 +24,6 @@ constexpr const char* kHelp =
     "Op counts leave out Constant ops (weights). The arena is the memory plan's: intermediates\n"
     "that are not graph outputs, placed by liveness in one 64-byte-aligned buffer.\n";
 
-std::string jsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 // Op counts leave Constant ops out: they are weights, reported as bytes and a count of their own.
 struct Summary {
   std::map<std::string, int> op_counts;
@@ -69,7 +52,7 @@ std::string jsonShape(const Type& t) {
   for (size_t i = 0; i < t.shape.dims.size(); ++i) {
     const Dim& d = t.shape.dims[i];
     out += i ? ", " : "";
-    out += d.isStatic() ? std::to_string(d.value) : jsonString(d.toString());
+    out += d.isStatic() ? std::to_string(d.value) : jsonQuote(d.toString());
   }
   return out + "]";
 }
@@ -78,8 +61,8 @@ std::string jsonValues(const std::vector<const Value*>& values) {
   std::string out = "[";
   for (size_t i = 0; i < values.size(); ++i) {
     const Type& t = values[i]->type();
-    out += str(i ? ", " : "", "{\"name\": ", jsonString(values[i]->name()), ", \"type\": ", jsonString(t.toString()),
-               ", \"dtype\": ", t.isTensor() ? jsonString(dtypeName(t.dtype)) : "null", ", \"shape\": ", jsonShape(t),
+    out += str(i ? ", " : "", "{\"name\": ", jsonQuote(values[i]->name()), ", \"type\": ", jsonQuote(t.toString()),
+               ", \"dtype\": ", t.isTensor() ? jsonQuote(dtypeName(t.dtype)) : "null", ", \"shape\": ", jsonShape(t),
                "}");
   }
   return out + "]";
@@ -93,7 +76,7 @@ void printJson(const Graph& g, const std::map<std::string, int64_t>& assumed) {
   std::cout << "{\n  \"ops\": {";
   bool first = true;
   for (const auto& [name, n] : s.op_counts) {
-    std::cout << (first ? "" : ", ") << jsonString(name) << ": " << n;
+    std::cout << (first ? "" : ", ") << jsonQuote(name) << ": " << n;
     first = false;
   }
   std::cout << "},\n  \"total_ops\": " << s.total_ops << ",\n  \"constants\": " << s.constants
@@ -103,7 +86,7 @@ void printJson(const Graph& g, const std::map<std::string, int64_t>& assumed) {
             << ",\n  \"dynamic_intermediates\": " << s.plan.dynamic_values.size() << ",\n  \"assumed_dims\": {";
   first = true;
   for (const auto& [sym, v] : assumed) {
-    std::cout << (first ? "" : ", ") << jsonString(sym) << ": " << v;
+    std::cout << (first ? "" : ", ") << jsonQuote(sym) << ": " << v;
     first = false;
   }
   std::cout << "},\n  \"inputs\": " << jsonValues(ins) << ",\n  \"outputs\": " << jsonValues(outs) << "\n}\n";
@@ -132,7 +115,7 @@ void printDot(const Graph& g) {
   for (int i = 0; i < g.body().numArguments(); ++i) {
     std::string id = str("in", i);
     producer[g.body().argument(i)] = id;
-    std::cout << "  " << id << " [shape=ellipse, label=" << jsonString(g.body().argument(i)->name()) << "];\n";
+    std::cout << "  " << id << " [shape=ellipse, label=" << jsonQuote(g.body().argument(i)->name()) << "];\n";
   }
   int n = 0;
   for (const auto& op : g.body().ops()) {
@@ -141,17 +124,17 @@ void printDot(const Graph& g) {
       for (int r = 0; r < op->numResults(); ++r) producer[op->result(r)] = "";
       continue;  // weights would drown the picture
     }
-    std::cout << "  " << id << " [label=" << jsonString(str(op->name(), "\\n", op->location())) << "];\n";
+    std::cout << "  " << id << " [label=" << jsonQuote(str(op->name(), "\\n", op->location())) << "];\n";
     for (Value* v : op->operands()) {
       auto it = v ? producer.find(v) : producer.end();
       if (it != producer.end() && !it->second.empty())
-        std::cout << "  " << it->second << " -> " << id << " [label=" << jsonString(v->type().toString()) << "];\n";
+        std::cout << "  " << it->second << " -> " << id << " [label=" << jsonQuote(v->type().toString()) << "];\n";
     }
     for (int r = 0; r < op->numResults(); ++r) producer[op->result(r)] = id;
   }
   for (size_t i = 0; i < g.body().outputs().size(); ++i) {
     const Value* v = g.body().outputs()[i];
-    std::cout << "  out" << i << " [shape=ellipse, label=" << jsonString(v->name()) << "];\n";
+    std::cout << "  out" << i << " [shape=ellipse, label=" << jsonQuote(v->name()) << "];\n";
     auto it = producer.find(v);
     if (it != producer.end() && !it->second.empty()) std::cout << "  " << it->second << " -> out" << i << ";\n";
   }

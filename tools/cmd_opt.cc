@@ -68,16 +68,7 @@ int runOpt(const std::vector<std::string>& argv) {
 
   PrintOptions po;
   po.elide_large_constants = args->has("elide-constants");
-  std::string text = printGraph(**graph, po);
-  std::string out_path = args->get("output");
-  if (out_path.empty()) {
-    std::cout << text;
-    return 0;
-  }
-  std::ofstream out(out_path);
-  out << text;
-  if (!out) return fail(str("cannot write '", out_path, "'"));
-  return 0;
+  return writeText(printGraph(**graph, po), args->get("output"));
 }
 
 }  // namespace dlc::cli

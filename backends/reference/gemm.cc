@@ -37,8 +37,8 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, 
       for (int64_t i = 0; i < m; ++i) {
         T* __restrict crow = c + i * ldc;
         for (int64_t p = p0; p < p1; ++p) {
+          // No skip when av is 0: 0 * inf and 0 * NaN in B must still make NaN, as in numpy.
           T av = alpha * (trans_a ? a[p * lda + i] : a[i * lda + p]);
-          if (av == T(0)) continue;
           const T* __restrict brow = b + p * ldb;
           for (int64_t j = j0; j < j1; ++j) crow[j] += av * brow[j];
         }

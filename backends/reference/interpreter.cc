@@ -2,6 +2,7 @@
 // intermediate after its last use, and checks graph inputs against the signature.
 #include "backends/reference/interpreter.h"
 
+#include <exception>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -24,6 +25,17 @@ struct Scope {
     return nullptr;
   }
 };
+
+// Runs one kernel. Kernels report bad input as a Status; a throw that still escapes one (e.g.
+// Tensor::getDouble on a string tensor a kernel forgot to reject, bad_alloc for a huge shape)
+// becomes an error naming the op, so no model can end the process or reach a caller as an exception.
+Status invokeKernel(Kernel k, KernelContext& ctx) {
+  try {
+    return k(ctx);
+  } catch (const std::exception& e) {
+    return ctx.error(str("kernel failed: ", e.what()));
+  }
+}
 
 // The op of `region` that contains `user` (itself, or an ancestor op when `user` is nested deeper).
 const Op* topLevelUser(const Region& region, const Op* user) {
@@ -85,11 +97,11 @@ Expected<std::vector<RtValue>> runRegion(const Region& region, std::vector<RtVal
     KernelContext ctx(op, std::move(inputs), runner);
     if (observer) {
       auto start = std::chrono::steady_clock::now();
-      Status s = k(ctx);
+      Status s = invokeKernel(k, ctx);
       observer->onOp(OpEvent{op, depth, start, std::chrono::steady_clock::now() - start});
       DLC_RETURN_IF_ERROR(s);
     } else {
-      DLC_RETURN_IF_ERROR(k(ctx));
+      DLC_RETURN_IF_ERROR(invokeKernel(k, ctx));
     }
     for (int r = 0; r < op.numResults(); ++r) scope.values[op.result(r)] = std::move(ctx.outputs()[static_cast<size_t>(r)]);
     auto f = frees.find(&op);
@@ -165,7 +177,7 @@ Expected<std::vector<Tensor>> evaluateOp(const Op& op, const std::vector<const T
     return Status::error("no regions here");
   };
   KernelContext ctx(op, std::move(ptrs), no_regions);
-  DLC_RETURN_IF_ERROR(k(ctx));
+  DLC_RETURN_IF_ERROR(invokeKernel(k, ctx));
   std::vector<Tensor> out;
   for (auto& v : ctx.outputs()) {
     if (v.is_sequence || v.is_none) return Status::error(str(op.name(), ": result is not a tensor"));

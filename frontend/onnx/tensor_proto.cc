@@ -3,60 +3,27 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 
 #include "frontend/onnx/onnx_internal.h"
+#include "ir/dtype_onnx.h"
 
 namespace dlc::onnx_import {
 namespace fs = std::filesystem;
 using TP = onnx::TensorProto;
 
+// The code table itself lives in ir/dtype_onnx.h (shared with Cast's `to` and the other dtype
+// attributes); TensorProto's enum uses the same numbers.
+static_assert(TP::FLOAT == 1 && TP::BOOL == 9 && TP::BFLOAT16 == 16, "ONNX dtype codes");
+
 Expected<DType> dtypeFromOnnx(int t) {
-  switch (t) {
-    case TP::FLOAT: return DType::F32;
-    case TP::UINT8: return DType::U8;
-    case TP::INT8: return DType::I8;
-    case TP::UINT16: return DType::U16;
-    case TP::INT16: return DType::I16;
-    case TP::INT32: return DType::I32;
-    case TP::INT64: return DType::I64;
-    case TP::STRING: return DType::String;
-    case TP::BOOL: return DType::Bool;
-    case TP::FLOAT16: return DType::F16;
-    case TP::DOUBLE: return DType::F64;
-    case TP::UINT32: return DType::U32;
-    case TP::UINT64: return DType::U64;
-    case TP::BFLOAT16: return DType::BF16;
-    case TP::COMPLEX64: return Status::error("complex64 tensors are not supported");
-    case TP::COMPLEX128: return Status::error("complex128 tensors are not supported");
-    // Numbers from ONNX >= 1.16 (not in the 1.12 enum): 4-bit integers map to our packed types.
-    case 21: return DType::U4;
-    case 22: return DType::I4;
-    default: return Status::error(str("unsupported ONNX data type ", t));
-  }
+  if (std::optional<DType> d = dtypeFromOnnxCode(t)) return *d;
+  if (t == TP::COMPLEX64) return Status::error("complex64 tensors are not supported");
+  if (t == TP::COMPLEX128) return Status::error("complex128 tensors are not supported");
+  return Status::error(str("unsupported ONNX data type ", t));
 }
 
-int dtypeToOnnx(DType t) {
-  switch (t) {
-    case DType::F32: return TP::FLOAT;
-    case DType::F16: return TP::FLOAT16;
-    case DType::BF16: return TP::BFLOAT16;
-    case DType::F64: return TP::DOUBLE;
-    case DType::I8: return TP::INT8;
-    case DType::U8: return TP::UINT8;
-    case DType::I16: return TP::INT16;
-    case DType::U16: return TP::UINT16;
-    case DType::I32: return TP::INT32;
-    case DType::U32: return TP::UINT32;
-    case DType::I64: return TP::INT64;
-    case DType::U64: return TP::UINT64;
-    case DType::Bool: return TP::BOOL;
-    case DType::String: return TP::STRING;
-    case DType::U4: return 21;
-    case DType::I4: return 22;
-    case DType::Undefined: return 0;
-  }
-  return 0;
-}
+int dtypeToOnnx(DType t) { return static_cast<int>(dtypeToOnnxCode(t)); }
 
 namespace {
 

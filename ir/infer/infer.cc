@@ -1,6 +1,8 @@
 // The inference driver and the shared shape rules (same-as-input, elementwise, broadcasting).
 #include "ir/infer/infer.h"
 
+#include <exception>
+
 #include "ir/tensor.h"
 
 namespace dlc {
@@ -104,7 +106,13 @@ Status inferOpTypes(Op& op, std::vector<Type>* sink) {
       return Status::success();
     }
     case ShapeRule::Custom:
-      return info.infer(ctx);
+      // A rule that reads a constant operand of the wrong dtype (a string tensor as Resize scales)
+      // can meet Tensor's logic_error; it becomes an error naming the op, as for any bad model.
+      try {
+        return info.infer(ctx);
+      } catch (const std::exception& e) {
+        return ctx.error(str("inference failed: ", e.what()));
+      }
   }
   return Status::success();
 }

@@ -38,6 +38,24 @@ inline Expected<std::vector<Tensor>> runOp(OpKind kind, const std::vector<Tensor
   return result;
 }
 
+// Fixture of the shape-inference tests: a graph, its builder, and the inferred type of a new op.
+class InferTest : public ::testing::Test {
+ protected:
+  Graph g;
+  Builder b{g.body()};
+
+  Value* in(const std::string& name, DType dt, std::vector<Dim> dims) {
+    return b.addInput(name, Type::tensor(dt, Shape(std::move(dims))));
+  }
+  // Result `result`'s type as text, or "error: <message>" when the builder rejects the op.
+  std::string typeOf(OpKind kind, std::vector<Value*> ops, std::map<std::string, Attribute> attrs = {}, int result = 0,
+                     int num_results = 1) {
+    auto op = b.create(kind, std::move(ops), std::move(attrs), num_results, "t");
+    if (!op.ok()) return "error: " + op.status().message();
+    return op.value()->result(result)->type().toString();
+  }
+};
+
 inline Tensor f32(std::vector<int64_t> shape, std::vector<float> values) {
   return Tensor::fromVector(DType::F32, std::move(shape), values);
 }

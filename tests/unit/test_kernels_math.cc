@@ -311,5 +311,31 @@ TEST(MathInference, SignalAndDynamicQuantize) {
   EXPECT_EQ((*dq)->result(1)->type().toString(), "f32[]");
 }
 
+// A string tensor where a kernel reads numbers must be an error naming the op, never a throw
+// (Dropout reads its ratio with Tensor::getDouble, which throws on strings).
+TEST(MathKernels, StringOperandIsAnErrorNotAnException) {
+  Expected<std::vector<Tensor>> r = Status::error("not run");
+  ASSERT_NO_THROW(r = runOp(OpKind::Dropout, {f32({2}, {1, 2}), strT({}, {"half"})}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("Dropout"), std::string::npos) << r.status().message();
+}
+
+// 0 * inf is NaN: the GEMM must not skip zero elements of A (numpy: [[0, 1]] @ [[inf], [1]] = [[nan]]).
+TEST(MathKernels, MatMulPropagatesZeroTimesInf) {
+  auto r = runOp(OpKind::MatMul, {f32({1, 2}, {0, 1}), f32({2, 1}, {INFINITY, 1})});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(std::isnan((*r)[0].getDouble(0)));
+}
+
+// Relu(NaN) is NaN, as ONNX's np.maximum(x, 0); Relu(-0) is +0.
+TEST(MathKernels, ReluKeepsNaN) {
+  auto r = runOp(OpKind::Relu, {f32({3}, {NAN, -0.0f, -2})});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(std::isnan((*r)[0].getDouble(0)));
+  EXPECT_EQ((*r)[0].getDouble(1), 0.0);
+  EXPECT_FALSE(std::signbit((*r)[0].getDouble(1)));
+  EXPECT_EQ((*r)[0].getDouble(2), 0.0);
+}
+
 }  // namespace
 }  // namespace dlc::testing

@@ -7,21 +7,7 @@ namespace {
 using testing::f32;
 using testing::i64;
 
-class NNInfer : public ::testing::Test {
- protected:
-  Graph g;
-  Builder b{g.body()};
-
-  Value* in(const std::string& name, DType dt, std::vector<Dim> dims) {
-    return b.addInput(name, Type::tensor(dt, Shape(std::move(dims))));
-  }
-  std::string typeOf(OpKind kind, std::vector<Value*> ops, std::map<std::string, Attribute> attrs = {}, int result = 0,
-                     int num_results = 1) {
-    auto op = b.create(kind, std::move(ops), std::move(attrs), num_results, "t");
-    if (!op.ok()) return "error: " + op.status().message();
-    return op.value()->result(result)->type().toString();
-  }
-};
+class NNInfer : public testing::InferTest {};
 
 const Dim N = Dim::sym("N");
 Dim S(int64_t v) { return Dim::of(v); }

@@ -219,7 +219,9 @@ TEST(OnnxImport, NeverCrashesOnMutatedBytes) {
     for (int f = 0; f < flips; ++f) bytes[rng() % bytes.size()] = static_cast<char>(rng());
     if (i % 3 == 0) bytes.resize(rng() % bytes.size());
     auto r = onnx_import::importModelBytes(bytes, "fuzz.onnx", "");
-    if (!r.ok()) EXPECT_EQ(r.status().message().find('\n'), std::string::npos) << r.status().message();
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().message().find('\n'), std::string::npos) << r.status().message();
+    }
   }
 }
 

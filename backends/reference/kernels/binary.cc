@@ -65,7 +65,7 @@ Expected<Tensor> sameTypeOp(KernelContext& ctx, const Tensor& a, const Tensor& b
     return ctx.error(str("operand dtypes differ: ", dtypeName(a.dtype()), " and ", dtypeName(b.dtype())));
   std::vector<int64_t> shape;
   DLC_RETURN_IF_ERROR(outShape(ctx, a, b, &shape));
-  Tensor out(to_bool ? DType::Bool : a.dtype(), shape);
+  Tensor out = Tensor::uninitialized(to_bool ? DType::Bool : a.dtype(), shape);  // broadcastLoop writes all
   bool ok = true;
   if (to_bool) {
     DLC_DISPATCH_NUMERIC_OR(a.dtype(), ok = false, T, broadcastLoop<T, T, bool>(a, b, out, fn));

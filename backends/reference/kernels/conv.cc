@@ -1,6 +1,7 @@
 // Reference kernels: Conv (im2col + GEMM, direct depthwise, 1x1 as plain GEMM), ConvTranspose,
 // ConvInteger and QLinearConv (integer convs run the same core in f64, exact for int8 sums).
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "backends/reference/gemm.h"
@@ -97,14 +98,15 @@ void convCore(const T* x, const T* wt, const T* bias, int64_t N, int64_t C, int6
   if (G == C && M == C && G > 1) {
     depthwise(x, wt, N, C, w, y);
   } else {
-    std::vector<T> col(pointwise ? 0 : static_cast<size_t>(K * P));
+    // im2col writes every element, so the buffer is left uninitialised (new T[], not vector).
+    std::unique_ptr<T[]> col(pointwise ? nullptr : new T[static_cast<size_t>(K * P)]);
     for (int64_t n = 0; n < N; ++n)
       for (int64_t g = 0; g < G; ++g) {
         const T* xg = x + (n * C + g * Cg) * I;
         const T* b = xg;  // a 1x1 stride-1 unpadded conv reads the input as the [Cg, P] matrix itself
         if (!pointwise) {
-          im2col(xg, Cg, w, col.data());
-          b = col.data();
+          im2col(xg, Cg, w, col.get());
+          b = col.get();
         }
         gemm(false, false, Mg, P, K, wt + g * Mg * K, K, b, P, y + (n * M + g * Mg) * P, P);
       }
@@ -152,7 +154,7 @@ Status convKernel(KernelContext& ctx) {
     b = toCompute(ctx.input(2));
   }
   Tensor xc = toCompute(X), wc = toCompute(W);
-  Tensor y(xc.dtype(), outShape(X.dim(0), M, w));
+  Tensor y = Tensor::uninitialized(xc.dtype(), outShape(X.dim(0), M, w));  // convCore writes all of y
   DLC_NN_FLOAT_DISPATCH(xc.dtype(), T, {
     convCore<T>(xc.data<T>(), wc.data<T>(), b.defined() ? b.data<T>() : nullptr, X.dim(0), X.dim(1), M, G, w,
                 y.data<T>());

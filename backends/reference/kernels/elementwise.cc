@@ -2,6 +2,7 @@
 #include <cmath>
 #include <limits>
 
+#include "backends/reference/kernels/activations.h"
 #include "backends/reference/kernels/broadcast.h"
 #include "backends/reference/kernels/math_family.h"
 
@@ -21,7 +22,7 @@ void mapUnary(const Tensor& x, Tensor& y, Fn& fn) {
 template <typename Fn>
 Status unaryFloat(KernelContext& ctx, Fn fn) {
   const Tensor& x = ctx.input(0);
-  Tensor y(x.dtype(), x.shape());
+  Tensor y = Tensor::uninitialized(x.dtype(), x.shape());  // mapUnary writes all
   switch (x.dtype()) {
     case DType::F32: mapUnary<float>(x, y, fn); break;
     case DType::F64: mapUnary<double>(x, y, fn); break;
@@ -37,7 +38,7 @@ Status unaryFloat(KernelContext& ctx, Fn fn) {
 template <typename Fn>
 Status unaryNumeric(KernelContext& ctx, Fn fn) {
   const Tensor& x = ctx.input(0);
-  Tensor y(x.dtype(), x.shape());
+  Tensor y = Tensor::uninitialized(x.dtype(), x.shape());  // mapUnary writes all
   bool ok = true;
   DLC_DISPATCH_NUMERIC_OR(x.dtype(), ok = false, T, mapUnary<T>(x, y, fn));
   if (!ok) return ctx.error(str("dtype ", dtypeName(x.dtype()), " is not supported"));
@@ -78,11 +79,10 @@ DLC_FLOAT_UNARY(Sinh, std::sinh(x))
 DLC_FLOAT_UNARY(Sqrt, std::sqrt(x))
 DLC_FLOAT_UNARY(Tan, std::tan(x))
 DLC_FLOAT_UNARY(Tanh, std::tanh(x))
-DLC_FLOAT_UNARY(Sigmoid, x >= 0 ? C(1) / (C(1) + std::exp(-x)) : std::exp(x) / (C(1) + std::exp(x)))
-// log(1 + e^x) without overflow for large x.
-DLC_FLOAT_UNARY(Softplus, x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)))
-DLC_FLOAT_UNARY(Softsign, x / (C(1) + std::abs(x)))
-DLC_FLOAT_UNARY(HardSwish, x * std::max(C(0), std::min(C(1), x / C(6) + C(0.5))))
+DLC_FLOAT_UNARY(Sigmoid, act::sigmoid(x))
+DLC_FLOAT_UNARY(Softplus, act::softplus(x))
+DLC_FLOAT_UNARY(Softsign, act::softsign(x))
+DLC_FLOAT_UNARY(HardSwish, act::hardSwish(x))
 #undef DLC_FLOAT_UNARY
 
 Status kAbs(KernelContext& ctx) {
@@ -102,10 +102,7 @@ Status kSign(KernelContext& ctx) {
   });
 }
 Status kRelu(KernelContext& ctx) {
-  return unaryNumeric(ctx, [](auto x) {
-    using C = decltype(x);
-    return x > C(0) ? x : C(0);
-  });
+  return unaryNumeric(ctx, [](auto x) { return act::relu(x); });
 }
 Status kNot(KernelContext& ctx) {
   if (ctx.input(0).dtype() != DType::Bool) return ctx.error("input must be bool");
@@ -114,10 +111,7 @@ Status kNot(KernelContext& ctx) {
 
 Status kLeakyRelu(KernelContext& ctx) {
   double alpha = ctx.op().getFloat("alpha", 0.01f);
-  return unaryFloat(ctx, [alpha](auto x) {
-    using C = decltype(x);
-    return x < C(0) ? static_cast<C>(alpha) * x : x;
-  });
+  return unaryFloat(ctx, [alpha](auto x) { return act::leakyRelu(x, static_cast<decltype(x)>(alpha)); });
 }
 Status kElu(KernelContext& ctx) {
   double alpha = ctx.op().getFloat("alpha", 1.0f);
@@ -147,7 +141,7 @@ Status kHardSigmoid(KernelContext& ctx) {
   double alpha = ctx.op().getFloat("alpha", 0.2f), beta = ctx.op().getFloat("beta", 0.5f);
   return unaryFloat(ctx, [alpha, beta](auto x) {
     using C = decltype(x);
-    return std::max(C(0), std::min(C(1), static_cast<C>(alpha) * x + static_cast<C>(beta)));
+    return act::hardSigmoid(x, static_cast<C>(alpha), static_cast<C>(beta));
   });
 }
 Status kThresholdedRelu(KernelContext& ctx) {

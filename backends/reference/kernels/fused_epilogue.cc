@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "backends/reference/kernels/activations.h"
 #include "backends/reference/kernels/broadcast.h"
 #include "backends/reference/kernels/linear_kernels.h"
 #include "backends/reference/kernels/nn_util.h"
@@ -35,23 +36,28 @@ Status parseEpilogue(const KernelContext& ctx, Epilogue* ep) {
   return ctx.error(str("unknown activation '", name, "'"));
 }
 
-inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+template <typename T, typename F>
+void mapInPlace(T* p, int64_t n, F f) {
+  for (int64_t i = 0; i < n; ++i) p[i] = f(p[i]);
+}
 
-// The activations, with the same formulas as their standalone kernels.
-inline double activate(const Epilogue& ep, double x) {
+// The activation over y in its compute type, with the formulas of the standalone kernels
+// (activations.h); the switch sits outside the element loop.
+template <typename T>
+void activate(const Epilogue& ep, T* py, int64_t n) {
+  const T a = static_cast<T>(ep.a), b = static_cast<T>(ep.b);
   switch (ep.act) {
-    case Act::None: return x;
-    case Act::Relu: return x > 0 ? x : 0.0;
-    case Act::LeakyRelu: return x >= 0 ? x : ep.a * x;
-    case Act::Clip: return std::min(std::max(x, ep.a), ep.b);
-    case Act::Sigmoid: return sigmoid(x);
-    case Act::HardSigmoid: return std::max(0.0, std::min(1.0, ep.a * x + ep.b));
-    case Act::HardSwish: return x * std::max(0.0, std::min(1.0, x / 6.0 + 0.5));
-    case Act::Silu: return x * sigmoid(x);
-    case Act::Gelu: return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
-    case Act::Tanh: return std::tanh(x);
+    case Act::None: return;
+    case Act::Relu: return mapInPlace(py, n, [](T x) { return act::relu(x); });
+    case Act::LeakyRelu: return mapInPlace(py, n, [a](T x) { return act::leakyRelu(x, a); });
+    case Act::Clip: return mapInPlace(py, n, [a, b](T x) { return std::min(std::max(x, a), b); });
+    case Act::Sigmoid: return mapInPlace(py, n, [](T x) { return act::sigmoid(x); });
+    case Act::HardSigmoid: return mapInPlace(py, n, [a, b](T x) { return act::hardSigmoid(x, a, b); });
+    case Act::HardSwish: return mapInPlace(py, n, [](T x) { return act::hardSwish(x); });
+    case Act::Silu: return mapInPlace(py, n, [](T x) { return x * act::sigmoid(x); });
+    case Act::Gelu: return mapInPlace(py, n, [](T x) { return act::geluErf(x); });
+    case Act::Tanh: return mapInPlace(py, n, [](T x) { return std::tanh(x); });
   }
-  return x;
 }
 
 // y = act(alpha * y + C + R) in place on a compute-dtype tensor; C broadcasts to y, R has y's shape.
@@ -73,8 +79,7 @@ void applyEpilogue(Tensor& y, double alpha, const Tensor* c, const Tensor* r, co
     const T* pr = r->data<T>();
     for (int64_t i = 0; i < n; ++i) py[i] += pr[i];
   }
-  if (ep.act != Act::None)
-    for (int64_t i = 0; i < n; ++i) py[i] = static_cast<T>(activate(ep, static_cast<double>(py[i])));
+  activate<T>(ep, py, n);
 }
 
 // Checks the residual R (input `idx`) against Y's shape and returns it in the compute dtype.

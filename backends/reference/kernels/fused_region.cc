@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "backends/reference/gemm.h"
+#include "backends/reference/kernels/activations.h"
 #include "backends/reference/kernels/broadcast.h"
 #include "backends/reference/kernels/math_family.h"
 
@@ -14,12 +15,11 @@ void geluTyped(const Tensor& x, Tensor& y, bool tanh_form) {
   using C = std::conditional_t<std::is_same_v<Compute<T>, double>, double, float>;
   const T* in = x.data<T>();
   T* out = y.data<T>();
-  const C k_inv_sqrt2 = static_cast<C>(0.70710678118654752440);
   const C k_sqrt_2_over_pi = static_cast<C>(0.79788456080286535588);
   for (int64_t i = 0; i < x.numel(); ++i) {
     C v = static_cast<C>(load(in[i]));
     C r = tanh_form ? C(0.5) * v * (C(1) + std::tanh(k_sqrt_2_over_pi * (v + C(0.044715) * v * v * v)))
-                    : C(0.5) * v * (C(1) + std::erf(v * k_inv_sqrt2));
+                    : act::geluErf(v);
     out[i] = store<T>(r);
   }
 }

@@ -78,7 +78,7 @@ using AccOf = std::conditional_t<kIsFloatStorage<T>, std::conditional_t<std::is_
 Expected<Tensor> batchedMatMul(KernelContext& ctx, const Tensor& a, const Tensor& b, DType out_dtype) {
   MatMulPlan p;
   DLC_RETURN_IF_ERROR(planMatMul(ctx, a.shape(), b.shape(), &p));
-  Tensor c(out_dtype, p.out_shape);
+  Tensor c = Tensor::uninitialized(out_dtype, p.out_shape);  // every path below writes all of c
   if (a.dtype() == DType::F32 && out_dtype == DType::F32) {
     const float* pa = a.data<float>();
     const float* pb = b.data<float>();

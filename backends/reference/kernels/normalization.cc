@@ -1,9 +1,11 @@
 // Reference kernels: BatchNormalization, InstanceNormalization, LayerNormalization, LRN,
 // LpNormalization and MeanVarianceNormalization.
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "backends/reference/kernels/nn_util.h"
+#include "ir/dtype_onnx.h"
 
 namespace dlc::ref {
 namespace {
@@ -119,13 +121,10 @@ Status instanceNormKernel(KernelContext& ctx) {
   return Status::success();
 }
 
+// stash_type's ONNX dtype code; anything but a float type computes in f32.
 DType stashDType(int64_t stash) {
-  switch (stash) {
-    case 11: return DType::F64;
-    case 10: return DType::F16;
-    case 16: return DType::BF16;
-    default: return DType::F32;
-  }
+  std::optional<DType> d = dtypeFromOnnxCode(stash);
+  return d && isNNFloat(*d) ? *d : DType::F32;
 }
 
 Status layerNormKernel(KernelContext& ctx) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backends/reference/gemm.h"
+#include "backends/reference/kernels/activations.h"
 #include "backends/reference/kernels/nn_util.h"
 
 namespace dlc::ref {
@@ -23,17 +24,17 @@ struct Activation {
   void apply(T* v, int64_t n) const {
     const T a = static_cast<T>(alpha), b = static_cast<T>(beta);
     switch (kind) {
-      case Sigmoid: for (int64_t i = 0; i < n; ++i) v[i] = T(1) / (T(1) + std::exp(-v[i])); break;
+      case Sigmoid: for (int64_t i = 0; i < n; ++i) v[i] = act::sigmoid(v[i]); break;
       case Tanh: for (int64_t i = 0; i < n; ++i) v[i] = std::tanh(v[i]); break;
-      case Relu: for (int64_t i = 0; i < n; ++i) v[i] = std::max(v[i], T(0)); break;
-      case HardSigmoid: for (int64_t i = 0; i < n; ++i) v[i] = std::min(T(1), std::max(T(0), a * v[i] + b)); break;
+      case Relu: for (int64_t i = 0; i < n; ++i) v[i] = act::relu(v[i]); break;
+      case HardSigmoid: for (int64_t i = 0; i < n; ++i) v[i] = act::hardSigmoid(v[i], a, b); break;
       case Affine: for (int64_t i = 0; i < n; ++i) v[i] = a * v[i] + b; break;
-      case LeakyRelu: for (int64_t i = 0; i < n; ++i) v[i] = v[i] >= 0 ? v[i] : a * v[i]; break;
+      case LeakyRelu: for (int64_t i = 0; i < n; ++i) v[i] = act::leakyRelu(v[i], a); break;
       case ThresholdedRelu: for (int64_t i = 0; i < n; ++i) v[i] = v[i] > a ? v[i] : T(0); break;
       case ScaledTanh: for (int64_t i = 0; i < n; ++i) v[i] = a * std::tanh(b * v[i]); break;
       case Elu: for (int64_t i = 0; i < n; ++i) v[i] = v[i] >= 0 ? v[i] : a * (std::exp(v[i]) - T(1)); break;
-      case Softsign: for (int64_t i = 0; i < n; ++i) v[i] = v[i] / (T(1) + std::abs(v[i])); break;
-      case Softplus: for (int64_t i = 0; i < n; ++i) v[i] = std::log1p(std::exp(v[i])); break;
+      case Softsign: for (int64_t i = 0; i < n; ++i) v[i] = act::softsign(v[i]); break;
+      case Softplus: for (int64_t i = 0; i < n; ++i) v[i] = act::softplus(v[i]); break;
     }
   }
 };
