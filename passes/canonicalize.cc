@@ -1,6 +1,7 @@
 // Canonicalization: each op's own folding patterns (no-op casts, reshapes, slices, pads, ...).
 #include <cmath>
 
+#include "ir/constant_value.h"
 #include "passes/pass.h"
 #include "passes/pattern.h"
 #include "passes/simplify_util.h"
@@ -177,6 +178,22 @@ class FoldZeroPad : public RewritePattern {
   }
 };
 
+// Constant(value_float = f | value_ints = [..] | ...) ==> Constant(value = tensor)
+// One spelling for every constant, so later patterns read constants through one attribute.
+class NormalizeConstant : public RewritePattern {
+ public:
+  const char* name() const override { return "normalize-constant"; }
+  Expected<bool> matchAndRewrite(Op& op, Rewriter&) const override {
+    if (op.kind() != OpKind::Constant || op.hasAttr("value") || op.attrs().size() != 1) return false;
+    auto value = constantOpValue(op);
+    if (!value.ok()) return false;
+    std::string old_name = op.attrs().begin()->first;
+    op.removeAttr(old_name);
+    op.setAttr("value", Attribute::ofTensor(std::move(value).value()));
+    return true;
+  }
+};
+
 // Mul(x, HardSigmoid(x; α = 1/6, β = 1/2)) ==> HardSwish(x)   (either Mul operand order)
 // HardSwish(x) = x · max(0, min(1, x/6 + 1/2)) by definition; PyTorch exports nn.Hardswish in this
 // spelled-out form below opset 14, and fuse-epilogue can only absorb the single op.
@@ -211,6 +228,7 @@ class Canonicalize : public Pass {
  public:
   Status run(Graph& graph, const PassContext&) override {
     PatternList patterns;
+    patterns.push_back(std::make_unique<NormalizeConstant>());
     patterns.push_back(std::make_unique<FoldIdentity>());
     patterns.push_back(std::make_unique<FoldInferenceDropout>());
     patterns.push_back(std::make_unique<FoldNoOpCast>());

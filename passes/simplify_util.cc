@@ -1,36 +1,13 @@
 // Helpers shared by the cleanup passes (see simplify_util.h).
+#include "ir/constant_value.h"
 #include "passes/simplify_util.h"
 
 namespace dlc::passes {
 
 std::optional<Tensor> constantTensor(const Value* v) {
   if (!v || !v->definingOp() || v->definingOp()->kind() != OpKind::Constant) return std::nullopt;
-  const Op& op = *v->definingOp();
-  if (const Attribute* a = op.attr("value"); a && a->type == AttrType::Tensor)
-    return a->t.defined() ? std::optional<Tensor>(a->t) : std::nullopt;
-  auto vec = [](size_t n) { return std::vector<int64_t>{static_cast<int64_t>(n)}; };
-  if (op.hasAttr("value_float")) return Tensor::fromVector<float>(DType::F32, {}, {op.getFloat("value_float")});
-  if (op.hasAttr("value_floats")) {
-    std::vector<float> f = op.getFloats("value_floats");
-    return Tensor::fromVector<float>(DType::F32, vec(f.size()), f);
-  }
-  if (op.hasAttr("value_int")) return Tensor::fromVector<int64_t>(DType::I64, {}, {op.getInt("value_int")});
-  if (op.hasAttr("value_ints")) {
-    std::vector<int64_t> i = op.getInts("value_ints");
-    return Tensor::fromVector<int64_t>(DType::I64, vec(i.size()), i);
-  }
-  if (op.hasAttr("value_string")) {
-    Tensor t(DType::String, {});
-    t.strings()[0] = op.getString("value_string");
-    return t;
-  }
-  if (op.hasAttr("value_strings")) {
-    std::vector<std::string> s = op.getStrings("value_strings");
-    Tensor t(DType::String, vec(s.size()));
-    t.strings() = s;
-    return t;
-  }
-  return std::nullopt;
+  auto value = constantOpValue(*v->definingOp());
+  return value.ok() ? std::optional<Tensor>(std::move(value).value()) : std::nullopt;
 }
 
 std::optional<std::vector<int64_t>> constantInts(const Value* v) {

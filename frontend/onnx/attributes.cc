@@ -1,6 +1,7 @@
 // AttributeProto -> IR Attribute (every ONNX kind; nested graphs through a callback), and the
 // normalisation of Constant's value_* attributes to one `value` tensor.
 #include "frontend/onnx/onnx_internal.h"
+#include "ir/constant_value.h"
 
 namespace dlc::onnx_import {
 namespace {
@@ -74,26 +75,7 @@ Status normalizeConstant(PendingNode& n) {
   if (n.attrs.size() != 1)
     return Status::error(str("Constant needs exactly one value attribute, got ", n.attrs.size()));
   auto [name, a] = *n.attrs.begin();
-  Tensor t;
-  if (name == "value" && a.type == AttrType::Tensor) {
-    return Status::success();
-  } else if (name == "value_float" && a.type == AttrType::Float) {
-    t = Tensor::fromVector<float>(DType::F32, {}, {a.f});
-  } else if (name == "value_floats" && a.type == AttrType::Floats) {
-    t = Tensor::fromVector<float>(DType::F32, {static_cast<int64_t>(a.floats.size())}, a.floats);
-  } else if (name == "value_int" && a.type == AttrType::Int) {
-    t = Tensor::fromVector<int64_t>(DType::I64, {}, {a.i});
-  } else if (name == "value_ints" && a.type == AttrType::Ints) {
-    t = Tensor::fromVector<int64_t>(DType::I64, {static_cast<int64_t>(a.ints.size())}, a.ints);
-  } else if (name == "value_string" && a.type == AttrType::String) {
-    t = Tensor(DType::String, {});
-    t.strings()[0] = a.s;
-  } else if (name == "value_strings" && a.type == AttrType::Strings) {
-    t = Tensor(DType::String, {static_cast<int64_t>(a.strings.size())});
-    t.strings() = a.strings;
-  } else {
-    return Status::error(str("Constant attribute '", name, "' of type ", attrTypeName(a.type), " is not supported"));
-  }
+  DLC_ASSIGN_OR_RETURN(Tensor t, constantAttributeTensor(name, a));
   n.attrs.clear();
   n.attrs["value"] = Attribute::ofTensor(std::move(t));
   return Status::success();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "ir/constant_value.h"
 #include "ir/infer/infer.h"
 #include "ir/infer/tensor_util.h"
 
@@ -35,26 +36,9 @@ Status axisOf(InferContext& ctx, int64_t axis, int rank, int* out) {
 }  // namespace
 
 Status inferConstant(InferContext& ctx) {
-  const Op& op = ctx.op();
-  auto vec = [](DType t, size_t n) { return Type::tensor(t, Shape::of({static_cast<int64_t>(n)})); };
-  if (op.hasAttr("value")) {
-    const Tensor& t = op.attr("value")->t;
-    ctx.setOutput(0, Type::tensor(t.dtype(), Shape::of(t.shape())));
-  } else if (op.hasAttr("value_float")) {
-    ctx.setOutput(0, Type::tensor(DType::F32, Shape()));
-  } else if (op.hasAttr("value_floats")) {
-    ctx.setOutput(0, vec(DType::F32, op.getFloats("value_floats").size()));
-  } else if (op.hasAttr("value_int")) {
-    ctx.setOutput(0, Type::tensor(DType::I64, Shape()));
-  } else if (op.hasAttr("value_ints")) {
-    ctx.setOutput(0, vec(DType::I64, op.getInts("value_ints").size()));
-  } else if (op.hasAttr("value_string")) {
-    ctx.setOutput(0, Type::tensor(DType::String, Shape()));
-  } else if (op.hasAttr("value_strings")) {
-    ctx.setOutput(0, vec(DType::String, op.getStrings("value_strings").size()));
-  } else {
-    return ctx.error("has no value attribute");
-  }
+  auto value = constantOpValue(ctx.op());
+  if (!value.ok()) return ctx.error(value.status().message());
+  ctx.setOutput(0, Type::tensor(value->dtype(), Shape::of(value->shape())));
   return Status::success();
 }
 

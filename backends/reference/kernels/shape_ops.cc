@@ -6,6 +6,7 @@
 
 #include "backends/reference/kernels/layout.h"
 #include "backends/reference/kernels/tensor_families.h"
+#include "ir/constant_value.h"
 
 namespace dlc::ref {
 namespace {
@@ -14,33 +15,10 @@ using layout::product;
 using layout::rowMajorStrides;
 
 Status kConstant(KernelContext& ctx) {
-  const Op& op = ctx.op();
-  if (op.hasAttr("value")) {
-    ctx.setOutput(0, op.attr("value")->t);  // constants are immutable: share the storage
-  } else if (op.hasAttr("value_float")) {
-    ctx.setOutput(0, Tensor::scalar(DType::F32, op.getFloat("value_float")));
-  } else if (op.hasAttr("value_floats")) {
-    auto v = op.getFloats("value_floats");
-    ctx.setOutput(0, Tensor::fromVector(DType::F32, {static_cast<int64_t>(v.size())}, v));
-  } else if (op.hasAttr("value_int")) {
-    Tensor t(DType::I64, {});
-    t.setInt(0, op.getInt("value_int"));
-    ctx.setOutput(0, t);
-  } else if (op.hasAttr("value_ints")) {
-    auto v = op.getInts("value_ints");
-    ctx.setOutput(0, Tensor::fromVector(DType::I64, {static_cast<int64_t>(v.size())}, v));
-  } else if (op.hasAttr("value_string")) {
-    Tensor t(DType::String, {});
-    t.strings()[0] = op.getString("value_string");
-    ctx.setOutput(0, t);
-  } else if (op.hasAttr("value_strings")) {
-    auto v = op.getStrings("value_strings");
-    Tensor t(DType::String, {static_cast<int64_t>(v.size())});
-    t.strings() = v;
-    ctx.setOutput(0, t);
-  } else {
-    return ctx.error("has no value attribute");
-  }
+  // Constants are immutable: the output shares the attribute's storage.
+  auto value = constantOpValue(ctx.op());
+  if (!value.ok()) return ctx.error(value.status().message());
+  ctx.setOutput(0, std::move(value).value());
   return Status::success();
 }
 
