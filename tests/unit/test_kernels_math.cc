@@ -337,5 +337,26 @@ TEST(MathKernels, ReluKeepsNaN) {
   EXPECT_EQ((*r)[0].getDouble(2), 0.0);
 }
 
+// HardSigmoid, HardSwish and Clip pass NaN through (ONNX's reference uses np.clip), and saturate
+// at their bounds: HardSigmoid(x; 0.2, 0.5) of -10, 10 is 0, 1; HardSwish of -4, 4 is -0, 4.
+TEST(MathKernels, ClampingActivationsKeepNaN) {
+  Tensor x = f32({3}, {NAN, -10, 10});
+  for (OpKind k : {OpKind::HardSigmoid, OpKind::HardSwish, OpKind::Clip}) {
+    std::vector<Tensor> in = {x};
+    if (k == OpKind::Clip) in = {x, f32({}, {-1}), f32({}, {1})};
+    auto r = runOp(k, in);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_TRUE(std::isnan((*r)[0].getDouble(0))) << opName(k);
+  }
+  auto hs = runOp(OpKind::HardSigmoid, {x});
+  ASSERT_TRUE(hs.ok());
+  EXPECT_EQ((*hs)[0].getDouble(1), 0.0);
+  EXPECT_EQ((*hs)[0].getDouble(2), 1.0);
+  auto sw = runOp(OpKind::HardSwish, {f32({2}, {-4, 4})});
+  ASSERT_TRUE(sw.ok());
+  EXPECT_EQ((*sw)[0].getDouble(0), 0.0);
+  EXPECT_EQ((*sw)[0].getDouble(1), 4.0);
+}
+
 }  // namespace
 }  // namespace dlc::testing

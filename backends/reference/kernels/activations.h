@@ -36,15 +36,17 @@ inline C softsign(C x) {
   return x / (C(1) + std::abs(x));
 }
 
+// max(0, min(1, αx + β)). The argument order matters for NaN: std::min(a, b) returns a unless
+// b < a, so putting the computed value first lets NaN through, as ONNX's np.clip does.
 template <typename C>
 inline C hardSigmoid(C x, C alpha, C beta) {
-  return std::max(C(0), std::min(C(1), alpha * x + beta));
+  return std::max(std::min(alpha * x + beta, C(1)), C(0));
 }
 
 // x * HardSigmoid(x; 1/6, 1/2).
 template <typename C>
 inline C hardSwish(C x) {
-  return x * std::max(C(0), std::min(C(1), x / C(6) + C(0.5)));
+  return x * hardSigmoid(x, C(1) / C(6), C(0.5));
 }
 
 // Gelu, erf form: 0.5 x (1 + erf(x / √2)).
