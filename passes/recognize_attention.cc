@@ -117,6 +117,60 @@ bool reshapesTo(const Op& reshape, const Dims& want) {
   return inferred <= 1;
 }
 
+// A shape entry k·d: a known dim d (static or symbolic) times a static factor k. Static entries
+// are {Dim::of(n), 1}; Reshape's raw -1 comes back as {Dim::unknown(), 1}.
+struct Scaled {
+  Dim dim;
+  int64_t factor = 1;
+};
+
+// True when entry `e` provably equals k·d: both static with equal values, or e = k·d symbolically.
+bool entryIs(const Scaled& e, const Dim& d, int64_t k) {
+  if (e.dim.isStatic() && d.isStatic()) return e.dim.value * e.factor == d.value * k;
+  return e.factor == k && sameDim(e.dim, d);
+}
+
+// Like evalShape, but also evaluates products of one symbolic entry with static ones, as torch
+// computes B·H for the seq-first head split: Mul(Gather(Shape(x), 1), H) evaluates to {B, H}
+// when x's dim 1 is B. Concat/Unsqueeze/Squeeze/Cast/Identity pass entries through.
+std::optional<std::vector<Scaled>> evalScaled(Value* v, int depth = 0) {
+  if (!v || depth > 8) return std::nullopt;
+  if (auto d = evalShape(v)) {
+    std::vector<Scaled> r;
+    for (const Dim& x : *d) r.push_back({x, 1});
+    return r;
+  }
+  Op* op = v->definingOp();
+  if (!op || v->index() != 0) return std::nullopt;
+  switch (op->kind()) {
+    case OpKind::Unsqueeze:
+    case OpKind::Squeeze:
+    case OpKind::Cast:
+    case OpKind::Identity: return evalScaled(op->operand(0), depth + 1);
+    case OpKind::Mul: {  // (k·d)·n = (k·n)·d for one single-entry operand statically n
+      auto a = evalScaled(op->operand(0), depth + 1);
+      auto b = evalScaled(op->operand(1), depth + 1);
+      if (!a || !b || a->size() != 1 || b->size() != 1) return std::nullopt;
+      Scaled x = (*a)[0], y = (*b)[0];
+      if (x.dim.isStatic()) std::swap(x, y);
+      if (!y.dim.isStatic() || !known(x.dim)) return std::nullopt;
+      const int64_t n = y.dim.value * y.factor;
+      if (n <= 0 || x.factor <= 0) return std::nullopt;
+      return std::vector<Scaled>{{x.dim, x.factor * n}};
+    }
+    case OpKind::Concat: {
+      std::vector<Scaled> r;
+      for (Value* in : op->operands()) {
+        auto part = evalScaled(in, depth + 1);
+        if (!part) return std::nullopt;
+        r.insert(r.end(), part->begin(), part->end());
+      }
+      return r;
+    }
+    default: return std::nullopt;
+  }
+}
+
 bool isTranspose(const Value* v, std::vector<int64_t> perm) {
   Op* t = producerOf(const_cast<Value*>(v), OpKind::Transpose);
   return t && t->getInts("perm") == perm;
@@ -127,6 +181,7 @@ struct Proj {
   Value* value = nullptr;  // [B, L, H*D]
   int split_index = -1;    // >= 0: slice `split_index` of a fused [B, L, 3*H*D] projection
   int64_t heads = 0, head_dim = 0;
+  Dim len, batch;          // seq-first form: P's [L, B] (static or symbolic)
 };
 
 // Static head count and size of a rank-3 [B, L, E] projection reshaped to [B, L, H, D].
@@ -325,7 +380,9 @@ int chunkIndex(Value* v, Value** whole) {
   Op* sl = producerOf(v, OpKind::Slice);
   if (!sl) return -1;
   const Type& t = sl->operand(0)->type();
-  if (!t.isTensor() || !t.shape.isStatic() || t.shape.rank() != 3 || t.shape.dims[2].value % 3 != 0) return -1;
+  if (!t.isTensor() || !t.shape.ranked || t.shape.rank() != 3 || !t.shape.dims[2].isStatic() ||
+      t.shape.dims[2].value % 3 != 0)
+    return -1;
   const int64_t whole_dim = t.shape.dims[2].value, e = whole_dim / 3;
   auto starts = evalShape(sl->operand(1));
   auto ends = evalShape(sl->operand(2));
@@ -346,33 +403,64 @@ int chunkIndex(Value* v, Value** whole) {
   return static_cast<int>(b.value / e);
 }
 
-// The seq-first per-head view Transpose(Reshape(P, [L, B·H, D]), perm) of a static [L, B, H·D]
-// projection P (perm [1,0,2]: [B·H, L, D]; [1,2,0]: [B·H, D, L]).
+// The seq-first per-head view Transpose(Reshape(P, [L, B·H, D]), perm) of an [L, B, H·D]
+// projection P (perm [1,0,2]: [B·H, L, D]; [1,2,0]: [B·H, D, L]). L and B may be symbolic (a
+// dynamic batch): the target's middle entry must then provably be H·B (torch computes it as
+// Mul(Gather(Shape(x), 1), H)), with H·D = E checked statically, so the reshape is the head split.
 std::optional<Proj> seqFirstHeads(Value* v, std::vector<int64_t> perm) {
   if (!hasSingleUse(v) || !isTranspose(v, perm)) return std::nullopt;
   Op* rs = producerOf(v->definingOp()->operand(0), OpKind::Reshape);
-  if (!rs || !hasSingleUse(rs->result())) return std::nullopt;
-  // P's dims: its static type, or those of the in-projection it is a chunk of (torch's chunk ends
-  // are computed, so the Slice's last dim is often not inferred).
+  if (!rs || !hasSingleUse(rs->result()) || rs->getInt("allowzero", 0) != 0) return std::nullopt;
+  // P's dims: its type, or those of the in-projection it is a chunk of (torch's chunk ends are
+  // computed, so the Slice's last dim is often not inferred).
   Value* whole = nullptr;
   const bool chunk = chunkIndex(rs->operand(0), &whole) >= 0;
   const Type& t = chunk ? whole->type() : rs->operand(0)->type();
-  auto target = evalShape(rs->operand(1));
-  if (!t.isTensor() || !t.shape.isStatic() || t.shape.rank() != 3 || !target || target->size() != 3) return std::nullopt;
-  const int64_t L = t.shape.dims[0].value, B = t.shape.dims[1].value, E = t.shape.dims[2].value / (chunk ? 3 : 1);
-  const Dim& bh = (*target)[1];
-  const Dim& d = (*target)[2];
-  if (!sameDim((*target)[0], Dim::of(L)) || !bh.isStatic() || !d.isStatic() || B <= 0 || d.value <= 0 ||
-      bh.value % B != 0 || (bh.value / B) * d.value != E)
+  if (!t.isTensor() || !t.shape.ranked || t.shape.rank() != 3) return std::nullopt;
+  const Dim L = t.shape.dims[0], B = t.shape.dims[1], E3 = t.shape.dims[2];
+  if (!known(L) || !known(B) || !E3.isStatic() || (B.isStatic() && B.value <= 0)) return std::nullopt;
+  const int64_t E = E3.value / (chunk ? 3 : 1);
+  auto target = evalScaled(rs->operand(1));
+  if (!target || target->size() != 3) return std::nullopt;
+  const Scaled& bh = (*target)[1];
+  const Scaled& d = (*target)[2];
+  if (!entryIs((*target)[0], L, 1) || !d.dim.isStatic() || d.dim.value * d.factor <= 0) return std::nullopt;
+  const int64_t head_dim = d.dim.value * d.factor;
+  int64_t heads = 0;
+  if (bh.dim.isStatic() && B.isStatic()) {  // static B·H: H = (B·H) / B
+    const int64_t n = bh.dim.value * bh.factor;
+    if (n % B.value != 0) return std::nullopt;
+    heads = n / B.value;
+  } else if (sameDim(bh.dim, B)) {  // symbolic: the entry is H·B itself
+    heads = bh.factor;
+  } else {
     return std::nullopt;
+  }
+  if (heads <= 0 || heads * head_dim != E) return std::nullopt;
   Proj p;
   p.value = rs->operand(0);
-  p.heads = bh.value / B;
-  p.head_dim = d.value;
+  p.heads = heads;
+  p.head_dim = head_dim;
+  p.len = L;
+  p.batch = B;
   return p;
 }
 
-// Seq-first multi-head attention (torch 1.13's F.multi_head_attention_forward; static shapes):
+// True when `reshape`'s target is [S·B, E] for a known S, B (one of them static when the other is
+// symbolic, so that the product is an entry k·d).
+bool reshapesToSeqBatch(const Op& reshape, const Dim& S, const Dim& B, int64_t e) {
+  if (reshape.getInt("allowzero", 0) != 0) return false;
+  auto target = evalScaled(reshape.operand(1));
+  if (!target || target->size() != 2 || !entryIs((*target)[1], Dim::of(e), 1)) return false;
+  const Scaled& sb = (*target)[0];
+  if (S.isStatic() && B.isStatic()) return entryIs(sb, Dim::of(S.value * B.value), 1);
+  if (S.isStatic()) return entryIs(sb, B, S.value);
+  if (B.isStatic()) return entryIs(sb, S, B.value);
+  return false;
+}
+
+// Seq-first multi-head attention (torch 1.13's F.multi_head_attention_forward; static or symbolic
+// batch):
 // Reshape(Transpose(MatMul(Softmax(Q_h·c K_h^T), V_h), [1,0,2]), [S·B, E]) with Q_h = Transpose(
 // Reshape(Q, [S, B·H, D]), [1,0,2]), K_h^T likewise with perm [1,2,0], Q/K/V [L, B, E]
 //   ==>  Reshape(Transpose(Attention(Q^T, K^T, V^T) {num_heads = H, scale = c}, [1,0,2]), [S·B, E])
@@ -398,12 +486,10 @@ class SeqFirstAttentionPattern : public RewritePattern {
     if (q->heads != k->heads || q->heads != v->heads || q->head_dim != k->head_dim) return false;
     Value *wq = nullptr, *wk = nullptr, *wv = nullptr;
     const int iq = chunkIndex(q->value, &wq), ik = chunkIndex(k->value, &wk), iv = chunkIndex(v->value, &wv);
-    // [L, B] of each projection (seqFirstHeads checked these are static).
-    auto lb = [](Value* p, Value* w) { return (w ? w : p)->type().shape.dims; };
-    const Dims qd = lb(q->value, wq), kd = lb(k->value, wk), vd = lb(v->value, wv);
-    if (qd[1] != kd[1] || qd[1] != vd[1] || kd[0] != vd[0]) return false;
+    // Batches agree, and K and V have one length (seqFirstHeads checked these are known).
+    if (!sameDim(q->batch, k->batch) || !sameDim(q->batch, v->batch) || !sameDim(k->len, v->len)) return false;
     const int64_t e_out = v->heads * v->head_dim;
-    if (!reshapesTo(out, {Dim::of(qd[0].value * qd[1].value), Dim::of(e_out)})) return false;
+    if (!reshapesToSeqBatch(out, q->len, q->batch, e_out)) return false;
     const bool fused = iq >= 0 && ik >= 0 && iv >= 0 && wq == wk && wq == wv && iq != ik && iq != iv && ik != iv;
     auto transposed = [&](Value* x) -> Expected<Value*> {
       DLC_ASSIGN_OR_RETURN(Op* t, rw.create(OpKind::Transpose, {x}, {{"perm", Attribute::ofInts({1, 0, 2})}}, 1,

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "ir/constant_value.h"
+#include "ir/index_ranges.h"
 #include "ir/infer/infer.h"
 #include "ir/infer/tensor_util.h"
 
@@ -330,19 +331,7 @@ Status inferSlice(InferContext& ctx) {
       if (!whole) d = Dim::unknown();
       continue;
     }
-    int64_t dim = d.value, count;
-    if (start < 0) start += dim;
-    if (end < 0) end += dim;
-    if (step > 0) {
-      start = std::clamp<int64_t>(start, 0, dim);
-      end = std::clamp<int64_t>(end, 0, dim);
-      count = end > start ? (end - start + step - 1) / step : 0;
-    } else {
-      start = std::clamp<int64_t>(start, 0, dim - 1);
-      end = std::clamp<int64_t>(end, -1, dim - 1);
-      count = start > end ? (start - end - step - 1) / (-step) : 0;
-    }
-    d = Dim::of(count);
+    d = Dim::of(sliceRange(start, end, step, d.value).count);
   }
   ctx.setOutput(0, Type::tensor(x->dtype, out));
   return Status::success();
@@ -356,12 +345,7 @@ Status inferShape(InferContext& ctx) {
     return Status::success();
   }
   int64_t r = x->shape.rank();
-  int64_t start = ctx.op().getInt("start", 0);
-  int64_t end = ctx.op().hasAttr("end") ? ctx.op().getInt("end") : r;
-  if (start < 0) start += r;
-  if (end < 0) end += r;
-  start = std::clamp<int64_t>(start, 0, r);
-  end = std::clamp<int64_t>(end, 0, r);
+  auto [start, end] = shapeRange(ctx.op().getInt("start", 0), ctx.op().hasAttr("end") ? ctx.op().getInt("end") : r, r);
   ctx.setOutput(0, Type::tensor(DType::I64, Shape::of({std::max<int64_t>(0, end - start)})));
   return Status::success();
 }

@@ -7,6 +7,7 @@
 #include "backends/reference/kernels/layout.h"
 #include "backends/reference/kernels/tensor_families.h"
 #include "ir/constant_value.h"
+#include "ir/index_ranges.h"
 
 namespace dlc::ref {
 namespace {
@@ -195,23 +196,14 @@ Status kSlice(KernelContext& ctx) {
     if (!normAxis(axes[i], x.rank(), &a)) return ctx.error(str("axis ", axes[i], " is out of range"));
     if (done[static_cast<size_t>(a)]) return ctx.error(str("axis ", axes[i], " is repeated"));
     done[static_cast<size_t>(a)] = true;
-    int64_t dim = x.dim(a), step = steps[i], start = starts[i], end = ends[i];
+    int64_t step = steps[i];
     if (step == 0) return ctx.error("step must not be 0");
-    if (start < 0) start += dim;
-    if (end < 0) end += dim;
-    int64_t count;
-    if (step > 0) {
-      start = std::clamp<int64_t>(start, 0, dim);
-      end = std::clamp<int64_t>(end, 0, dim);
-      count = end > start ? (end - start + step - 1) / step : 0;
-    } else {
-      start = std::clamp<int64_t>(start, 0, dim - 1);
-      end = std::clamp<int64_t>(end, -1, dim - 1);
-      count = start > end ? (start - end + (-step) - 1) / (-step) : 0;
-    }
+    SliceRange range = sliceRange(starts[i], ends[i], step, x.dim(a));
+    int64_t start = range.start, count = range.count;
     shape[static_cast<size_t>(a)] = count;
     if (count > 0) offset += start * strides[static_cast<size_t>(a)];
-    out_strides[static_cast<size_t>(a)] = step * strides[static_cast<size_t>(a)];
+    // With one element taken the stride is never used; skip step * stride, which can overflow.
+    out_strides[static_cast<size_t>(a)] = count > 1 ? step * strides[static_cast<size_t>(a)] : strides[static_cast<size_t>(a)];
   }
   ctx.setOutput(0, layout::stridedCopy(x, offset, shape, out_strides));
   return Status::success();
@@ -220,12 +212,7 @@ Status kSlice(KernelContext& ctx) {
 Status kShape(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   int64_t r = x.rank();
-  int64_t start = ctx.op().getInt("start", 0);
-  int64_t end = ctx.op().hasAttr("end") ? ctx.op().getInt("end") : r;
-  if (start < 0) start += r;
-  if (end < 0) end += r;
-  start = std::clamp<int64_t>(start, 0, r);
-  end = std::clamp<int64_t>(end, 0, r);
+  auto [start, end] = shapeRange(ctx.op().getInt("start", 0), ctx.op().hasAttr("end") ? ctx.op().getInt("end") : r, r);
   std::vector<int64_t> dims;
   for (int64_t i = start; i < end; ++i) dims.push_back(x.dim(static_cast<int>(i)));
   ctx.setOutput(0, Tensor::fromVector(DType::I64, {static_cast<int64_t>(dims.size())}, dims));
