@@ -14,7 +14,7 @@ constexpr const char* kUsage =
     "  import   MODEL.onnx [-o OUT.dlcir]                       print or save the IR\n"
     "  run      MODEL(.onnx|.dlcir) [--target T] [--input [NAME=]FILE]... [--output-dir DIR]\n"
     "  inspect  MODEL(.onnx|.dlcir) [--format text|json|dot]\n"
-    "  opt      IN.dlcir [--passes=P1,P2] [-o OUT.dlcir]          run passes on textual IR\n"
+    "  opt      IN.dlcir [--passes=P1,P2] [-o OUT.dlcir]        run passes on textual IR\n"
     "  bench    MODEL(.onnx|.dlcir) [--target T] [--runs N] [--threads N] [--profile]\n"
     "  compile                                                  not available yet\n"
     "\n"
