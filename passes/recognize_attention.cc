@@ -122,6 +122,8 @@ bool reshapesTo(const Op& reshape, const Dims& want) {
 struct Scaled {
   Dim dim;
   int64_t factor = 1;
+  Value* src = nullptr;  // d is dim `axis` of src's run-time shape (Gather(Shape(src), axis))
+  int axis = -1;
 };
 
 // True when entry `e` provably equals k·d: both static with equal values, or e = k·d symbolically.
@@ -130,11 +132,72 @@ bool entryIs(const Scaled& e, const Dim& d, int64_t k) {
   return e.factor == k && sameDim(e.dim, d);
 }
 
+// True when dim `axis` of `a` provably equals dim `b_axis` of `b` at run time, even when the types
+// do not say it (a '?' batch after a computed reshape): by identity, through Transpose (perm),
+// a [.., M, K]·[K, N] MatMul (rank-3 lhs, axes 0, 1), an Add/Mul of a rank-1 bias (axes < rank-1),
+// and a Slice of the last axis; else when both types give the same known dim.
+bool sameRuntimeDim(Value* a, int axis, Value* b, int b_axis, int depth = 0) {
+  if (!a || !b || depth > 8) return false;
+  if (a == b && axis == b_axis) return true;
+  const Type& ta = a->type();
+  const Type& tb = b->type();
+  if (ta.isTensor() && tb.isTensor() && ta.shape.ranked && tb.shape.ranked && axis < ta.shape.rank() &&
+      b_axis < tb.shape.rank() &&
+      sameDim(ta.shape.dims[static_cast<size_t>(axis)], tb.shape.dims[static_cast<size_t>(b_axis)]))
+    return true;
+  Op* op = a->definingOp();
+  if (!op || a->index() != 0 || !ta.isTensor() || !ta.shape.ranked) return false;
+  const int rank = ta.shape.rank();
+  auto rankOf = [](Value* v) { return v && v->type().isTensor() && v->type().shape.ranked ? v->type().shape.rank() : -1; };
+  switch (op->kind()) {
+    case OpKind::Transpose: {
+      auto perm = op->getInts("perm");
+      if (static_cast<int>(perm.size()) != rank) return false;
+      return sameRuntimeDim(op->operand(0), static_cast<int>(perm[static_cast<size_t>(axis)]), b, b_axis, depth + 1);
+    }
+    case OpKind::MatMul:
+      if (rankOf(op->operand(0)) != 3 || rankOf(op->operand(1)) != 2 || axis > 1) return false;
+      return sameRuntimeDim(op->operand(0), axis, b, b_axis, depth + 1);
+    case OpKind::Add:
+    case OpKind::Mul:
+      for (int i = 0; i < 2; ++i)
+        if (rankOf(op->operand(i)) == rank && rankOf(op->operand(1 - i)) == 1 && axis < rank - 1)
+          return sameRuntimeDim(op->operand(i), axis, b, b_axis, depth + 1);
+      return false;
+    case OpKind::Slice: {
+      auto axes = op->operand(3) ? constInts(op->operand(3)) : std::nullopt;
+      if (!axes || axes->size() != 1 || ((*axes)[0] != -1 && (*axes)[0] != rank - 1) || axis == rank - 1) return false;
+      return sameRuntimeDim(op->operand(0), axis, b, b_axis, depth + 1);
+    }
+    default: return false;
+  }
+}
+
+// True when entry `e` is provably k times dim `axis` of `p` (by type, or by run-time provenance).
+bool entryIsDimOf(const Scaled& e, Value* p, int axis, int64_t k) {
+  const Dim& d = p->type().shape.dims[static_cast<size_t>(axis)];
+  if (entryIs(e, d, k)) return true;
+  return e.factor == k && e.src && sameRuntimeDim(p, axis, e.src, e.axis);
+}
+
 // Like evalShape, but also evaluates products of one symbolic entry with static ones, as torch
 // computes B·H for the seq-first head split: Mul(Gather(Shape(x), 1), H) evaluates to {B, H}
 // when x's dim 1 is B. Concat/Unsqueeze/Squeeze/Cast/Identity pass entries through.
 std::optional<std::vector<Scaled>> evalScaled(Value* v, int depth = 0) {
   if (!v || depth > 8) return std::nullopt;
+  if (Op* g = producerOf(v, OpKind::Gather); g && g->getInt("axis", 0) == 0) {  // Gather(Shape(src), i)
+    Op* sh = producerOf(g->operand(0), OpKind::Shape);
+    auto idx = constInts(g->operand(1));
+    if (sh && !sh->hasAttr("start") && !sh->hasAttr("end") && idx && idx->size() == 1) {
+      const Type& t = sh->operand(0)->type();
+      const int64_t i = (*idx)[0], n = t.isTensor() && t.shape.ranked ? t.shape.rank() : 0;
+      if (n > 0 && i >= -n && i < n) {
+        const int a = static_cast<int>(i < 0 ? i + n : i);
+        const Dim& d = t.shape.dims[static_cast<size_t>(a)];
+        return std::vector<Scaled>{{d, 1, d.isStatic() ? nullptr : sh->operand(0), a}};
+      }
+    }
+  }
   if (auto d = evalShape(v)) {
     std::vector<Scaled> r;
     for (const Dim& x : *d) r.push_back({x, 1});
@@ -153,10 +216,10 @@ std::optional<std::vector<Scaled>> evalScaled(Value* v, int depth = 0) {
       if (!a || !b || a->size() != 1 || b->size() != 1) return std::nullopt;
       Scaled x = (*a)[0], y = (*b)[0];
       if (x.dim.isStatic()) std::swap(x, y);
-      if (!y.dim.isStatic() || !known(x.dim)) return std::nullopt;
+      if (!y.dim.isStatic() || (!known(x.dim) && !x.src)) return std::nullopt;
       const int64_t n = y.dim.value * y.factor;
       if (n <= 0 || x.factor <= 0) return std::nullopt;
-      return std::vector<Scaled>{{x.dim, x.factor * n}};
+      return std::vector<Scaled>{{x.dim, x.factor * n, x.src, x.axis}};
     }
     case OpKind::Concat: {
       std::vector<Scaled> r;
@@ -181,7 +244,8 @@ struct Proj {
   Value* value = nullptr;  // [B, L, H*D]
   int split_index = -1;    // >= 0: slice `split_index` of a fused [B, L, 3*H*D] projection
   int64_t heads = 0, head_dim = 0;
-  Dim len, batch;          // seq-first form: P's [L, B] (static or symbolic)
+  Dim len, batch;          // seq-first form: P's [L, B] (B may be '?')
+  Value* dims_of = nullptr;  // seq-first form: the value whose dims are [L, B, ..] (P or its whole)
 };
 
 // Static head count and size of a rank-3 [B, L, E] projection reshaped to [B, L, H, D].
@@ -418,7 +482,8 @@ std::optional<Proj> seqFirstHeads(Value* v, std::vector<int64_t> perm) {
   const Type& t = chunk ? whole->type() : rs->operand(0)->type();
   if (!t.isTensor() || !t.shape.ranked || t.shape.rank() != 3) return std::nullopt;
   const Dim L = t.shape.dims[0], B = t.shape.dims[1], E3 = t.shape.dims[2];
-  if (!known(L) || !known(B) || !E3.isStatic() || (B.isStatic() && B.value <= 0)) return std::nullopt;
+  if (!known(L) || !E3.isStatic() || (B.isStatic() && B.value <= 0)) return std::nullopt;
+  Value* dims_of = chunk ? whole : rs->operand(0);
   const int64_t E = E3.value / (chunk ? 3 : 1);
   auto target = evalScaled(rs->operand(1));
   if (!target || target->size() != 3) return std::nullopt;
@@ -431,7 +496,7 @@ std::optional<Proj> seqFirstHeads(Value* v, std::vector<int64_t> perm) {
     const int64_t n = bh.dim.value * bh.factor;
     if (n % B.value != 0) return std::nullopt;
     heads = n / B.value;
-  } else if (sameDim(bh.dim, B)) {  // symbolic: the entry is H·B itself
+  } else if (entryIsDimOf(bh, dims_of, 1, bh.factor)) {  // symbolic / '?': the entry is H·B itself
     heads = bh.factor;
   } else {
     return std::nullopt;
@@ -443,18 +508,20 @@ std::optional<Proj> seqFirstHeads(Value* v, std::vector<int64_t> perm) {
   p.head_dim = head_dim;
   p.len = L;
   p.batch = B;
+  p.dims_of = dims_of;
   return p;
 }
 
 // True when `reshape`'s target is [S·B, E] for a known S, B (one of them static when the other is
 // symbolic, so that the product is an entry k·d).
-bool reshapesToSeqBatch(const Op& reshape, const Dim& S, const Dim& B, int64_t e) {
+bool reshapesToSeqBatch(const Op& reshape, const Proj& p, int64_t e) {
+  const Dim &S = p.len, &B = p.batch;
   if (reshape.getInt("allowzero", 0) != 0) return false;
   auto target = evalScaled(reshape.operand(1));
   if (!target || target->size() != 2 || !entryIs((*target)[1], Dim::of(e), 1)) return false;
   const Scaled& sb = (*target)[0];
   if (S.isStatic() && B.isStatic()) return entryIs(sb, Dim::of(S.value * B.value), 1);
-  if (S.isStatic()) return entryIs(sb, B, S.value);
+  if (S.isStatic()) return entryIsDimOf(sb, p.dims_of, 1, S.value);
   if (B.isStatic()) return entryIs(sb, S, B.value);
   return false;
 }
@@ -487,9 +554,10 @@ class SeqFirstAttentionPattern : public RewritePattern {
     Value *wq = nullptr, *wk = nullptr, *wv = nullptr;
     const int iq = chunkIndex(q->value, &wq), ik = chunkIndex(k->value, &wk), iv = chunkIndex(v->value, &wv);
     // Batches agree, and K and V have one length (seqFirstHeads checked these are known).
-    if (!sameDim(q->batch, k->batch) || !sameDim(q->batch, v->batch) || !sameDim(k->len, v->len)) return false;
+    auto sameBatch = [](const Proj& a, const Proj& b) { return sameRuntimeDim(a.dims_of, 1, b.dims_of, 1); };
+    if (!sameBatch(*q, *k) || !sameBatch(*q, *v) || !sameDim(k->len, v->len)) return false;
     const int64_t e_out = v->heads * v->head_dim;
-    if (!reshapesToSeqBatch(out, q->len, q->batch, e_out)) return false;
+    if (!reshapesToSeqBatch(out, *q, e_out)) return false;
     const bool fused = iq >= 0 && ik >= 0 && iv >= 0 && wq == wk && wq == wv && iq != ik && iq != iv && ik != iv;
     auto transposed = [&](Value* x) -> Expected<Value*> {
       DLC_ASSIGN_OR_RETURN(Op* t, rw.create(OpKind::Transpose, {x}, {{"perm", Attribute::ofInts({1, 0, 2})}}, 1,
