@@ -1,4 +1,4 @@
-"""The benchmark model zoo: tests/models/export_models.py's models plus mlp and vit_b_16.
+"""The benchmark model zoo: tests/models/export_models.py's models plus vit_b_16.
 
 Exports go through export_models.export (random weights, torch.manual_seed(0), eval mode, the
 same stamp-based caching), so a model benchmarked here is the same file the model tests check.
@@ -15,26 +15,9 @@ import export_models as em  # noqa: E402  (needs the path above)
 torch, nn, torchvision = em.torch, em.nn, em.torchvision
 
 
-class Mlp(nn.Module):
-    """Three GELU-separated Linear layers, 1024 -> 2048 -> 2048 -> 1000 (a GEMM-bound workload)."""
-
-    def __init__(self):
-        super().__init__()
-        self.layers = nn.Sequential(nn.Linear(1024, 2048), nn.GELU(), nn.Linear(2048, 2048), nn.GELU(),
-                                    nn.Linear(2048, 1000))
-
-    def forward(self, x):
-        return self.layers(x)
-
-
-def _batch(batch, features):
-    return lambda: [em.np.random.default_rng(0).standard_normal((batch, features), dtype=em.np.float32)]
-
-
 BATCH = {0: "N"}
 # Same row layout as export_models.MODELS: (constructor, inputs, input names, output names,
-# dynamic axes, large?). mlp runs a batch of 32 so that it measures GEMM throughput, not latency.
-em.MODELS.setdefault("mlp", (Mlp, _batch(32, 1024), ["x"], ["y"], {"x": BATCH, "y": BATCH}, False))
+# dynamic axes, large?).
 em.MODELS.setdefault("vit_b_16", (lambda: torchvision.models.vit_b_16(), em.image, ["input"], ["logits"],
                                   {"input": BATCH, "logits": BATCH}, True))
 

@@ -63,6 +63,24 @@ class Printer {
     return os_.str();
   }
 
+  std::string opGraph(const Op& o, const std::vector<const Value*>& inputs) {
+    for (const Value* v : inputs) nameValue(v);
+    for (int i = 0; i < o.numResults(); ++i) nameValue(o.result(i));
+    for (const auto& [name, a] : o.attrs()) {
+      if (a.g) nameRegion(*a.g);
+      for (const auto& g : a.graphs)
+        if (g) nameRegion(*g);
+    }
+    os_ << "graph @step (";
+    for (size_t i = 0; i < inputs.size(); ++i) os_ << (i ? ", " : "") << ref(inputs[i]) << ": " << typeText(inputs[i]->type());
+    os_ << ") {\n";
+    opLine(o, 2);
+    os_ << "\n  return";
+    for (int i = 0; i < o.numResults(); ++i) os_ << (i ? ", " : " ") << ref(o.result(i));
+    os_ << "\n}\n";
+    return os_.str();
+  }
+
  private:
   // Gives every value its printed name in print order: its own name when non-empty and not yet
   // taken in this graph, else the next fresh number. Deterministic, so reprinting a parsed graph
@@ -222,6 +240,10 @@ class Printer {
 
 std::string printGraph(const Graph& graph, const PrintOptions& options) {
   return Printer(options, false).graph(graph);
+}
+
+std::string printOpAsGraph(const Op& op, const std::vector<const Value*>& inputs) {
+  return Printer(PrintOptions{}, false).opGraph(op, inputs);
 }
 
 std::string printOp(const Op& op) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "ir/graph.h"
 
@@ -14,6 +15,11 @@ struct PrintOptions {
 };
 
 std::string printGraph(const Graph& graph, const PrintOptions& options = {});
+// `op` (with its regions) as a standalone graph `@step` whose arguments are `inputs` (the op's
+// operands and the outer values its regions capture, each once) and whose outputs are its
+// results: how the reference kernel library receives one step of an artifact.
+std::string printOpAsGraph(const Op& op, const std::vector<const Value*>& inputs);
+
 // One op on one line (no nested regions), for error messages and debugging.
 std::string printOp(const Op& op);
 

@@ -8,7 +8,7 @@ packages=(
   libonnx-dev libonnx-testdata python3-onnx
   libprotobuf-dev protobuf-compiler
   libdnnl-dev
-  libflatbuffers-dev flatbuffers-compiler
+  libflatbuffers-dev flatbuffers-compiler libxxhash-dev libpthreadpool-dev
   libgtest-dev libgmock-dev
   python3 python3-numpy python3-torch python3-torchvision python3-matplotlib
   nodejs

@@ -47,5 +47,6 @@ int runRun(const std::vector<std::string>& args);
 int runInspect(const std::vector<std::string>& args);
 int runBench(const std::vector<std::string>& args);
 int runOpt(const std::vector<std::string>& args);
+int runCompile(const std::vector<std::string>& args);
 
 }  // namespace dlc::cli

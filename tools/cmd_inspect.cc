@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "passes/memory_planner.h"
+#include "tools/artifact.h"
 #include "tools/cli.h"
 #include "tools/pipeline.h"
 
@@ -11,7 +12,7 @@ namespace dlc::cli {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: dlc inspect MODEL(.onnx|.dlcir) [--format text|json|dot] [--target T] [-O0..3]\n"
+    "usage: dlc inspect MODEL(.onnx|.dlcir|.dlc) [--format text|json|dot] [--target T] [-O0..3]\n"
     "\n"
     "Prints, for the graph after the target's default pipeline (-O0: as imported), the model's\n"
     "inputs and outputs (name, dtype, shape), the number of ops of each kind and the bytes of\n"
@@ -22,7 +23,10 @@ constexpr const char* kHelp =
     "                         dims are taken as 1 for the report (listed as assumed_dims)\n"
     "\n"
     "Op counts leave out Constant ops (weights). The arena is the memory plan's: intermediates\n"
-    "that are not graph outputs, placed by liveness in one 64-byte-aligned buffer.\n";
+    "that are not graph outputs, placed by liveness in one 64-byte-aligned buffer.\n"
+    "\n"
+    "For a .dlc artifact (text or json): format version, producer, target, required CPU\n"
+    "features, signature, steps per kernel library/kernel, weights and the session arena size.\n";
 
 // Op counts leave Constant ops out: they are weights, reported as bytes and a count of their own.
 struct Summary {
@@ -174,6 +178,7 @@ int runInspect(const std::vector<std::string>& argv) {
   std::string format = args->get("format", "text");
   if (format != "text" && format != "json" && format != "dot")
     return fail(str("unknown format '", format, "' (expected text, json or dot)"));
+  if (isArtifactPath(args->positional()[0])) return inspectArtifact(args->positional()[0], format);
   auto level = parseOptLevel(args->get("O", "2"));
   if (!level.ok()) return fail(level.status());
   auto graph = loadModel(args->positional()[0]);

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "backends/reference/interpreter.h"
+#include "tools/artifact.h"
 #include "tools/cli.h"
 #include "tools/inputs.h"
 #include "tools/npy.h"
@@ -14,15 +15,18 @@ namespace dlc::cli {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: dlc run MODEL(.onnx|.dlcir) [--target T] [--input [NAME=]FILE]... [--output-dir DIR]\n"
+    "usage: dlc run MODEL(.onnx|.dlcir|.dlc) [--target T] [--input [NAME=]FILE]... [--output-dir DIR]\n"
     "\n"
     "Runs the model once. Inputs are NumPy .npy files or ONNX .pb files (TensorProto,\n"
     "SequenceProto, OptionalProto), given in graph-input order or as NAME=FILE.\n"
+    "A .dlc artifact runs through the runtime library (libdlcrt) as compiled; --target, -O and\n"
+    "--input-shape apply to ONNX and IR models only.\n"
     "\n"
     "  --target T        reference (default; the only target in this version)\n"
     "  -O0 .. -O3        optimization level of the target's default pipeline (default -O2)\n"
     "  --input-shape N=AxBxC  specialise input N's symbolic dims before optimizing\n"
     "  --input F         an input file; repeat once per graph input\n"
+    "  --threads N       .dlc only: intra-op threads of the session (default: one per CPU)\n"
     "  --output-dir DIR  write output_<i>.npy per graph output (a sequence output becomes the\n"
     "                    folder output_<i>/ with 0.npy, 1.npy, ...; bf16 is written as f32).\n"
     "                    Without it, a summary of each output is printed.\n";
@@ -82,7 +86,7 @@ void printSummary(const std::string& name, const DataValue& v) {
 }  // namespace
 
 int runRun(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"target", "input", "output-dir", "O", "input-shape"}, {"help"});
+  auto args = Args::parse(argv, {"target", "input", "output-dir", "O", "input-shape", "threads"}, {"help"});
   if (!args.ok()) return fail(args.status());
   if (args->has("help")) {
     std::cout << kHelp;
@@ -94,15 +98,29 @@ int runRun(const std::vector<std::string>& argv) {
   if (target != "reference")
     return fail(str("target '", target, "' is not available in this version (available: reference)"));
 
-  auto level = parseOptLevel(args->get("O", "2"));
-  if (!level.ok()) return fail(level.status());
-  auto ctx = makePassContext(target, args->getAll("input-shape"));
-  if (!ctx.ok()) return fail(ctx.status());
-  auto graph = loadModel(model_path);
-  if (!graph.ok()) return fail(graph.status());
-  Status optimized = optimize(**graph, *ctx, *level);
-  if (!optimized.ok()) return fail(str(optimized.message(), " (", model_path, ")"));
-  const Region& body = (*graph)->body();
+  std::unique_ptr<Graph> graph;
+  std::unique_ptr<runtime::Model> artifact;
+  if (isArtifactPath(model_path)) {
+    for (const char* option : {"O", "input-shape"})
+      if (args->has(option)) return fail(str("--", option, " applies when compiling; '", model_path, "' is compiled already"));
+    auto loaded = loadArtifact(model_path);
+    if (!loaded.ok()) return fail(loaded.status());
+    artifact = std::move(loaded).value();
+    if (args->has("target") && target != artifact->target())
+      return fail(str("'", model_path, "' was compiled for target ", artifact->target(), ", not ", target));
+    graph = signatureGraph(*artifact);
+  } else {
+    auto level = parseOptLevel(args->get("O", "2"));
+    if (!level.ok()) return fail(level.status());
+    auto ctx = makePassContext(target, args->getAll("input-shape"));
+    if (!ctx.ok()) return fail(ctx.status());
+    auto loaded = loadModel(model_path);
+    if (!loaded.ok()) return fail(loaded.status());
+    graph = std::move(loaded).value();
+    Status optimized = optimize(*graph, *ctx, *level);
+    if (!optimized.ok()) return fail(str(optimized.message(), " (", model_path, ")"));
+  }
+  const Region& body = graph->body();
 
   auto matched = matchInputFiles(body, args->getAll("input"));
   if (!matched.ok()) return fail(matched.status());
@@ -121,8 +139,29 @@ int runRun(const std::vector<std::string>& argv) {
   }
   if (!missing.empty()) return fail(str("missing inputs: ", missing, " (", model_path, ")"));
 
-  ref::Interpreter interpreter(**graph);
-  auto outputs = interpreter.run(inputs);
+  Expected<std::vector<DataValue>> outputs = Status::error("not run");
+  std::vector<std::string> output_names;
+  if (artifact) {
+    int threads = 0;
+    if (args->has("threads")) {
+      char* end = nullptr;
+      std::string text = args->get("threads");
+      long v = std::strtol(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || v < 0 || v > 1024) return fail(str("--threads must be an integer >= 0, got '", text, "'"));
+      threads = static_cast<int>(v);
+    }
+    try {
+      runtime::Session session(*artifact, threads);
+      outputs = runSession(session, inputs);
+    } catch (const runtime::Error& e) {
+      outputs = Status::error(e.what());
+    }
+    for (size_t i = 0; i < artifact->outputCount(); ++i) output_names.push_back(artifact->output(i).name);
+  } else {
+    ref::Interpreter interpreter(*graph);
+    outputs = interpreter.run(inputs);
+    for (int i = 0; i < body.numOutputs(); ++i) output_names.push_back(body.output(i)->name());
+  }
   if (!outputs.ok()) return fail(str(outputs.status().message(), " (", model_path, ")"));
 
   std::string out_dir = args->get("output-dir");
@@ -131,7 +170,7 @@ int runRun(const std::vector<std::string>& argv) {
     for (size_t i = 0; s.ok() && i < outputs->size(); ++i) s = writeOutput(out_dir, i, (*outputs)[i]);
     if (!s.ok()) return fail(s);
   } else {
-    for (size_t i = 0; i < outputs->size(); ++i) printSummary(body.output(static_cast<int>(i))->name(), (*outputs)[i]);
+    for (size_t i = 0; i < outputs->size(); ++i) printSummary(output_names[i], (*outputs)[i]);
   }
   return 0;
 }

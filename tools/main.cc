@@ -12,11 +12,11 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  import   MODEL.onnx [-o OUT.dlcir]                       print or save the IR\n"
-    "  run      MODEL(.onnx|.dlcir) [--target T] [--input [NAME=]FILE]... [--output-dir DIR]\n"
-    "  inspect  MODEL(.onnx|.dlcir) [--format text|json|dot]\n"
+    "  compile  MODEL(.onnx|.dlcir) -o OUT.dlc [--target T]     write a .dlc artifact\n"
+    "  run      MODEL(.onnx|.dlcir|.dlc) [--target T] [--input [NAME=]FILE]... [--output-dir DIR]\n"
+    "  inspect  MODEL(.onnx|.dlcir|.dlc) [--format text|json|dot]\n"
     "  opt      IN.dlcir [--passes=P1,P2] [-o OUT.dlcir]        run passes on textual IR\n"
-    "  bench    MODEL(.onnx|.dlcir) [--target T] [--runs N] [--threads N] [--profile]\n"
-    "  compile                                                  not available yet\n"
+    "  bench    MODEL(.onnx|.dlcir|.dlc) [--target T] [--runs N] [--threads N] [--profile]\n"
     "\n"
     "Run `dlc <command> --help` for a command's options.\n";
 
@@ -40,8 +40,7 @@ int main(int argc, char** argv) {
     if (command == "inspect") return dlc::cli::runInspect(rest);
     if (command == "opt") return dlc::cli::runOpt(rest);
     if (command == "bench") return dlc::cli::runBench(rest);
-    if (command == "compile")
-      return dlc::cli::fail("'" + command + "' is not available in this version of dlc (see `dlc --help`)");
+    if (command == "compile") return dlc::cli::runCompile(rest);
   } catch (const std::bad_alloc&) {
     return dlc::cli::fail("out of memory");
   } catch (const std::exception& e) {

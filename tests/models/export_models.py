@@ -94,6 +94,18 @@ class BertBase(nn.Module):
         return x
 
 
+class Mlp(nn.Module):
+    """Three GELU-separated Linear layers, 1024 -> 2048 -> 2048 -> 1000 (a GEMM-bound workload)."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(1024, 2048), nn.GELU(), nn.Linear(2048, 2048), nn.GELU(),
+                                    nn.Linear(2048, 1000))
+
+    def forward(self, x):
+        return self.layers(x)
+
+
 def image(batch=1):
     return [np.random.default_rng(0).standard_normal((batch, 3, 224, 224), dtype=np.float32)]
 
@@ -109,6 +121,9 @@ def sequence(batch, seq, features):
 # name -> (constructor, inputs, input names, output names, dynamic axes, large?)
 BATCH = {0: "N"}
 MODELS = {
+    # A batch of 32, so that benchmarks measure GEMM throughput rather than latency.
+    "mlp": (Mlp, lambda: [np.random.default_rng(0).standard_normal((32, 1024), dtype=np.float32)], ["x"], ["y"],
+            {"x": BATCH, "y": BATCH}, False),
     "resnet18": (lambda: torchvision.models.resnet18(), image, ["input"], ["logits"],
                  {"input": BATCH, "logits": BATCH}, False),
     "mobilenet_v2": (lambda: torchvision.models.mobilenet_v2(), image, ["input"], ["logits"],

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """One model test: `dlc run` on an exported model folder with no passes (-O0) and with the full
 pipeline (-O3); every output must match PyTorch's, and the two runs must agree with each other
-within --pipeline-rel (passes preserve numerics).
+within --pipeline-rel (passes preserve numerics). Then the model is compiled at -O3 to .dlc
+artifacts, once as exported (symbolic dims: buffers sized at run time) and once with the input
+shapes fixed (every intermediate in the planned arena), and each is run through the runtime
+library: outputs must match PyTorch's and be bit-identical to the -O3 ONNX run (same kernels).
 
 usage: run_model_test.py --dlc PATH --model-dir DIR --output-dir OUT [--target T] [--rel 1e-3]
 The model folder (from export_models.py) holds model.onnx, input_<i>.npy and expected_<i>.npy.
@@ -28,6 +31,26 @@ def numbered(folder, stem):
     return files
 
 
+def input_names(model):
+    import onnx
+    m = onnx.load(model, load_external_data=False)
+    initializers = {t.name for t in m.graph.initializer}
+    return [i.name for i in m.graph.input if i.name not in initializers]
+
+
+def label(level):
+    return f"-O{level}" if level in ("0", "3") else level
+
+
+def run_dlc(cmd, label):
+    print("$", " ".join(cmd), flush=True)
+    start = time.time()
+    proc = subprocess.run(cmd)
+    print(f"{label} took {time.time() - start:.1f} s")
+    if proc.returncode != 0:
+        sys.exit(f"FAIL: {label} exited with status {proc.returncode}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dlc", required=True, help="the dlc executable")
@@ -46,34 +69,39 @@ def main():
                  "(run export_models.py first)")
     failed = False
     outputs = {}
-    for level in ("0", "3"):
+    static_shapes = [f"{name}={'x'.join(str(d) for d in np.load(f, mmap_mode='r').shape)}"
+                     for name, f in zip(input_names(model), inputs)]
+    for level in ("0", "3", "dlc", "dlc-static"):
         out_dir = os.path.join(args.output_dir, f"O{level}")
         # A stale output from an earlier run must not pass for this one.
         shutil.rmtree(out_dir, ignore_errors=True)
         os.makedirs(out_dir)
-        cmd = [args.dlc, "run", model, f"-O{level}"]
-        if args.target:
-            cmd += ["--target", args.target]
+        target = ["--target", args.target] if args.target else []
+        if level.startswith("dlc"):
+            artifact = os.path.join(args.output_dir, f"{level}.dlc")
+            compile_cmd = [args.dlc, "compile", model, "-O3", "-o", artifact] + target
+            if level == "dlc-static":
+                for spec in static_shapes:
+                    compile_cmd += ["--input-shape", spec]
+            run_dlc(compile_cmd, f"dlc compile ({level})")
+            cmd = [args.dlc, "run", artifact]
+        else:
+            cmd = [args.dlc, "run", model, f"-O{level}"] + target
         for f in inputs:
             cmd += ["--input", f]
         cmd += ["--output-dir", out_dir]
-        print("$", " ".join(cmd), flush=True)
-        start = time.time()
-        proc = subprocess.run(cmd)
-        print(f"dlc run -O{level} took {time.time() - start:.1f} s")
-        if proc.returncode != 0:
-            sys.exit(f"FAIL: dlc run -O{level} exited with status {proc.returncode}")
+        run_dlc(cmd, f"dlc run ({level})")
         outputs[level] = []
         for i, exp_path in enumerate(expected):
             out_path = os.path.join(out_dir, f"output_{i}.npy")
             if not os.path.exists(out_path):
-                print(f"-O{level} output_{i}: missing {out_path}")
+                print(f"{label(level)} output_{i}: missing {out_path}")
                 failed = True
                 outputs[level].append(None)
                 continue
             got = np.load(out_path)
             outputs[level].append(got)
-            ok, msg = compare(got, np.load(exp_path), args.rel, f"-O{level} output_{i} vs PyTorch")
+            ok, msg = compare(got, np.load(exp_path), args.rel, f"{label(level)} output_{i} vs PyTorch")
             print(msg)
             failed |= not ok
         extra = glob.glob(os.path.join(out_dir, f"output_{len(expected)}*"))
@@ -85,6 +113,14 @@ def main():
             ok, msg = compare(opt, raw, args.pipeline_rel, f"output_{i} -O3 vs -O0")
             print(msg)
             failed |= not ok
+    for level in ("dlc", "dlc-static"):
+        for i, (onnx_run, artifact_run) in enumerate(zip(outputs["3"], outputs[level])):
+            if onnx_run is None or artifact_run is None:
+                continue
+            same = onnx_run.dtype == artifact_run.dtype and onnx_run.shape == artifact_run.shape and \
+                np.array_equal(onnx_run, artifact_run, equal_nan=True)
+            print(f"output_{i} {level} vs -O3 ONNX run: {'identical' if same else 'DIFFERENT'}")
+            failed |= not same
     sys.exit(1 if failed else 0)
 
 

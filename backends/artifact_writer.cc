@@ -1,0 +1,168 @@
+// Lays an optimized graph out as a .dlc FlatBuffer (runtime/schema/dlc.fbs) behind the file header.
+#include "backends/artifact_writer.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include <cstring>
+#include <set>
+
+#include "ir/constant_value.h"
+#include "ir/dtype_onnx.h"
+#include "passes/memory_planner.h"
+#include "runtime/schema/dlc_generated.h"
+#include "runtime/src/file_header.h"
+
+namespace dlc::backends {
+namespace {
+
+constexpr uint64_t kAlign = 64;
+uint64_t alignUp(uint64_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+// The artifact carries tensors of numeric types only; say which value is not one.
+Status checkCarried(const Value& v, const Op* op) {
+  const Type& t = v.type();
+  std::string where = op ? str(" (", op->name(), " '", op->location(), "')") : std::string(" (graph input)");
+  if (!t.isTensor())
+    return Status::error(str("value '", v.name(), "'", where, " has type ", t.toString(),
+                             ": .dlc artifacts carry tensors only at the top level (sequences and optionals inside "
+                             "If/Loop/Scan bodies are fine)"));
+  if (t.dtype == DType::String)
+    return Status::error(str("value '", v.name(), "'", where, " is a string tensor, which .dlc artifacts do not carry"));
+  return Status::success();
+}
+
+struct Layout {
+  std::unordered_map<const Value*, int32_t> index;
+  std::vector<const Value*> values;
+  int32_t add(const Value* v) {
+    auto [it, inserted] = index.emplace(v, static_cast<int32_t>(values.size()));
+    if (inserted) values.push_back(v);
+    return it->second;
+  }
+};
+
+}  // namespace
+
+Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& options) {
+  const Backend* backend = findBackend(options.target);
+  if (!backend) return Status::error(str("unknown target '", options.target, "'"));
+  DLC_ASSIGN_OR_RETURN(ArtifactParts parts, backend->compile(graph, options.compile));
+
+  const Region& body = graph.body();
+  for (int i = 0; i < body.numArguments(); ++i) DLC_RETURN_IF_ERROR(checkCarried(*body.argument(i), nullptr));
+  for (const auto& op : body.ops())
+    for (int r = 0; r < op->numResults(); ++r) DLC_RETURN_IF_ERROR(checkCarried(*op->result(r), op.get()));
+
+  MemoryPlan plan = passes::planMemory(graph);
+  flatbuffers::FlatBufferBuilder fbb(1 << 20);
+
+  // Values: inputs first, then op results in program order.
+  Layout layout;
+  for (int i = 0; i < body.numArguments(); ++i) layout.add(body.argument(i));
+  std::unordered_map<const Value*, uint32_t> weight_of;
+  std::vector<Tensor> weights;
+  std::vector<StepCode> step_codes;
+  std::vector<const Op*> step_ops;
+  for (const auto& op : body.ops()) {
+    for (int r = 0; r < op->numResults(); ++r) layout.add(op->result(r));
+    if (op->kind() == OpKind::Constant) {
+      DLC_ASSIGN_OR_RETURN(Tensor t, constantOpValue(*op));
+      weight_of[op->result(0)] = static_cast<uint32_t>(weights.size());
+      weights.push_back(std::move(t));
+      continue;
+    }
+    auto it = parts.steps.find(op.get());
+    step_codes.push_back(it != parts.steps.end() ? it->second : referenceStep(*op));
+    step_ops.push_back(op.get());
+  }
+  std::set<const Value*> outputs(body.outputs().begin(), body.outputs().end());
+
+  // Static graph outputs get slots after the planned arena, so a static model allocates nothing
+  // after a session's creation; the rest grow session buffers at run time.
+  uint64_t arena_bytes = static_cast<uint64_t>(plan.arena_bytes);
+  std::vector<flatbuffers::Offset<fb::ValueInfo>> value_infos;
+  for (const Value* v : layout.values) {
+    const Type& t = v->type();
+    std::vector<flatbuffers::Offset<fb::Dim>> dims;
+    for (const Dim& d : t.shape.dims)
+      dims.push_back(fb::CreateDim(fbb, d.isStatic() ? d.value : -1, d.isSymbolic() ? fbb.CreateString(d.symbol) : 0));
+    fb::Storage storage = fb::Storage::Dynamic;
+    uint32_t weight = 0;
+    uint64_t offset = 0, size = 0;
+    auto slot = plan.slots.find(v);
+    if (v->argumentOf()) {
+      storage = fb::Storage::Input;
+    } else if (auto w = weight_of.find(v); w != weight_of.end()) {
+      storage = fb::Storage::Weight;
+      weight = w->second;
+    } else if (slot != plan.slots.end()) {
+      storage = fb::Storage::Arena;
+      offset = static_cast<uint64_t>(slot->second.offset);
+      size = static_cast<uint64_t>(slot->second.size);
+    } else if (outputs.count(v) && t.shape.isStatic()) {
+      std::vector<int64_t> sizes = t.shape.staticSizes();
+      int64_t numel = 1;
+      for (int64_t s : sizes) numel *= s;
+      storage = fb::Storage::Arena;
+      offset = arena_bytes;
+      size = alignUp(dtypeStorageBytes(t.dtype, numel));
+      arena_bytes += size;
+    }
+    value_infos.push_back(fb::CreateValueInfo(fbb, fbb.CreateString(v->name()), static_cast<int32_t>(dtypeToOnnxCode(t.dtype)),
+                                              t.shape.ranked, fbb.CreateVector(dims), storage, weight, offset, size));
+  }
+
+  // Weights, each at a multiple of 64 in one aligned blob.
+  std::vector<fb::Weight> weight_table;
+  uint64_t weights_size = 0;
+  for (const Tensor& t : weights) {
+    weight_table.emplace_back(weights_size, t.nbytes());
+    weights_size = alignUp(weights_size + t.nbytes());
+  }
+  if (weights_size > (uint64_t{1} << 31) - (uint64_t{1} << 26))
+    return Status::error(str("the weights take ", weights_size >> 20, " MiB; .dlc artifacts hold at most 2 GiB (a FlatBuffers limit)"));
+
+  std::vector<flatbuffers::Offset<fb::Step>> steps;
+  for (size_t k = 0; k < step_ops.size(); ++k) {
+    const Op& op = *step_ops[k];
+    std::vector<int32_t> in, out;
+    for (const Value* v : stepInputs(op)) in.push_back(layout.index.at(v));
+    for (int r = 0; r < op.numResults(); ++r) out.push_back(layout.index.at(op.result(r)));
+    const StepCode& code = step_codes[k];
+    steps.push_back(fb::CreateStep(fbb, fbb.CreateString(code.library), fbb.CreateString(code.kernel),
+                                   fbb.CreateString(op.location()), fbb.CreateVector(in), fbb.CreateVector(out),
+                                   fbb.CreateVector(reinterpret_cast<const uint8_t*>(code.payload.data()), code.payload.size())));
+  }
+  std::vector<flatbuffers::Offset<fb::NativeCode>> native;
+  for (const NativeSection& n : parts.native_code)
+    native.push_back(fb::CreateNativeCode(fbb, fbb.CreateString(n.format),
+                                          fbb.CreateVector(reinterpret_cast<const uint8_t*>(n.code.data()), n.code.size())));
+  std::vector<int32_t> inputs, outs;
+  for (int i = 0; i < body.numArguments(); ++i) inputs.push_back(layout.index.at(body.argument(i)));
+  for (const Value* v : body.outputs()) outs.push_back(layout.index.at(v));
+  std::vector<flatbuffers::Offset<flatbuffers::String>> features;
+  for (const auto& f : parts.cpu_features) features.push_back(fbb.CreateString(f));
+
+  uint8_t* blob = nullptr;
+  fbb.ForceVectorAlignment(weights_size, 1, kAlign);
+  auto weights_data = fbb.CreateUninitializedVector(weights_size, 1, &blob);
+  for (size_t i = 0; i < weights.size(); ++i)
+    if (weights[i].nbytes()) std::memcpy(blob + weight_table[i].offset(), weights[i].raw(), weights[i].nbytes());
+  auto model = fb::CreateModel(fbb, rt::kFormatVersion, fbb.CreateString(options.producer), fbb.CreateString(graph.name),
+                               fbb.CreateString(options.target), fbb.CreateVector(features), fbb.CreateVector(value_infos),
+                               fbb.CreateVector(inputs), fbb.CreateVector(outs), fbb.CreateVectorOfStructs(weight_table),
+                               weights_data, arena_bytes, fbb.CreateVector(steps), fbb.CreateVector(native));
+  fb::FinishModelBuffer(fbb, model);
+
+  rt::FileHeader header{};
+  std::memcpy(header.magic, rt::kFileMagic, sizeof header.magic);
+  header.format_version = rt::kFormatVersion;
+  header.header_bytes = rt::kHeaderBytes;
+  header.body_bytes = fbb.GetSize();
+  header.body_checksum = rt::checksum(fbb.GetBufferPointer(), fbb.GetSize());
+  std::string file(reinterpret_cast<const char*>(&header), sizeof header);
+  file.append(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  return file;
+}
+
+}  // namespace dlc::backends

@@ -1,0 +1,22 @@
+// Writes a .dlc artifact: an optimized graph plus a backend's parts, laid out for the runtime.
+#pragma once
+
+#include <string>
+
+#include "backends/backend.h"
+
+namespace dlc::backends {
+
+struct ArtifactOptions {
+  std::string target = "reference";
+  std::string producer = "dlc 0.1";
+  CompileOptions compile;
+};
+
+// Plans memory, lays out weights (64-byte aligned), turns every top-level op into a step (the
+// backend's, or the reference kernels' for ops it leaves out) and returns the file's bytes.
+// Errors name the value or op that cannot be carried (sequence/optional/string values at the top
+// level; artifacts over 2 GiB, the FlatBuffers limit).
+Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& options);
+
+}  // namespace dlc::backends

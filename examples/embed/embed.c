@@ -1,0 +1,121 @@
+/* Embedding dlc: a C program that loads a compiled .dlc artifact and runs it, linking only
+ * libdlcrt and the kernel library the artifact needs (here the reference kernels).
+ *
+ * usage: embed MODEL.dlc INPUT.npy [RUNS]
+ * INPUT.npy is a little-endian float32 array in C order, matching the model's first input. The
+ * program prints the first output's shape and values, one per line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlc/runtime.h"
+#include "dlc_kernels_reference.h"
+
+/* Prints the status's message and returns 1 when it is an error (and frees it). */
+static int failed(dlc_status status, const char* what) {
+  if (!status) return 0;
+  fprintf(stderr, "embed: error: %s: %s\n", what, dlc_status_message(status));
+  dlc_status_free(status);
+  return 1;
+}
+
+/* Reads a float32 .npy (format 1.0/2.0, '<f4', C order). Returns the data; rank and shape out. */
+static float* read_npy(const char* path, int32_t* rank, int64_t shape[DLC_MAX_RANK], size_t* bytes) {
+  FILE* f = fopen(path, "rb");
+  if (!f) return NULL;
+  unsigned char magic[10];
+  float* data = NULL;
+  if (fread(magic, 1, 10, f) != 10 || memcmp(magic, "\x93NUMPY", 6) != 0) goto done;
+  size_t header_len = magic[8] | (magic[9] << 8);
+  if (magic[6] >= 2) { /* version 2 has a 4-byte length */
+    unsigned char more[2];
+    if (fread(more, 1, 2, f) != 2) goto done;
+    header_len |= ((size_t)more[0] << 16) | ((size_t)more[1] << 24);
+  }
+  char* header = calloc(header_len + 1, 1);
+  if (!header || fread(header, 1, header_len, f) != header_len) {
+    free(header);
+    goto done;
+  }
+  const char* shape_text = strstr(header, "'shape': (");
+  if (!strstr(header, "'<f4'") || strstr(header, "'fortran_order': True") || !shape_text) {
+    free(header);
+    goto done;
+  }
+  size_t count = 1;
+  *rank = 0;
+  for (const char* p = shape_text + 10; *p && *p != ')' && *rank < DLC_MAX_RANK;) {
+    char* end;
+    long long d = strtoll(p, &end, 10);
+    if (end == p) break;
+    shape[(*rank)++] = d;
+    count *= (size_t)d;
+    p = end;
+    while (*p == ',' || *p == ' ') ++p;
+  }
+  free(header);
+  *bytes = count * sizeof(float);
+  data = malloc(*bytes ? *bytes : 1);
+  if (data && fread(data, 1, *bytes, f) != *bytes) {
+    free(data);
+    data = NULL;
+  }
+done:
+  fclose(f);
+  return data;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: embed MODEL.dlc INPUT.npy [RUNS]\n");
+    return 2;
+  }
+  int runs = argc > 3 ? atoi(argv[3]) : 1;
+  if (failed(dlc_kernels_reference_register(), "registering the reference kernels")) return 1;
+
+  dlc_model* model = NULL;
+  if (failed(dlc_model_load_file(argv[1], NULL, &model), "loading the model")) return 1;
+  dlc_tensor_info info;
+  if (failed(dlc_model_input_info(model, 0, &info), "reading the signature")) return 1;
+  printf("model %s (target %s): input '%s' %s, %zu output(s)\n", dlc_model_name(model), dlc_model_target(model),
+         info.name, dlc_dtype_name(info.dtype), dlc_model_output_count(model));
+
+  int32_t rank = 0;
+  int64_t shape[DLC_MAX_RANK];
+  size_t bytes = 0;
+  float* input = read_npy(argv[2], &rank, shape, &bytes);
+  if (!input) {
+    fprintf(stderr, "embed: error: cannot read '%s' as a float32 .npy file\n", argv[2]);
+    return 1;
+  }
+
+  dlc_session_options options;
+  dlc_session_options_init(&options);
+  options.threads = 1;
+  dlc_session* session = NULL;
+  int status = 1;
+  if (failed(dlc_session_create(model, &options, &session), "creating a session")) goto cleanup;
+  dlc_tensor tensor = {DLC_DTYPE_F32, rank, shape, input, bytes};
+  if (failed(dlc_session_input_bind(session, 0, &tensor), "binding the input")) goto cleanup;
+  for (int r = 0; r < runs; ++r)
+    if (failed(dlc_session_run(session), "running")) goto cleanup;
+
+  dlc_tensor out;
+  if (failed(dlc_session_output_get(session, 0, &out), "reading the output")) goto cleanup;
+  printf("output shape [");
+  size_t count = 1;
+  for (int32_t i = 0; i < out.rank; ++i) {
+    printf("%s%lld", i ? ", " : "", (long long)out.shape[i]);
+    count *= (size_t)out.shape[i];
+  }
+  printf("]\n");
+  if (out.dtype == DLC_DTYPE_F32)
+    for (size_t i = 0; i < count; ++i) printf("%.9g\n", ((const float*)out.data)[i]);
+  status = 0;
+
+cleanup:
+  dlc_session_free(session);
+  dlc_model_free(model);
+  free(input);
+  return status;
+}

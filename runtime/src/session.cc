@@ -1,0 +1,359 @@
+// Sessions: the arena and buffers of one user of a model, input/output binding, and running steps.
+#include <pthreadpool.h>
+
+#include <cstring>
+#include <new>
+#include <unistd.h>
+
+#include "runtime/src/internal.h"
+
+using namespace dlc::rt;
+
+namespace {
+
+// Where one value's bytes are during a run.
+struct Slot {
+  void* data = nullptr;
+  std::vector<int64_t> shape;
+  uint64_t bytes = 0;
+  bool ready = false;  // written (or bound) for the current run
+  void* buffer = nullptr;  // a grown session buffer (Storage::Dynamic)
+  uint64_t capacity = 0;
+};
+
+struct BoundOutput {
+  void* data = nullptr;
+  uint64_t capacity = 0;
+};
+
+}  // namespace
+
+struct dlc_session_t {
+  const dlc_model* model = nullptr;
+  dlc_allocator allocator{};
+  pthreadpool_t pool = nullptr;
+  int32_t threads = 1;
+  void* arena = nullptr;
+  std::vector<Slot> slots;
+  std::vector<char> input_bound;
+  std::vector<BoundOutput> bound_outputs;  // per signature output
+  std::vector<int32_t> output_position;    // value index -> signature output (-1: none)
+  std::vector<std::pair<std::string, int64_t>> symbols;  // symbolic dim sizes of this run
+  std::vector<dlc_tensor> step_inputs;     // scratch, reused across runs
+  size_t current_step = 0;
+  bool ran = false;  // a run completed since the last bind
+  std::string error;
+
+  ~dlc_session_t() {
+    for (Slot& s : slots)
+      if (s.buffer) allocator.free(allocator.user, s.buffer);
+    if (arena) allocator.free(allocator.user, arena);
+    if (pool) pthreadpool_destroy(pool);
+  }
+
+  // Binds a symbolic dim to `size` for this run; false when it was bound to another size.
+  bool bindSymbol(const std::string& name, int64_t size) {
+    for (auto& [n, s] : symbols)
+      if (n == name) return s == size;
+    symbols.emplace_back(name, size);
+    return true;
+  }
+
+  // Checks a shape against a value's declared type (dtype, rank, static and symbolic dims).
+  bool conforms(const ValueRecord& v, int32_t dtype, int32_t rank, const int64_t* shape, std::string& why) {
+    if (dtype != v.dtype) {
+      why = format("dtype %s, expected %s", dlc_dtype_name(dtype), dlc_dtype_name(v.dtype));
+      return false;
+    }
+    if (rank < 0 || rank > DLC_MAX_RANK || (rank > 0 && !shape)) {
+      why = format("invalid rank %d", rank);
+      return false;
+    }
+    if (v.rank >= 0 && rank != v.rank) {
+      why = format("rank %d, expected %d", rank, v.rank);
+      return false;
+    }
+    for (int32_t i = 0; i < rank; ++i) {
+      if (shape[i] < 0) {
+        why = format("negative dim %lld", static_cast<long long>(shape[i]));
+        return false;
+      }
+      if (v.rank < 0) continue;
+      int64_t want = v.dims[static_cast<size_t>(i)];
+      const std::string& sym = v.dim_names[static_cast<size_t>(i)];
+      if ((want >= 0 && shape[i] != want) || (want < 0 && !sym.empty() && !bindSymbol(sym, shape[i]))) {
+        why = format("dim %d is %lld, expected %s", i, static_cast<long long>(shape[i]),
+                     want >= 0 ? std::to_string(want).c_str() : sym.c_str());
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Gives a computed value its buffer; records the reason and returns null on failure.
+  void* allocateValue(int32_t value, int32_t dtype, int32_t rank, const int64_t* shape) {
+    const ValueRecord& v = model->values[static_cast<size_t>(value)];
+    Slot& slot = slots[static_cast<size_t>(value)];
+    std::string why;
+    if (!conforms(v, dtype, rank, shape, why)) {
+      error = format("result '%s' has %s", v.name.c_str(), why.c_str());
+      return nullptr;
+    }
+    uint64_t numel = 1;
+    for (int32_t i = 0; i < rank; ++i)
+      if (__builtin_mul_overflow(numel, static_cast<uint64_t>(shape[i]), &numel)) {
+        error = format("result '%s' is too large", v.name.c_str());
+        return nullptr;
+      }
+    bool ok = true;
+    uint64_t bytes = dtypeBytes(dtype, numel, &ok);
+    slot.shape.assign(shape, shape + rank);
+    slot.bytes = bytes;
+    int32_t out = output_position[static_cast<size_t>(value)];
+    if (out >= 0 && bound_outputs[static_cast<size_t>(out)].data) {
+      const BoundOutput& b = bound_outputs[static_cast<size_t>(out)];
+      if (bytes > b.capacity) {
+        error = format("output '%s' needs %llu bytes; the bound buffer holds %llu", v.name.c_str(),
+                       static_cast<unsigned long long>(bytes), static_cast<unsigned long long>(b.capacity));
+        return nullptr;
+      }
+      slot.data = b.data;
+    } else if (v.storage == Storage::Arena) {
+      if (bytes > v.arena_size) {
+        error = format("result '%s' does not fit its arena slot", v.name.c_str());
+        return nullptr;
+      }
+      slot.data = static_cast<char*>(arena) + v.arena_offset;
+    } else {
+      if (bytes > slot.capacity || !slot.buffer) {
+        uint64_t grown = bytes > slot.capacity * 2 ? bytes : slot.capacity * 2;
+        void* fresh = allocator.alloc(allocator.user, grown ? grown : 64, 64);
+        if (!fresh) {
+          error = format("out of memory for result '%s' (%llu bytes)", v.name.c_str(), static_cast<unsigned long long>(grown));
+          return nullptr;
+        }
+        if (slot.buffer) allocator.free(allocator.user, slot.buffer);
+        slot.buffer = fresh;
+        slot.capacity = grown;
+      }
+      slot.data = slot.buffer;
+    }
+    slot.ready = true;
+    return slot.data;
+  }
+};
+
+namespace {
+
+void* outputAllocate(void* runtime, int32_t index, int32_t dtype, int32_t rank, const int64_t* shape) {
+  auto* s = static_cast<dlc_session_t*>(runtime);
+  const StepRecord& step = s->model->steps[s->current_step];
+  if (index < 0 || static_cast<size_t>(index) >= step.outputs.size()) {
+    s->error = format("kernel asked for output %d of %zu", index, step.outputs.size());
+    return nullptr;
+  }
+  return s->allocateValue(step.outputs[static_cast<size_t>(index)], dtype, rank, shape);
+}
+
+void parallelFor(void* runtime, size_t range, void (*fn)(void*, size_t), void* context) {
+  auto* s = static_cast<dlc_session_t*>(runtime);
+  if (s->pool && range > 1) {
+    pthreadpool_parallelize_1d(s->pool, fn, context, range, PTHREADPOOL_FLAG_DISABLE_DENORMALS);
+    return;
+  }
+  for (size_t i = 0; i < range; ++i) fn(context, i);
+}
+
+dlc_status findIndex(const dlc_session* session, const char* name, bool input, size_t* index) {
+  if (!session) return makeStatus(DLC_INVALID_ARGUMENT, "session is NULL");
+  return input ? dlc_model_input_find(session->model, name, index) : dlc_model_output_find(session->model, name, index);
+}
+
+}  // namespace
+
+extern "C" {
+
+void dlc_session_options_init(dlc_session_options* options) {
+  if (options) *options = dlc_session_options{0, nullptr};
+}
+
+dlc_status dlc_session_create(const dlc_model* model, const dlc_session_options* options, dlc_session** out_session) {
+  if (!model || !out_session) return makeStatus(DLC_INVALID_ARGUMENT, "model and out_session must not be NULL");
+  *out_session = nullptr;
+  dlc_session_options opts;
+  dlc_session_options_init(&opts);
+  if (options) opts = *options;
+  if (opts.threads < 0) return makeStatus(DLC_INVALID_ARGUMENT, format("threads must be >= 0, got %d", opts.threads));
+  if (opts.allocator && (!opts.allocator->alloc || !opts.allocator->free))
+    return makeStatus(DLC_INVALID_ARGUMENT, "allocator needs both alloc and free");
+  auto* s = new (std::nothrow) dlc_session_t;
+  if (!s) return makeStatus(DLC_OUT_OF_MEMORY, "out of memory");
+  s->model = model;
+  s->allocator = opts.allocator ? *opts.allocator : model->allocator;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  s->threads = opts.threads > 0 ? opts.threads : static_cast<int32_t>(cpus > 0 ? cpus : 1);
+  if (s->threads > 1) {
+    s->pool = pthreadpool_create(static_cast<size_t>(s->threads));
+    if (!s->pool) {
+      delete s;
+      return makeStatus(DLC_OUT_OF_MEMORY, format("cannot start %d threads", opts.threads));
+    }
+  }
+  if (model->arena_bytes) {
+    s->arena = s->allocator.alloc(s->allocator.user, model->arena_bytes, 64);
+    if (!s->arena) {
+      delete s;
+      return makeStatus(DLC_OUT_OF_MEMORY, format("cannot allocate the %llu-byte arena", static_cast<unsigned long long>(model->arena_bytes)));
+    }
+  }
+  s->slots.resize(model->values.size());
+  s->output_position.assign(model->values.size(), -1);
+  for (size_t i = 0; i < model->outputs.size(); ++i) s->output_position[static_cast<size_t>(model->outputs[i])] = static_cast<int32_t>(i);
+  s->input_bound.assign(model->inputs.size(), 0);
+  s->bound_outputs.resize(model->outputs.size());
+  for (size_t i = 0; i < model->values.size(); ++i) {
+    const ValueRecord& v = model->values[i];
+    if (v.storage != Storage::Weight) continue;
+    Slot& slot = s->slots[i];
+    slot.data = const_cast<uint8_t*>(v.weight);
+    slot.shape = v.dims;
+    slot.bytes = v.static_bytes;
+    slot.ready = true;
+  }
+  *out_session = s;
+  return nullptr;
+}
+
+void dlc_session_free(dlc_session* session) { delete session; }
+
+dlc_status dlc_session_input_bind(dlc_session* session, size_t index, const dlc_tensor* t) {
+  if (!session || !t) return makeStatus(DLC_INVALID_ARGUMENT, "session and tensor must not be NULL");
+  const dlc_model* m = session->model;
+  if (index >= m->inputs.size())
+    return makeStatus(DLC_INVALID_ARGUMENT, format("input index %zu out of range (the model has %zu)", index, m->inputs.size()));
+  int32_t value = m->inputs[index];
+  const ValueRecord& v = m->values[static_cast<size_t>(value)];
+  session->symbols.clear();  // symbols are checked across inputs again at run time
+  std::string why;
+  if (!session->conforms(v, t->dtype, t->rank, t->shape, why))
+    return makeStatus(DLC_INVALID_ARGUMENT, format("input '%s' has %s", v.name.c_str(), why.c_str()));
+  uint64_t numel = 1;
+  for (int32_t i = 0; i < t->rank; ++i)
+    if (__builtin_mul_overflow(numel, static_cast<uint64_t>(t->shape[i]), &numel))
+      return makeStatus(DLC_INVALID_ARGUMENT, format("input '%s' is too large", v.name.c_str()));
+  bool ok = true;
+  uint64_t bytes = dtypeBytes(t->dtype, numel, &ok);
+  if (t->bytes < bytes || (bytes && !t->data))
+    return makeStatus(DLC_INVALID_ARGUMENT, format("input '%s' needs %llu bytes, the tensor gives %zu", v.name.c_str(),
+                                                   static_cast<unsigned long long>(bytes), t->bytes));
+  Slot& slot = session->slots[static_cast<size_t>(value)];
+  slot.data = t->data;
+  slot.shape.assign(t->shape, t->shape + t->rank);
+  slot.bytes = bytes;
+  session->input_bound[index] = 1;
+  session->ran = false;
+  return nullptr;
+}
+
+dlc_status dlc_session_input_bind_by_name(dlc_session* session, const char* name, const dlc_tensor* tensor) {
+  size_t index = 0;
+  if (dlc_status s = findIndex(session, name, true, &index)) return s;
+  return dlc_session_input_bind(session, index, tensor);
+}
+
+dlc_status dlc_session_output_bind(dlc_session* session, size_t index, const dlc_tensor* t) {
+  if (!session || !t) return makeStatus(DLC_INVALID_ARGUMENT, "session and tensor must not be NULL");
+  if (index >= session->bound_outputs.size())
+    return makeStatus(DLC_INVALID_ARGUMENT, format("output index %zu out of range (the model has %zu)", index, session->bound_outputs.size()));
+  if (t->bytes && !t->data) return makeStatus(DLC_INVALID_ARGUMENT, "output buffer is NULL");
+  session->bound_outputs[index] = BoundOutput{t->data, t->bytes};
+  session->ran = false;
+  return nullptr;
+}
+
+dlc_status dlc_session_output_bind_by_name(dlc_session* session, const char* name, const dlc_tensor* tensor) {
+  size_t index = 0;
+  if (dlc_status s = findIndex(session, name, false, &index)) return s;
+  return dlc_session_output_bind(session, index, tensor);
+}
+
+dlc_status dlc_session_run(dlc_session* session) {
+  if (!session) return makeStatus(DLC_INVALID_ARGUMENT, "session is NULL");
+  const dlc_model* m = session->model;
+  session->symbols.clear();
+  for (size_t i = 0; i < m->inputs.size(); ++i) {
+    const ValueRecord& v = m->values[static_cast<size_t>(m->inputs[i])];
+    if (!session->input_bound[i]) return makeStatus(DLC_INVALID_ARGUMENT, format("input '%s' is not bound", v.name.c_str()));
+    const Slot& slot = session->slots[static_cast<size_t>(m->inputs[i])];
+    std::string why;
+    if (!session->conforms(v, v.dtype, static_cast<int32_t>(slot.shape.size()), slot.shape.data(), why))
+      return makeStatus(DLC_INVALID_ARGUMENT, format("input '%s' has %s", v.name.c_str(), why.c_str()));
+  }
+  for (size_t i = 0; i < m->values.size(); ++i)
+    if (m->values[i].storage == Storage::Arena || m->values[i].storage == Storage::Dynamic) session->slots[i].ready = false;
+
+  session->ran = false;
+  dlc_kernel_io io{};
+  io.threads = session->threads;
+  io.runtime = session;
+  io.output_allocate = outputAllocate;
+  io.parallel_for = parallelFor;
+  char error[512];
+  for (size_t k = 0; k < m->steps.size(); ++k) {
+    const StepRecord& step = m->steps[k];
+    session->current_step = k;
+    session->step_inputs.resize(step.inputs.size());
+    for (size_t i = 0; i < step.inputs.size(); ++i) {
+      dlc_tensor& t = session->step_inputs[i];
+      int32_t value = step.inputs[i];
+      if (value < 0) {
+        t = dlc_tensor{0, 0, nullptr, nullptr, 0};
+        continue;
+      }
+      const Slot& slot = session->slots[static_cast<size_t>(value)];
+      t = dlc_tensor{m->values[static_cast<size_t>(value)].dtype, static_cast<int32_t>(slot.shape.size()), slot.shape.data(),
+                     slot.data, static_cast<size_t>(slot.bytes)};
+    }
+    io.inputs = session->step_inputs.data();
+    io.num_inputs = static_cast<int32_t>(step.inputs.size());
+    io.num_outputs = static_cast<int32_t>(step.outputs.size());
+    session->error.clear();
+    error[0] = '\0';
+    if (step.library->step_run(step.state, &io, error, sizeof error) != 0) {
+      const std::string& why = !session->error.empty() ? session->error : std::string(error[0] ? error : "failed");
+      return makeStatus(DLC_KERNEL_ERROR, format("%s: %s", step.describe(k).c_str(), why.c_str()));
+    }
+    for (int32_t o : step.outputs)
+      if (!session->slots[static_cast<size_t>(o)].ready)
+        return makeStatus(DLC_KERNEL_ERROR, format("%s: produced no value for '%s'", step.describe(k).c_str(),
+                                                   m->values[static_cast<size_t>(o)].name.c_str()));
+  }
+  // Outputs that are inputs or weights themselves were not written by a step: copy when bound.
+  for (size_t i = 0; i < m->outputs.size(); ++i) {
+    const Slot& slot = session->slots[static_cast<size_t>(m->outputs[i])];
+    const BoundOutput& b = session->bound_outputs[i];
+    if (!b.data || slot.data == b.data) continue;
+    if (slot.bytes > b.capacity)
+      return makeStatus(DLC_INVALID_ARGUMENT, format("output %zu needs %llu bytes; the bound buffer holds %llu", i,
+                                                     static_cast<unsigned long long>(slot.bytes), static_cast<unsigned long long>(b.capacity)));
+    std::memcpy(b.data, slot.data, slot.bytes);
+  }
+  session->ran = true;
+  return nullptr;
+}
+
+dlc_status dlc_session_output_get(const dlc_session* session, size_t index, dlc_tensor* out) {
+  if (!session || !out) return makeStatus(DLC_INVALID_ARGUMENT, "session and out_tensor must not be NULL");
+  const dlc_model* m = session->model;
+  if (index >= m->outputs.size())
+    return makeStatus(DLC_INVALID_ARGUMENT, format("output index %zu out of range (the model has %zu)", index, m->outputs.size()));
+  int32_t value = m->outputs[index];
+  const Slot& slot = session->slots[static_cast<size_t>(value)];
+  if (!session->ran) return makeStatus(DLC_INVALID_ARGUMENT, "no output yet: bind the inputs and run the session first");
+  const BoundOutput& b = session->bound_outputs[index];
+  *out = dlc_tensor{m->values[static_cast<size_t>(value)].dtype, static_cast<int32_t>(slot.shape.size()), slot.shape.data(),
+                    b.data ? b.data : slot.data, static_cast<size_t>(slot.bytes)};
+  return nullptr;
+}
+
+}  // extern "C"

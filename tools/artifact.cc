@@ -1,0 +1,74 @@
+// Loading and running .dlc artifacts from the `dlc` tool through libdlcrt's C++ wrapper.
+#include "tools/artifact.h"
+
+#include "dlc_kernels_reference.h"
+#include "ir/dtype_onnx.h"
+
+namespace dlc::cli {
+
+bool isArtifactPath(const std::string& path) {
+  return path.size() > 4 && path.compare(path.size() - 4, 4, ".dlc") == 0;
+}
+
+Expected<std::unique_ptr<runtime::Model>> loadArtifact(const std::string& path) {
+  try {
+    runtime::check(dlc_kernels_reference_register());
+    return std::make_unique<runtime::Model>(runtime::Model::loadFile(path));
+  } catch (const runtime::Error& e) {
+    return Status::error(e.what());
+  }
+}
+
+Type typeOf(const dlc_tensor_info& info) {
+  Type t;
+  t.kind = Type::Kind::Tensor;
+  t.dtype = dtypeFromOnnxCode(info.dtype).value_or(DType::Undefined);
+  t.shape.ranked = info.rank >= 0;
+  for (int32_t i = 0; i < info.rank; ++i) {
+    Dim d;
+    if (info.dims[i] >= 0)
+      d.value = info.dims[i];
+    else if (info.dim_names[i][0])
+      d.symbol = info.dim_names[i];
+    t.shape.dims.push_back(d);
+  }
+  return t;
+}
+
+std::unique_ptr<Graph> signatureGraph(const runtime::Model& model) {
+  auto g = std::make_unique<Graph>();
+  for (size_t i = 0; i < model.inputCount(); ++i) {
+    dlc_tensor_info info = model.input(i);
+    g->body().addArgument(typeOf(info), info.name);
+  }
+  return g;
+}
+
+Expected<std::vector<DataValue>> runSession(runtime::Session& session, const std::vector<DataValue>& inputs) {
+  try {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const DataValue& v = inputs[i];
+      if (v.is_none || v.is_sequence) return Status::error(str("input ", i, ": .dlc artifacts take tensors only"));
+      const Tensor& t = v.tensor;
+      session.bindInput(i, static_cast<int32_t>(dtypeToOnnxCode(t.dtype())), t.shape(), t.raw(), t.nbytes());
+    }
+    session.run();
+    std::vector<DataValue> outputs;
+    for (size_t i = 0;; ++i) {
+      dlc_tensor t;
+      dlc_status s = dlc_session_output_get(session.get(), i, &t);
+      if (s) {  // past the last output
+        dlc_status_free(s);
+        break;
+      }
+      auto dtype = dtypeFromOnnxCode(t.dtype);
+      if (!dtype) return Status::error(str("output ", i, " has unknown dtype code ", t.dtype));
+      outputs.push_back(DataValue::ofTensor(Tensor::fromBytes(*dtype, std::vector<int64_t>(t.shape, t.shape + t.rank), t.data, t.bytes)));
+    }
+    return outputs;
+  } catch (const runtime::Error& e) {
+    return Status::error(e.what());
+  }
+}
+
+}  // namespace dlc::cli

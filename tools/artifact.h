@@ -1,0 +1,33 @@
+// `.dlc` artifacts in the `dlc` tool: loading them through the runtime, their signature as IR
+// types (for input matching and reading), and running a session on DataValues.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dlc/runtime.hpp"
+#include "ir/data_value.h"
+#include "ir/graph.h"
+#include "ir/status.h"
+
+namespace dlc::cli {
+
+// True for a path ending in ".dlc".
+bool isArtifactPath(const std::string& path);
+
+// Registers the kernel libraries linked into the tool, then loads and verifies `path`.
+Expected<std::unique_ptr<runtime::Model>> loadArtifact(const std::string& path);
+
+// A graph with one argument per artifact input (name and type) and nothing else, so the IR-based
+// helpers (matchInputFiles, readInput, randomInput) serve artifacts too.
+std::unique_ptr<Graph> signatureGraph(const runtime::Model& model);
+Type typeOf(const dlc_tensor_info& info);
+
+// Binds `inputs` (tensors) to the session, runs it and copies the outputs out.
+Expected<std::vector<DataValue>> runSession(runtime::Session& session, const std::vector<DataValue>& inputs);
+
+// `dlc inspect` for an artifact (text or json); returns the exit status.
+int inspectArtifact(const std::string& path, const std::string& format);
+
+}  // namespace dlc::cli
