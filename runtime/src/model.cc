@@ -35,6 +35,8 @@ dlc_status checkHeaderAndBuild(dlc_model_t& model, const uint8_t* bytes, size_t 
   if (header.header_bytes != kHeaderBytes || header.body_bytes != size - kHeaderBytes)
     return makeStatus(DLC_INVALID_ARTIFACT, format("truncated or padded artifact: header says %llu body bytes, file has %zu",
                                                    static_cast<unsigned long long>(header.body_bytes), size - kHeaderBytes));
+  for (uint8_t b : header.reserved)
+    if (b != 0) return makeStatus(DLC_INVALID_ARTIFACT, "corrupt artifact: reserved header bytes are set");
   if (checksum(bytes + kHeaderBytes, size - kHeaderBytes) != header.body_checksum)
     return makeStatus(DLC_INVALID_ARTIFACT, "corrupt artifact: checksum mismatch");
   return buildModel(model, bytes + kHeaderBytes, size - kHeaderBytes);

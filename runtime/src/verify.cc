@@ -131,7 +131,8 @@ dlc_status buildModel(dlc_model_t& model, const uint8_t* body, size_t size) {
     }
 
   const auto* data = fbm.weights_data();
-  if (data && reinterpret_cast<uintptr_t>(data->data()) % 64 != 0) return invalid("weights section is not 64-byte aligned");
+  if (data && data->size() && reinterpret_cast<uintptr_t>(data->data()) % 64 != 0)
+    return invalid("weights section is not 64-byte aligned");
   model.weight_count = fbm.weights() ? fbm.weights()->size() : 0;
   if (fbm.native_code())
     for (const auto* nc : *fbm.native_code())
