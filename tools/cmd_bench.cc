@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "backends/reference/interpreter.h"
+#include "ir/dtype_onnx.h"
+#include "tools/artifact.h"
 #include "tools/cli.h"
 #include "tools/inputs.h"
 #include "tools/pipeline.h"
@@ -16,7 +18,7 @@ namespace dlc::cli {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: dlc bench MODEL(.onnx|.dlcir) [--target T] [-O0..-O3] [--runs N] [--warmup N] [--threads N]\n"
+    "usage: dlc bench MODEL(.onnx|.dlcir|.dlc) [--target T] [-O0..-O3] [--runs N] [--warmup N] [--threads N]\n"
     "                 [--input [NAME=]FILE]... [--input-shape NAME=AxB]... [--profile] [--trace FILE]\n"
     "\n"
     "Prepares the model as `dlc run` does, runs it --warmup times untimed, then --runs times\n"
@@ -32,12 +34,15 @@ constexpr const char* kHelp =
     "  --input-shape N=AxBxC  specialise input N's symbolic dims before optimizing\n"
     "  --runs N       timed runs (default 10)\n"
     "  --warmup N     untimed runs first (default 2)\n"
-    "  --threads N    threads to use (default 1). Recorded in the output line; the reference\n"
-    "                 backend is single-threaded and always runs on one thread.\n"
+    "  --threads N    threads to use (default 1). For a .dlc artifact, the session's thread pool;\n"
+    "                 the reference interpreter (ONNX/IR models) always runs on one thread.\n"
     "  --input F      an input file (.npy or ONNX .pb), in graph-input order or as NAME=FILE\n"
     "  --profile      before the result line, print time per op kind over the timed runs\n"
     "                 (total, count, share) and the slowest single ops\n"
-    "  --trace FILE   write the timed runs as a Chrome trace (chrome://tracing, Perfetto)\n";
+    "  --trace FILE   write the timed runs as a Chrome trace (chrome://tracing, Perfetto)\n"
+    "\n"
+    "A .dlc artifact runs through libdlcrt as compiled (opt=compiled; load_ms covers loading and\n"
+    "verifying it, compile_ms is 0); --profile and --trace need an ONNX or IR model.\n";
 
 using Clock = std::chrono::steady_clock;
 
@@ -151,6 +156,63 @@ std::string baseName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// The result line: min, mean and median of the timed runs.
+void printResult(const std::string& model_path, const std::string& target, const std::string& opt, int runs, int warmup,
+                 int threads, double load_ms, double compile_ms, const std::vector<double>& ms) {
+  std::vector<double> sorted = ms;
+  std::sort(sorted.begin(), sorted.end());
+  size_t n = sorted.size();
+  double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  double mean = 0;
+  for (double v : ms) mean += v / static_cast<double>(n);
+  char times[256];
+  std::snprintf(times, sizeof times, "load_ms=%.3f compile_ms=%.3f min_ms=%.3f mean_ms=%.3f median_ms=%.3f", load_ms,
+                compile_ms, sorted.front(), mean, median);
+  std::cout << "model=" << baseName(model_path) << " target=" << target << " opt=" << opt << " runs=" << runs
+            << " warmup=" << warmup << " threads=" << threads << " " << times << "\n";
+}
+
+int benchArtifact(const Args& args, const std::string& model_path, int runs, int warmup, int threads) {
+  for (const char* option : {"O", "input-shape", "profile", "trace"})
+    if (args.has(option)) return fail(str(option == std::string("O") ? "-" : "--", option, " needs an ONNX or IR model; '", model_path, "' is compiled already"));
+  Clock::time_point load_start = Clock::now();
+  auto artifact = loadArtifact(model_path);
+  if (!artifact.ok()) return fail(artifact.status());
+  double load_ms = toMs(Clock::now() - load_start);
+  if (args.has("target") && args.get("target") != (*artifact)->target())
+    return fail(str("'", model_path, "' was compiled for target ", (*artifact)->target(), ", not ", args.get("target")));
+  std::unique_ptr<Graph> signature = signatureGraph(**artifact);
+  const Region& body = signature->body();
+  auto files = matchInputFiles(body, args.getAll("input"));
+  if (!files.ok()) return fail(files.status());
+  std::vector<DataValue> inputs;
+  for (int i = 0; i < body.numArguments(); ++i) {
+    const std::string& file = (*files)[static_cast<size_t>(i)];
+    auto v = file.empty() ? randomInput(*body.argument(i), static_cast<uint64_t>(i) + 1)
+                          : readInput(file, body.argument(i)->type());
+    if (!v.ok()) return fail(str(v.status().message(), " (", file.empty() ? model_path : file, ")"));
+    inputs.push_back(std::move(v).value());
+  }
+  try {
+    runtime::Session session(**artifact, threads);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const Tensor& t = inputs[i].tensor;
+      session.bindInput(i, static_cast<int32_t>(dtypeToOnnxCode(t.dtype())), t.shape(), t.raw(), t.nbytes());
+    }
+    for (int i = 0; i < warmup; ++i) session.run();
+    std::vector<double> ms;
+    for (int i = 0; i < runs; ++i) {
+      Clock::time_point start = Clock::now();
+      session.run();
+      ms.push_back(toMs(Clock::now() - start));
+    }
+    printResult(model_path, (*artifact)->target(), "compiled", runs, warmup, threads, load_ms, 0.0, ms);
+  } catch (const runtime::Error& e) {
+    return fail(str(e.what(), " (", model_path, ")"));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int runBench(const std::vector<std::string>& argv) {
@@ -170,6 +232,7 @@ int runBench(const std::vector<std::string>& argv) {
   auto threads = intOption(*args, "threads", 1, 1);
   for (const auto* opt : {&runs, &warmup, &threads})
     if (!opt->ok()) return fail(opt->status());
+  if (isArtifactPath(model_path)) return benchArtifact(*args, model_path, *runs, *warmup, *threads);
 
   auto level = parseOptLevel(args->get("O", "2"));
   if (!level.ok()) return fail(level.status());
@@ -222,17 +285,7 @@ int runBench(const std::vector<std::string>& argv) {
   }
   if (profile) recorder.printProfile(std::cout, *runs);
 
-  std::vector<double> sorted = ms;
-  std::sort(sorted.begin(), sorted.end());
-  size_t n = sorted.size();
-  double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-  double mean = 0;
-  for (double v : ms) mean += v / static_cast<double>(n);
-  char times[256];
-  std::snprintf(times, sizeof times, "load_ms=%.3f compile_ms=%.3f min_ms=%.3f mean_ms=%.3f median_ms=%.3f", load_ms,
-                compile_ms, sorted.front(), mean, median);
-  std::cout << "model=" << baseName(model_path) << " target=" << target << " opt=" << *level << " runs=" << *runs
-            << " warmup=" << *warmup << " threads=" << *threads << " " << times << "\n";
+  printResult(model_path, target, std::to_string(*level), *runs, *warmup, *threads, load_ms, compile_ms, ms);
   return 0;
 }
 

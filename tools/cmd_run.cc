@@ -102,7 +102,7 @@ int runRun(const std::vector<std::string>& argv) {
   std::unique_ptr<runtime::Model> artifact;
   if (isArtifactPath(model_path)) {
     for (const char* option : {"O", "input-shape"})
-      if (args->has(option)) return fail(str("--", option, " applies when compiling; '", model_path, "' is compiled already"));
+      if (args->has(option)) return fail(str(option == std::string("O") ? "-" : "--", option, " applies when compiling; '", model_path, "' is compiled already"));
     auto loaded = loadArtifact(model_path);
     if (!loaded.ok()) return fail(loaded.status());
     artifact = std::move(loaded).value();

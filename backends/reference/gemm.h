@@ -1,6 +1,7 @@
 // The reference backend's matrix multiply, shared by MatMul, Gemm, Conv (im2col) and the RNNs.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace dlc::ref {
@@ -11,5 +12,27 @@ void gemmF32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float 
              int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 void gemmF64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
              int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
+
+// Intra-op parallelism for the GEMM, lent by whoever runs the kernels: the runtime's kernel library
+// sets it around each step (its session's thread pool); the interpreter alone runs serially.
+// Work is split by rows of C, so every element sums the same products in the same order and the
+// result does not depend on the thread count.
+struct Parallelism {
+  void (*parallel_for)(void* runtime, size_t range, void (*fn)(void* context, size_t i), void* context) = nullptr;
+  void* runtime = nullptr;
+  int threads = 1;
+};
+
+// Makes `p` this thread's parallelism until destroyed (then restores the previous one).
+class ScopedParallelism {
+ public:
+  explicit ScopedParallelism(const Parallelism* p);
+  ~ScopedParallelism();
+  ScopedParallelism(const ScopedParallelism&) = delete;
+  ScopedParallelism& operator=(const ScopedParallelism&) = delete;
+
+ private:
+  const Parallelism* previous_;
+};
 
 }  // namespace dlc::ref

@@ -225,3 +225,34 @@ TEST_F(Sessions, KernelFailuresNameTheStep) {
 
 }  // namespace
 }  // namespace dlc::testing
+
+namespace dlc::testing {
+namespace {
+
+// The reference GEMM splits rows of C across the session's threads; each element sums the same
+// products in the same order, so any thread count gives the interpreter's (serial) result exactly.
+TEST_F(Sessions, ThreadedGemmMatchesTheSerialInterpreter) {
+  const char* text = R"IR(graph @mm (%a: f32[67,256], %b: f32[256,130]) {
+  %c = MatMul(%a, %b) : f32[67,130]
+  return %c
+}
+)IR";
+  std::string bytes = compileIr(text);
+  auto model = runtime::Model::loadMemory(bytes.data(), bytes.size());
+  std::vector<float> a(67 * 256), b(256 * 130);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = std::sin(0.37f * static_cast<float>(i));
+  for (size_t i = 0; i < b.size(); ++i) b[i] = std::cos(0.11f * static_cast<float>(i));
+  std::vector<Tensor> expected = interpret(text, {Tensor::fromVector<float>(DType::F32, {67, 256}, a),
+                                                  Tensor::fromVector<float>(DType::F32, {256, 130}, b)});
+  std::vector<float> want(expected[0].data<float>(), expected[0].data<float>() + 67 * 130);
+  for (int threads : {1, 2, 3, 8}) {
+    runtime::Session session(model, threads);
+    session.bindInput(0, DLC_DTYPE_F32, {67, 256}, a.data(), a.size() * 4);
+    session.bindInput(1, DLC_DTYPE_F32, {256, 130}, b.data(), b.size() * 4);
+    session.run();
+    EXPECT_EQ(floats(session.output(0)), want) << threads << " threads";
+  }
+}
+
+}  // namespace
+}  // namespace dlc::testing

@@ -7,6 +7,7 @@
 #include <exception>
 #include <memory>
 
+#include "backends/reference/gemm.h"
 #include "backends/reference/interpreter.h"
 #include "ir/dtype_onnx.h"
 #include "ir/parser.h"
@@ -74,6 +75,8 @@ Status run(const PreparedStep& step, const dlc_kernel_io& io) {
     // Kernels only read their inputs, so the runtime's buffer is used in place.
     inputs.push_back(RtValue::ofTensor(Tensor::wrap(*dtype, std::vector<int64_t>(t.shape, t.shape + t.rank), t.data, nullptr)));
   }
+  Parallelism parallelism{io.parallel_for, io.runtime, io.threads};
+  ScopedParallelism scope(&parallelism);
   DLC_ASSIGN_OR_RETURN(auto outputs, step.interpreter->run(inputs));
   for (size_t i = 0; i < outputs.size(); ++i) {
     const RtValue& v = outputs[i];
