@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job: install dependencies, build everything, then run the bundled example model
-# (a small CNN exported from PyTorch) and check dlc's output against PyTorch's.
+# (a small CNN exported from PyTorch), compile it to a .dlc artifact and run that through the
+# runtime library (from `dlc run` and from the C embedding example), checking every output
+# against PyTorch's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -14,5 +16,14 @@ build/tools/dlc run "$model" --input examples/models/small_cnn_input.npy
 build/tools/dlc run "$model" --input examples/models/small_cnn_input.npy --output-dir "$out"
 echo "== compare with PyTorch"
 /usr/bin/python3 tests/models/compare.py "$out/output_0.npy" examples/models/small_cnn_expected.npy
+echo "== dlc compile $model -o $out/small_cnn.dlc"
+build/tools/dlc compile "$model" -o "$out/small_cnn.dlc" --input-shape image=1x3x32x32
+build/tools/dlc inspect "$out/small_cnn.dlc"
+echo "== dlc run $out/small_cnn.dlc (libdlcrt + the reference kernel library)"
+build/tools/dlc run "$out/small_cnn.dlc" --input examples/models/small_cnn_input.npy --output-dir "$out/dlc"
+/usr/bin/python3 tests/models/compare.py "$out/dlc/output_0.npy" examples/models/small_cnn_expected.npy
+echo "== the artifact from C (examples/embed/embed.c links only libdlcrt and libdlc_kernels_reference)"
+/usr/bin/python3 examples/embed/check_embed.py --dlc build/tools/dlc --embed build/examples/embed/example_embed \
+  --models examples/models --work "$out"
 echo "== the same kind of model built with the C++ API (examples/small_cnn.cc)"
 build/examples/example_small_cnn
