@@ -56,24 +56,42 @@ Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& o
   MemoryPlan plan = passes::planMemory(graph);
   flatbuffers::FlatBufferBuilder fbb(1 << 20);
 
-  // Values: inputs first, then op results in program order.
+  // Values: inputs first, then weights and step results in program order (values internal to a
+  // segment never leave its kernel library and are not listed).
   Layout layout;
   for (int i = 0; i < body.numArguments(); ++i) layout.add(body.argument(i));
   std::unordered_map<const Value*, uint32_t> weight_of;
   std::vector<Tensor> weights;
-  std::vector<StepCode> step_codes;
-  std::vector<const Op*> step_ops;
+  // Steps in program order: each backend segment where its first op stands, every other
+  // non-Constant op as a reference step of its own.
+  std::unordered_map<const Op*, const Segment*> segment_of;
+  for (const Segment& seg : parts.segments)
+    for (const Op* op : seg.ops) segment_of[op] = &seg;
+  struct PlannedStep {
+    StepCode code;
+    std::string location;
+    std::vector<const Value*> inputs, outputs;
+  };
+  std::vector<PlannedStep> planned;
   for (const auto& op : body.ops()) {
-    for (int r = 0; r < op->numResults(); ++r) layout.add(op->result(r));
     if (op->kind() == OpKind::Constant) {
       DLC_ASSIGN_OR_RETURN(Tensor t, constantOpValue(*op));
       weight_of[op->result(0)] = static_cast<uint32_t>(weights.size());
       weights.push_back(std::move(t));
+      layout.add(op->result(0));
       continue;
     }
-    auto it = parts.steps.find(op.get());
-    step_codes.push_back(it != parts.steps.end() ? it->second : referenceStep(*op));
-    step_ops.push_back(op.get());
+    auto seg = segment_of.find(op.get());
+    if (seg != segment_of.end()) {
+      if (seg->second->ops.front() != op.get()) continue;
+      const std::vector<const Op*>& ops = seg->second->ops;
+      std::string location = ops.size() == 1 ? ops[0]->location()
+                                             : str(ops.front()->location(), " .. ", ops.back()->location());
+      planned.push_back({seg->second->code, location, segmentInputs(ops), segmentOutputs(ops)});
+    } else {
+      planned.push_back({referenceStep(*op), op->location(), segmentInputs({op.get()}), segmentOutputs({op.get()})});
+    }
+    for (const Value* v : planned.back().outputs) layout.add(v);
   }
   std::set<const Value*> outputs(body.outputs().begin(), body.outputs().end());
 
@@ -123,14 +141,13 @@ Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& o
     return Status::error(str("the weights take ", weights_size >> 20, " MiB; .dlc artifacts hold at most 2 GiB (a FlatBuffers limit)"));
 
   std::vector<flatbuffers::Offset<fb::Step>> steps;
-  for (size_t k = 0; k < step_ops.size(); ++k) {
-    const Op& op = *step_ops[k];
+  for (const PlannedStep& step : planned) {
     std::vector<int32_t> in, out;
-    for (const Value* v : stepInputs(op)) in.push_back(layout.index.at(v));
-    for (int r = 0; r < op.numResults(); ++r) out.push_back(layout.index.at(op.result(r)));
-    const StepCode& code = step_codes[k];
+    for (const Value* v : step.inputs) in.push_back(layout.index.at(v));
+    for (const Value* v : step.outputs) out.push_back(layout.index.at(v));
+    const StepCode& code = step.code;
     steps.push_back(fb::CreateStep(fbb, fbb.CreateString(code.library), fbb.CreateString(code.kernel),
-                                   fbb.CreateString(op.location()), fbb.CreateVector(in), fbb.CreateVector(out),
+                                   fbb.CreateString(step.location), fbb.CreateVector(in), fbb.CreateVector(out),
                                    fbb.CreateVector(reinterpret_cast<const uint8_t*>(code.payload.data()), code.payload.size())));
   }
   std::vector<flatbuffers::Offset<fb::NativeCode>> native;

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <set>
 
+#include "ir/printer.h"
+
 namespace dlc::backends {
 
 std::unique_ptr<Backend> makeReferenceBackend();
@@ -41,13 +43,44 @@ void collectCaptures(const Region& region, const Op* op, std::vector<const Value
 
 }  // namespace
 
-std::vector<const Value*> stepInputs(const Op& op) {
+std::vector<const Value*> segmentInputs(const std::vector<const Op*>& ops) {
   std::vector<const Value*> inputs;
-  std::set<const Value*> seen;
-  for (const Value* v : op.operands())
-    if (v && seen.insert(v).second) inputs.push_back(v);
-  for (const Region* r : op.regions()) collectCaptures(*r, &op, inputs, seen);
+  std::set<const Value*> seen, defined;
+  for (const Op* op : ops) {
+    for (const Value* v : op->operands())
+      if (v && !defined.count(v) && seen.insert(v).second) inputs.push_back(v);
+    for (const Region* r : op->regions()) {
+      std::vector<const Value*> captured;
+      collectCaptures(*r, op, captured, seen);
+      for (const Value* v : captured) {
+        if (defined.count(v)) continue;
+        inputs.push_back(v);
+      }
+    }
+    for (int i = 0; i < op->numResults(); ++i) defined.insert(op->result(i));
+  }
   return inputs;
+}
+
+std::vector<const Value*> segmentOutputs(const std::vector<const Op*>& ops) {
+  std::set<const Op*> inside(ops.begin(), ops.end());
+  std::vector<const Value*> outputs;
+  for (const Op* op : ops)
+    for (int i = 0; i < op->numResults(); ++i) {
+      const Value* v = op->result(i);
+      bool escapes = false;  // an unused result (a Dropout mask, say) is not kept
+      for (const Use& u : v->uses()) {
+        const Op* user = u.user;
+        while (user && user->parent() && user->parent()->parentOp()) user = user->parent()->parentOp();
+        if (!user || !inside.count(user)) escapes = true;  // a region output use is a graph output
+      }
+      if (escapes) outputs.push_back(v);
+    }
+  return outputs;
+}
+
+StepCode irStep(const std::string& library, const std::string& kernel, const std::vector<const Op*>& ops) {
+  return StepCode{library, kernel, printOpsAsGraph(ops, segmentInputs(ops), segmentOutputs(ops))};
 }
 
 const Backend* findBackend(const std::string& name) {

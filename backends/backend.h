@@ -29,11 +29,18 @@ struct CompileOptions {
   std::string triple;  // --triple
 };
 
-// What a backend contributes to an artifact. Top-level ops without a step here run through the
+// Consecutive top-level ops that run as one step. Its inputs are the values the ops use from
+// elsewhere (segmentInputs), its outputs those they define and the rest of the graph uses.
+struct Segment {
+  std::vector<const Op*> ops;
+  StepCode code;
+};
+
+// What a backend contributes to an artifact. Top-level ops outside its segments run through the
 // reference kernels (principle 9: ops a backend lacks are never a failure to compile).
 struct ArtifactParts {
   std::vector<std::string> cpu_features;
-  std::unordered_map<const Op*, StepCode> steps;
+  std::vector<Segment> segments;
   std::vector<NativeSection> native_code;
 };
 
@@ -45,9 +52,12 @@ class Backend {
   virtual Expected<ArtifactParts> compile(const Graph& graph, const CompileOptions& options) const = 0;
 };
 
-// The operands of top-level `op` and the outer values its regions capture, each once, in first-use
-// order: the inputs of its step.
-std::vector<const Value*> stepInputs(const Op& op);
+// The values consecutive top-level `ops` use from elsewhere (operands, and outer values their
+// regions capture), each once in first-use order: the inputs of their step.
+std::vector<const Value*> segmentInputs(const std::vector<const Op*>& ops);
+// The results of `ops` used after them or returned by the graph, in definition order (results
+// nothing uses are not outputs: the kernel may compute them, but nobody keeps them).
+std::vector<const Value*> segmentOutputs(const std::vector<const Op*>& ops);
 
 // Backends register once at start-up (backend.cc lists them); null for an unknown name.
 const Backend* findBackend(const std::string& name);
@@ -55,5 +65,7 @@ std::vector<std::string> backendNames();
 
 // The reference backend's step for one op; other backends use it for the ops they leave out.
 StepCode referenceStep(const Op& op);
+// A step whose payload is `ops` as textual IR (printOpsAsGraph).
+StepCode irStep(const std::string& library, const std::string& kernel, const std::vector<const Op*>& ops);
 
 }  // namespace dlc::backends

@@ -63,20 +63,26 @@ class Printer {
     return os_.str();
   }
 
-  std::string opGraph(const Op& o, const std::vector<const Value*>& inputs) {
+  std::string opsGraph(const std::vector<const Op*>& ops, const std::vector<const Value*>& inputs,
+                       const std::vector<const Value*>& outputs) {
     for (const Value* v : inputs) nameValue(v);
-    for (int i = 0; i < o.numResults(); ++i) nameValue(o.result(i));
-    for (const auto& [name, a] : o.attrs()) {
-      if (a.g) nameRegion(*a.g);
-      for (const auto& g : a.graphs)
-        if (g) nameRegion(*g);
+    for (const Op* o : ops) {
+      for (int i = 0; i < o->numResults(); ++i) nameValue(o->result(i));
+      for (const auto& [name, a] : o->attrs()) {
+        if (a.g) nameRegion(*a.g);
+        for (const auto& g : a.graphs)
+          if (g) nameRegion(*g);
+      }
     }
     os_ << "graph @step (";
     for (size_t i = 0; i < inputs.size(); ++i) os_ << (i ? ", " : "") << ref(inputs[i]) << ": " << typeText(inputs[i]->type());
     os_ << ") {\n";
-    opLine(o, 2);
-    os_ << "\n  return";
-    for (int i = 0; i < o.numResults(); ++i) os_ << (i ? ", " : " ") << ref(o.result(i));
+    for (const Op* o : ops) {
+      opLine(*o, 2);
+      os_ << "\n";
+    }
+    os_ << "  return";
+    for (size_t i = 0; i < outputs.size(); ++i) os_ << (i ? ", " : " ") << ref(outputs[i]);
     os_ << "\n}\n";
     return os_.str();
   }
@@ -242,8 +248,9 @@ std::string printGraph(const Graph& graph, const PrintOptions& options) {
   return Printer(options, false).graph(graph);
 }
 
-std::string printOpAsGraph(const Op& op, const std::vector<const Value*>& inputs) {
-  return Printer(PrintOptions{}, false).opGraph(op, inputs);
+std::string printOpsAsGraph(const std::vector<const Op*>& ops, const std::vector<const Value*>& inputs,
+                            const std::vector<const Value*>& outputs) {
+  return Printer(PrintOptions{}, false).opsGraph(ops, inputs, outputs);
 }
 
 std::string printOp(const Op& op) {

@@ -15,10 +15,12 @@ struct PrintOptions {
 };
 
 std::string printGraph(const Graph& graph, const PrintOptions& options = {});
-// `op` (with its regions) as a standalone graph `@step` whose arguments are `inputs` (the op's
-// operands and the outer values its regions capture, each once) and whose outputs are its
-// results: how the reference kernel library receives one step of an artifact.
-std::string printOpAsGraph(const Op& op, const std::vector<const Value*>& inputs);
+// Consecutive ops of one region (with their regions) as a standalone graph `@step` whose
+// arguments are `inputs` (the values they use from elsewhere: operands and the outer values their
+// regions capture, each once) and which returns `outputs`: how kernel libraries that take IR
+// (reference, oneDNN) receive one step of an artifact.
+std::string printOpsAsGraph(const std::vector<const Op*>& ops, const std::vector<const Value*>& inputs,
+                            const std::vector<const Value*>& outputs);
 
 // One op on one line (no nested regions), for error messages and debugging.
 std::string printOp(const Op& op);

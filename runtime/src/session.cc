@@ -40,6 +40,7 @@ struct dlc_session_t {
   std::vector<int32_t> output_position;    // value index -> signature output (-1: none)
   std::vector<std::pair<std::string, int64_t>> symbols;  // symbolic dim sizes of this run
   std::vector<dlc_tensor> step_inputs;     // scratch, reused across runs
+  std::vector<std::pair<void*, size_t>> workspaces;  // per step: kernel-library scratch memory
   size_t current_step = 0;
   bool ran = false;  // a run completed since the last bind
   std::string error;
@@ -48,6 +49,8 @@ struct dlc_session_t {
     for (Slot& s : slots)
       if (s.buffer) allocator.free(allocator.user, s.buffer);
     if (arena) allocator.free(allocator.user, arena);
+    for (auto& [p, size] : workspaces)
+      if (p) allocator.free(allocator.user, p);
     if (pool) pthreadpool_destroy(pool);
   }
 
@@ -155,6 +158,21 @@ void* outputAllocate(void* runtime, int32_t index, int32_t dtype, int32_t rank, 
   return s->allocateValue(step.outputs[static_cast<size_t>(index)], dtype, rank, shape);
 }
 
+void* workspace(void* runtime, size_t bytes) {
+  auto* s = static_cast<dlc_session_t*>(runtime);
+  auto& [p, size] = s->workspaces[s->current_step];
+  if (p && size >= bytes) return p;
+  void* fresh = s->allocator.alloc(s->allocator.user, bytes ? bytes : 64, 64);
+  if (!fresh) {
+    s->error = format("out of memory for a %zu-byte workspace", bytes);
+    return nullptr;
+  }
+  if (p) s->allocator.free(s->allocator.user, p);
+  p = fresh;
+  size = bytes;
+  return p;
+}
+
 void parallelFor(void* runtime, size_t range, void (*fn)(void*, size_t), void* context) {
   auto* s = static_cast<dlc_session_t*>(runtime);
   if (s->pool && range > 1) {
@@ -210,6 +228,7 @@ dlc_status dlc_session_create(const dlc_model* model, const dlc_session_options*
   s->output_position.assign(model->values.size(), -1);
   for (size_t i = 0; i < model->outputs.size(); ++i) s->output_position[static_cast<size_t>(model->outputs[i])] = static_cast<int32_t>(i);
   s->input_bound.assign(model->inputs.size(), 0);
+  s->workspaces.assign(model->steps.size(), {nullptr, 0});
   s->bound_outputs.resize(model->outputs.size());
   for (size_t i = 0; i < model->values.size(); ++i) {
     const ValueRecord& v = model->values[i];
@@ -298,6 +317,7 @@ dlc_status dlc_session_run(dlc_session* session) {
   io.runtime = session;
   io.output_allocate = outputAllocate;
   io.parallel_for = parallelFor;
+  io.workspace = workspace;
   char error[512];
   for (size_t k = 0; k < m->steps.size(); ++k) {
     const StepRecord& step = m->steps[k];

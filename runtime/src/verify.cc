@@ -197,19 +197,27 @@ dlc_status buildModel(dlc_model_t& model, const uint8_t* body, size_t size) {
 
   // Only a fully checked model reaches the kernel libraries.
   std::vector<dlc_tensor_info> in_infos, out_infos;
+  std::vector<dlc_tensor> constants;
   char error[512];
   for (size_t k = 0; k < num_steps; ++k) {
     const fb::Step* st = fbm.steps()->Get(static_cast<flatbuffers::uoffset_t>(k));
     StepRecord& step = model.steps[k];
     in_infos.clear();
     out_infos.clear();
-    for (int32_t i : step.inputs)
+    constants.clear();
+    for (int32_t i : step.inputs) {
       in_infos.push_back(i >= 0 ? model.values[static_cast<size_t>(i)].info() : dlc_tensor_info{"", 0, -1, nullptr, nullptr});
+      const ValueRecord* v = i >= 0 ? &model.values[static_cast<size_t>(i)] : nullptr;
+      if (v && v->storage == Storage::Weight)
+        constants.push_back(dlc_tensor{v->dtype, v->rank, v->dims.data(), const_cast<uint8_t*>(v->weight), static_cast<size_t>(v->static_bytes)});
+      else
+        constants.push_back(dlc_tensor{0, 0, nullptr, nullptr, 0});
+    }
     for (int32_t o : step.outputs) out_infos.push_back(model.values[static_cast<size_t>(o)].info());
     dlc_step_info info{step.kernel.c_str(), step.location.c_str(),
                        st->payload() ? st->payload()->data() : nullptr, st->payload() ? st->payload()->size() : 0,
                        static_cast<int32_t>(in_infos.size()), static_cast<int32_t>(out_infos.size()),
-                       in_infos.data(), out_infos.data()};
+                       in_infos.data(), out_infos.data(), constants.data()};
     error[0] = '\0';
     void* state = nullptr;
     if (step.library->step_prepare(&info, &state, error, sizeof error) != 0)

@@ -2,13 +2,10 @@
 // described by its textual IR (exact: the printer/parser round-trip is tested bit for bit).
 #include "backends/backend.h"
 #include "backends/reference/interpreter.h"
-#include "ir/printer.h"
 
 namespace dlc::backends {
 
-StepCode referenceStep(const Op& op) {
-  return StepCode{"reference", op.name(), printOpAsGraph(op, stepInputs(op))};
-}
+StepCode referenceStep(const Op& op) { return irStep("reference", op.name(), {&op}); }
 
 namespace {
 

@@ -25,6 +25,10 @@ typedef struct dlc_step_info {
   int32_t num_outputs;
   const dlc_tensor_info* inputs;  /* declared types of the step's inputs and outputs */
   const dlc_tensor_info* outputs;
+  /* Per input: the weight's bytes where the input is a weight of the artifact (valid as long as
+   * the model; libraries may repack them here, once), data == NULL for inputs known only at run
+   * time. */
+  const dlc_tensor* constants;
 } dlc_step_info;
 
 /* What one run of a step sees. Absent optional inputs have data == NULL. */
@@ -40,6 +44,9 @@ typedef struct dlc_kernel_io {
   void* (*output_allocate)(void* runtime, int32_t index, int32_t dtype, int32_t rank, const int64_t* shape);
   /* Runs fn(context, i) for every i in [0, range) on the session's thread pool, then returns. */
   void (*parallel_for)(void* runtime, size_t range, void (*fn)(void* context, size_t i), void* context);
+  /* Scratch memory of at least `bytes` (64-byte aligned) owned by the session for this step: the
+   * same buffer every run unless a run needs more. NULL when memory ran out. */
+  void* (*workspace)(void* runtime, size_t bytes);
 } dlc_kernel_io;
 
 typedef struct dlc_kernel_library {
