@@ -9,6 +9,7 @@
 namespace dlc::backends {
 
 std::unique_ptr<Backend> makeReferenceBackend();
+std::unique_ptr<Backend> makeOnednnBackend();
 
 namespace {
 
@@ -16,6 +17,7 @@ const std::vector<std::unique_ptr<Backend>>& registry() {
   static const std::vector<std::unique_ptr<Backend>> backends = [] {
     std::vector<std::unique_ptr<Backend>> b;
     b.push_back(makeReferenceBackend());
+    b.push_back(makeOnednnBackend());
     return b;
   }();
   return backends;

@@ -14,7 +14,11 @@ Expected<std::vector<std::string>> pipelineFor(const std::string& target, int op
   if (opt_level >= 2)
     p.insert(p.end(), {"cse", "algebraic-simplify", "transpose-reshape", "canonicalize", "constant-fold",
                        "fold-batchnorm", "recognize-layernorm", "recognize-gelu", "recognize-attention",
-                       "fuse-epilogue", "dce"});
+                       "fuse-epilogue", "dce",
+                       // Recognized ops have static types where the pattern they replaced had none,
+                       // so shape arithmetic (Shape -> Gather -> Concat -> Reshape) folds only now,
+                       // and the types after it are re-inferred.
+                       "canonicalize", "constant-fold", "specialize-shapes", "canonicalize", "dce"});
   // -O3: also fuse elementwise chains into single-loop regions, and plan memory.
   if (opt_level >= 3) p.insert(p.end(), {"fuse-elementwise", "dce", "plan-memory"});
   return p;

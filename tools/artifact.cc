@@ -1,8 +1,11 @@
 // Loading and running .dlc artifacts from the `dlc` tool through libdlcrt's C++ wrapper.
 #include "tools/artifact.h"
 
+#include "backends/artifact_writer.h"
+#include "dlc_kernels_onednn.h"
 #include "dlc_kernels_reference.h"
 #include "ir/dtype_onnx.h"
+#include "tools/pipeline.h"
 
 namespace dlc::cli {
 
@@ -10,10 +13,53 @@ bool isArtifactPath(const std::string& path) {
   return path.size() > 4 && path.compare(path.size() - 4, 4, ".dlc") == 0;
 }
 
+namespace {
+void registerLibraries() {
+  runtime::check(dlc_kernels_reference_register());
+  runtime::check(dlc_kernels_onednn_register());
+}
+}  // namespace
+
 Expected<std::unique_ptr<runtime::Model>> loadArtifact(const std::string& path) {
   try {
-    runtime::check(dlc_kernels_reference_register());
+    registerLibraries();
     return std::make_unique<runtime::Model>(runtime::Model::loadFile(path));
+  } catch (const runtime::Error& e) {
+    return Status::error(e.what());
+  }
+}
+
+Status checkTarget(const std::string& target) {
+  if (backends::findBackend(target)) return Status::success();
+  std::string names;
+  for (const auto& n : backends::backendNames()) names += str(names.empty() ? "" : ", ", n);
+  return Status::error(str("target '", target, "' is not available in this version (available: ", names, ")"));
+}
+
+Expected<std::unique_ptr<runtime::Model>> compileForInputs(Graph& graph, const std::string& target, int opt_level,
+                                                           std::vector<std::string> input_shapes,
+                                                           const std::vector<DataValue>& inputs) {
+  const Region& body = graph.body();
+  for (int i = 0; i < body.numArguments() && static_cast<size_t>(i) < inputs.size(); ++i) {
+    const Value* arg = body.argument(i);
+    const DataValue& v = inputs[static_cast<size_t>(i)];
+    if (!arg->type().isTensor() || arg->type().shape.isStatic() || v.is_none || v.is_sequence) continue;
+    bool given = false;
+    for (const auto& spec : input_shapes) given |= spec.rfind(arg->name() + "=", 0) == 0;
+    if (given) continue;
+    std::string dims;
+    for (int64_t d : v.tensor.shape()) dims += str(dims.empty() ? "" : "x", d);
+    if (dims.empty()) continue;  // a scalar has no dims to fix
+    input_shapes.push_back(str(arg->name(), "=", dims));
+  }
+  DLC_ASSIGN_OR_RETURN(auto ctx, makePassContext(target, input_shapes));
+  DLC_RETURN_IF_ERROR(optimize(graph, ctx, opt_level));
+  backends::ArtifactOptions options;
+  options.target = target;
+  DLC_ASSIGN_OR_RETURN(std::string bytes, backends::writeArtifact(graph, options));
+  try {
+    registerLibraries();
+    return std::make_unique<runtime::Model>(runtime::Model::loadMemory(bytes.data(), bytes.size()));
   } catch (const runtime::Error& e) {
     return Status::error(e.what());
   }

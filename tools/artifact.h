@@ -27,6 +27,15 @@ Type typeOf(const dlc_tensor_info& info);
 // Binds `inputs` (tensors) to the session, runs it and copies the outputs out.
 Expected<std::vector<DataValue>> runSession(runtime::Session& session, const std::vector<DataValue>& inputs);
 
+// An error naming the available targets unless `target` is one.
+Status checkTarget(const std::string& target);
+
+// Optimizes `graph` for `target` with its symbolic input dims fixed by `inputs`' shapes (and the
+// --input-shape specs), writes the artifact in memory and loads it.
+Expected<std::unique_ptr<runtime::Model>> compileForInputs(Graph& graph, const std::string& target, int opt_level,
+                                                           std::vector<std::string> input_shapes,
+                                                           const std::vector<DataValue>& inputs);
+
 // `dlc inspect` for an artifact (text or json); returns the exit status.
 int inspectArtifact(const std::string& path, const std::string& format);
 

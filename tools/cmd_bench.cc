@@ -29,7 +29,8 @@ constexpr const char* kHelp =
     "Inputs not given with --input are deterministic random data of the input's type\n"
     "(symbolic dims become 1; floats in [-1,1), integers in [0,10)).\n"
     "\n"
-    "  --target T     reference (default; the only target in this version)\n"
+    "  --target T     reference (default: the interpreter) or onednn (compiled in memory for\n"
+    "                 the inputs' shapes, run through libdlcrt; compile_ms includes that)\n"
     "  -O0 .. -O3     optimization level of the target's default pipeline (default -O2)\n"
     "  --input-shape N=AxBxC  specialise input N's symbolic dims before optimizing\n"
     "  --runs N       timed runs (default 10)\n"
@@ -172,29 +173,11 @@ void printResult(const std::string& model_path, const std::string& target, const
             << " warmup=" << warmup << " threads=" << threads << " " << times << "\n";
 }
 
-int benchArtifact(const Args& args, const std::string& model_path, int runs, int warmup, int threads) {
-  for (const char* option : {"O", "input-shape", "profile", "trace"})
-    if (args.has(option)) return fail(str(option == std::string("O") ? "-" : "--", option, " needs an ONNX or IR model; '", model_path, "' is compiled already"));
-  Clock::time_point load_start = Clock::now();
-  auto artifact = loadArtifact(model_path);
-  if (!artifact.ok()) return fail(artifact.status());
-  double load_ms = toMs(Clock::now() - load_start);
-  if (args.has("target") && args.get("target") != (*artifact)->target())
-    return fail(str("'", model_path, "' was compiled for target ", (*artifact)->target(), ", not ", args.get("target")));
-  std::unique_ptr<Graph> signature = signatureGraph(**artifact);
-  const Region& body = signature->body();
-  auto files = matchInputFiles(body, args.getAll("input"));
-  if (!files.ok()) return fail(files.status());
-  std::vector<DataValue> inputs;
-  for (int i = 0; i < body.numArguments(); ++i) {
-    const std::string& file = (*files)[static_cast<size_t>(i)];
-    auto v = file.empty() ? randomInput(*body.argument(i), static_cast<uint64_t>(i) + 1)
-                          : readInput(file, body.argument(i)->type());
-    if (!v.ok()) return fail(str(v.status().message(), " (", file.empty() ? model_path : file, ")"));
-    inputs.push_back(std::move(v).value());
-  }
+// Times session runs of a loaded artifact on `inputs`.
+int benchModel(const runtime::Model& model, const std::string& model_path, const std::string& opt,
+               const std::vector<DataValue>& inputs, int runs, int warmup, int threads, double load_ms, double compile_ms) {
   try {
-    runtime::Session session(**artifact, threads);
+    runtime::Session session(model, threads);
     for (size_t i = 0; i < inputs.size(); ++i) {
       const Tensor& t = inputs[i].tensor;
       session.bindInput(i, static_cast<int32_t>(dtypeToOnnxCode(t.dtype())), t.shape(), t.raw(), t.nbytes());
@@ -206,11 +189,57 @@ int benchArtifact(const Args& args, const std::string& model_path, int runs, int
       session.run();
       ms.push_back(toMs(Clock::now() - start));
     }
-    printResult(model_path, (*artifact)->target(), "compiled", runs, warmup, threads, load_ms, 0.0, ms);
+    printResult(model_path, model.target(), opt, runs, warmup, threads, load_ms, compile_ms, ms);
   } catch (const runtime::Error& e) {
     return fail(str(e.what(), " (", model_path, ")"));
   }
   return 0;
+}
+
+// --input files, or deterministic random data (symbolic dims as 1), for `body`'s inputs.
+Expected<std::vector<DataValue>> benchInputs(const Args& args, const Region& body, const std::string& model_path) {
+  DLC_ASSIGN_OR_RETURN(auto files, matchInputFiles(body, args.getAll("input")));
+  std::vector<DataValue> inputs;
+  for (int i = 0; i < body.numArguments(); ++i) {
+    const std::string& file = files[static_cast<size_t>(i)];
+    auto v = file.empty() ? randomInput(*body.argument(i), static_cast<uint64_t>(i) + 1)
+                          : readInput(file, body.argument(i)->type());
+    if (!v.ok()) return Status::error(str(v.status().message(), " (", file.empty() ? model_path : file, ")"));
+    inputs.push_back(std::move(v).value());
+  }
+  return inputs;
+}
+
+int benchArtifact(const Args& args, const std::string& model_path, int runs, int warmup, int threads) {
+  for (const char* option : {"O", "input-shape", "profile", "trace"})
+    if (args.has(option)) return fail(str(option == std::string("O") ? "-" : "--", option, " needs an ONNX or IR model; '", model_path, "' is compiled already"));
+  Clock::time_point load_start = Clock::now();
+  auto artifact = loadArtifact(model_path);
+  if (!artifact.ok()) return fail(artifact.status());
+  double load_ms = toMs(Clock::now() - load_start);
+  if (args.has("target") && args.get("target") != (*artifact)->target())
+    return fail(str("'", model_path, "' was compiled for target ", (*artifact)->target(), ", not ", args.get("target")));
+  std::unique_ptr<Graph> signature = signatureGraph(**artifact);
+  auto inputs = benchInputs(args, signature->body(), model_path);
+  if (!inputs.ok()) return fail(inputs.status());
+  return benchModel(**artifact, model_path, "compiled", *inputs, runs, warmup, threads, load_ms, 0.0);
+}
+
+// A compiled target from an ONNX/IR model: compile in memory for the inputs' shapes, then time.
+int benchCompiled(const Args& args, const std::string& model_path, const std::string& target, int level, int runs,
+                  int warmup, int threads) {
+  for (const char* option : {"profile", "trace"})
+    if (args.has(option)) return fail(str("--", option, " is available for the reference target only"));
+  Clock::time_point load_start = Clock::now();
+  auto graph = loadModel(model_path);
+  if (!graph.ok()) return fail(graph.status());
+  Clock::time_point compile_start = Clock::now();
+  auto inputs = benchInputs(args, (*graph)->body(), model_path);
+  if (!inputs.ok()) return fail(inputs.status());
+  auto model = compileForInputs(**graph, target, level, args.getAll("input-shape"), *inputs);
+  if (!model.ok()) return fail(str(model.status().message(), " (", model_path, ")"));
+  double load_ms = toMs(compile_start - load_start), compile_ms = toMs(Clock::now() - compile_start);
+  return benchModel(**model, model_path, std::to_string(level), *inputs, runs, warmup, threads, load_ms, compile_ms);
 }
 
 }  // namespace
@@ -225,8 +254,8 @@ int runBench(const std::vector<std::string>& argv) {
   if (args->positional().size() != 1) return fail("bench takes exactly one MODEL (see --help)");
   const std::string model_path = args->positional()[0];
   std::string target = args->get("target", "reference");
-  if (target != "reference")
-    return fail(str("target '", target, "' is not available in this version (available: reference)"));
+  Status known = checkTarget(target);
+  if (!known.ok()) return fail(known);
   auto runs = intOption(*args, "runs", 10, 1);
   auto warmup = intOption(*args, "warmup", 2, 0);
   auto threads = intOption(*args, "threads", 1, 1);
@@ -236,6 +265,7 @@ int runBench(const std::vector<std::string>& argv) {
 
   auto level = parseOptLevel(args->get("O", "2"));
   if (!level.ok()) return fail(level.status());
+  if (target != "reference") return benchCompiled(*args, model_path, target, *level, *runs, *warmup, *threads);
   auto ctx = makePassContext(target, args->getAll("input-shape"));
   if (!ctx.ok()) return fail(ctx.status());
 

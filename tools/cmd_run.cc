@@ -22,7 +22,8 @@ constexpr const char* kHelp =
     "A .dlc artifact runs through the runtime library (libdlcrt) as compiled; --target, -O and\n"
     "--input-shape apply to ONNX and IR models only.\n"
     "\n"
-    "  --target T        reference (default; the only target in this version)\n"
+    "  --target T        reference (default: the interpreter) or onednn (compiled in memory\n"
+    "                    for the given inputs' shapes and run through libdlcrt)\n"
     "  -O0 .. -O3        optimization level of the target's default pipeline (default -O2)\n"
     "  --input-shape N=AxBxC  specialise input N's symbolic dims before optimizing\n"
     "  --input F         an input file; repeat once per graph input\n"
@@ -95,8 +96,12 @@ int runRun(const std::vector<std::string>& argv) {
   if (args->positional().size() != 1) return fail("run takes exactly one MODEL (see --help)");
   const std::string model_path = args->positional()[0];
   std::string target = args->get("target", "reference");
-  if (target != "reference")
-    return fail(str("target '", target, "' is not available in this version (available: reference)"));
+  Status known = checkTarget(target);
+  if (!known.ok()) return fail(known);
+  // The reference target interprets the optimized graph; the others compile it in memory once the
+  // inputs are read (their shapes fix the graph's symbolic dims) and run it through libdlcrt.
+  const bool compiled_target = target != "reference";
+  int opt_level = 2;
 
   std::unique_ptr<Graph> graph;
   std::unique_ptr<runtime::Model> artifact;
@@ -112,13 +117,16 @@ int runRun(const std::vector<std::string>& argv) {
   } else {
     auto level = parseOptLevel(args->get("O", "2"));
     if (!level.ok()) return fail(level.status());
+    opt_level = *level;
     auto ctx = makePassContext(target, args->getAll("input-shape"));
     if (!ctx.ok()) return fail(ctx.status());
     auto loaded = loadModel(model_path);
     if (!loaded.ok()) return fail(loaded.status());
     graph = std::move(loaded).value();
-    Status optimized = optimize(*graph, *ctx, *level);
-    if (!optimized.ok()) return fail(str(optimized.message(), " (", model_path, ")"));
+    if (!compiled_target) {
+      Status optimized = optimize(*graph, *ctx, *level);
+      if (!optimized.ok()) return fail(str(optimized.message(), " (", model_path, ")"));
+    }
   }
   const Region& body = graph->body();
 
@@ -138,6 +146,11 @@ int runRun(const std::vector<std::string>& argv) {
     inputs.push_back(std::move(v).value());
   }
   if (!missing.empty()) return fail(str("missing inputs: ", missing, " (", model_path, ")"));
+  if (compiled_target && !artifact) {
+    auto compiled = compileForInputs(*graph, target, opt_level, args->getAll("input-shape"), inputs);
+    if (!compiled.ok()) return fail(str(compiled.status().message(), " (", model_path, ")"));
+    artifact = std::move(compiled).value();
+  }
 
   Expected<std::vector<DataValue>> outputs = Status::error("not run");
   std::vector<std::string> output_names;

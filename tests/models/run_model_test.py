@@ -4,7 +4,9 @@ pipeline (-O3); every output must match PyTorch's, and the two runs must agree w
 within --pipeline-rel (passes preserve numerics). Then the model is compiled at -O3 to .dlc
 artifacts, once as exported (symbolic dims: buffers sized at run time) and once with the input
 shapes fixed (every intermediate in the planned arena), and each is run through the runtime
-library: outputs must match PyTorch's and be bit-identical to the -O3 ONNX run (same kernels).
+library: outputs must match PyTorch's and be bit-identical to the -O3 ONNX run (same kernels;
+for a compiled target the symbolic-dims artifact runs reference kernels, so it gets the -O3 vs
+-O0 bound instead).
 
 usage: run_model_test.py --dlc PATH --model-dir DIR --output-dir OUT [--target T] [--rel 1e-3]
 The model folder (from export_models.py) holds model.onnx, input_<i>.npy and expected_<i>.npy.
@@ -117,10 +119,17 @@ def main():
         for i, (onnx_run, artifact_run) in enumerate(zip(outputs["3"], outputs[level])):
             if onnx_run is None or artifact_run is None:
                 continue
-            same = onnx_run.dtype == artifact_run.dtype and onnx_run.shape == artifact_run.shape and \
-                np.array_equal(onnx_run, artifact_run, equal_nan=True)
-            print(f"output_{i} {level} vs -O3 ONNX run: {'identical' if same else 'DIFFERENT'}")
-            failed |= not same
+            # The same target and shapes make the same kernels: bit-identical. With symbolic dims a
+            # compiled target leaves ops to the reference kernels, so only the pipeline bound holds.
+            if level == "dlc-static" or args.target in (None, "reference"):
+                same = onnx_run.dtype == artifact_run.dtype and onnx_run.shape == artifact_run.shape and \
+                    np.array_equal(onnx_run, artifact_run, equal_nan=True)
+                print(f"output_{i} {level} vs -O3 ONNX run: {'identical' if same else 'DIFFERENT'}")
+                failed |= not same
+            else:
+                ok, msg = compare(artifact_run, onnx_run, args.pipeline_rel, f"output_{i} {level} vs -O3 ONNX run")
+                print(msg)
+                failed |= not ok
     sys.exit(1 if failed else 0)
 
 

@@ -1,0 +1,238 @@
+// Lowering of the compute-heavy ops: convolution (grouped, depthwise, dilated; fused bias,
+// residual sum and activation as post-ops), matrix multiply (batched, transposed, fused epilogue)
+// and attention (two batched matmuls around a softmax).
+#include <cmath>
+
+#include "backends/onednn/library/program.h"
+
+namespace dlc::onednn {
+
+using dnnl::memory;
+using Kind = TensorSlot::Kind;
+
+namespace {
+
+// Per spatial axis: begin and end padding, from `pads` or auto_pad and the shapes.
+Status convPadding(const Op& op, const memory::dims& in, const memory::dims& out, const memory::dims& kernel,
+                   const memory::dims& strides, const memory::dims& dilations, memory::dims& pad_l, memory::dims& pad_r) {
+  size_t n = kernel.size();
+  std::string auto_pad = op.getString("auto_pad", "NOTSET");
+  std::vector<int64_t> pads = op.getInts("pads");
+  pad_l.assign(n, 0);
+  pad_r.assign(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t span = (kernel[i] - 1) * dilations[i] + 1;
+    int64_t total = std::max<int64_t>(0, (out[i + 2] - 1) * strides[i] + span - in[i + 2]);
+    if (auto_pad == "NOTSET") {
+      if (!pads.empty() && pads.size() != 2 * n) return Status::error(str(where(op), ": pads has ", pads.size(), " values"));
+      pad_l[i] = pads.empty() ? 0 : pads[i];
+      pad_r[i] = pads.empty() ? 0 : pads[i + n];
+    } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      pad_l[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      pad_r[i] = total - pad_l[i];
+    } else if (auto_pad != "VALID") {
+      return Status::error(str(where(op), ": auto_pad ", auto_pad));
+    }
+  }
+  return Status::success();
+}
+
+memory::dims intsOr(const Op& op, const char* name, size_t n, int64_t fallback) {
+  std::vector<int64_t> v = op.getInts(name);
+  if (v.empty()) v.assign(n, fallback);
+  return memory::dims(v.begin(), v.end());
+}
+
+Status lowerConv(Builder& b, const Op& op) {
+  const Type& xt = op.operand(0)->type();
+  const Type& wt = op.operand(1)->type();
+  const Type& yt = op.result()->type();
+  if (xt.dtype != DType::F32 || wt.dtype != DType::F32) return Status::error(str(where(op), ": oneDNN convolution here is f32"));
+  memory::dims x = dimsOf(xt), w = dimsOf(wt), y = dimsOf(yt);
+  size_t spatial = x.size() - 2;
+  if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) return Status::error(str(where(op), ": rank ", x.size()));
+  memory::dims kernel(w.begin() + 2, w.end());
+  memory::dims strides = intsOr(op, "strides", spatial, 1), dilations = intsOr(op, "dilations", spatial, 1);
+  memory::dims pad_l, pad_r;
+  DLC_RETURN_IF_ERROR(convPadding(op, x, y, kernel, strides, dilations, pad_l, pad_r));
+  memory::dims dnnl_dil = dilations;
+  for (auto& d : dnnl_dil) d -= 1;  // oneDNN counts the gaps
+  int64_t group = op.getInt("group", 1);
+  memory::dims wd = w;
+  if (group > 1) {
+    wd = {group, w[0] / group};
+    wd.insert(wd.end(), w.begin() + 1, w.end());
+  }
+  auto any = [](const memory::dims& d) { return memory::desc(d, memory::data_type::f32, memory::format_tag::any); };
+  bool has_bias = op.operand(2) != nullptr, has_residual = op.operand(3) != nullptr;
+  memory::desc bias_md = has_bias ? plainDesc({y[1]}) : memory::desc();
+  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, any(x),
+                                       any(wd), bias_md, any(y), strides, dnnl_dil, pad_l, pad_r);
+  dnnl::primitive_attr attr = Builder::baseAttr();
+  dnnl::post_ops post;
+  if (has_residual) post.append_sum(1.0f);
+  if (op.kind() == OpKind::FusedConv) DLC_RETURN_IF_ERROR(appendActivation(post, op));
+  attr.set_post_ops(post);
+  dnnl::convolution_forward::primitive_desc pd(desc, attr, cpuEngine());
+
+  DLC_ASSIGN_OR_RETURN(int xs, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int ws, b.tensorOf(op.operand(1)));
+  DLC_ASSIGN_OR_RETURN(int src, b.ensure(xs, pd.src_desc()));
+  int wview = group > 1 ? b.view(ws, plainDesc(wd)) : ws;
+  DLC_ASSIGN_OR_RETURN(int weights, b.ensure(wview, pd.weights_desc()));
+  int dst = b.internal(pd.dst_desc());
+  if (has_residual) {
+    DLC_ASSIGN_OR_RETURN(int r, b.tensorOf(op.operand(3)));
+    DLC_RETURN_IF_ERROR(b.copy(r, dst, op));  // the sum post-op adds what dst holds
+  }
+  std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+  if (has_bias) {
+    DLC_ASSIGN_OR_RETURN(int bias, b.tensorOf(op.operand(2)));
+    DLC_ASSIGN_OR_RETURN(int bias_plain, b.ensure(bias, bias_md));
+    args.push_back({DNNL_ARG_BIAS, bias_plain});
+  }
+  b.exec(dnnl::convolution_forward(pd), std::move(args), pd.scratchpad_desc(), op);
+  b.bind(op.result(), dst);
+  return Status::success();
+}
+
+// `t`'s descriptor with its last two axes swapped (a transposed view, no copy).
+memory::desc swapLastTwo(const memory::desc& md) {
+  int r = md.data.ndims;
+  std::vector<int> perm(static_cast<size_t>(r));
+  for (int i = 0; i < r; ++i) perm[static_cast<size_t>(i)] = i;
+  std::swap(perm[static_cast<size_t>(r - 1)], perm[static_cast<size_t>(r - 2)]);
+  return md.permute_axes(perm);
+}
+
+Status lowerMatMul(Builder& b, const Op& op) {
+  const Type& at = op.operand(0)->type();
+  const Type& bt = op.operand(1)->type();
+  const Type& yt = op.result()->type();
+  if (at.dtype != DType::F32 || bt.dtype != DType::F32) return Status::error(str(where(op), ": oneDNN matmul here is f32"));
+  if (at.shape.rank() < 2 || bt.shape.rank() < 2) return Status::error(str(where(op), ": a vector operand"));
+  memory::dims y = dimsOf(yt);
+  int rank = static_cast<int>(y.size());
+  bool trans_a = op.getInt("transA", 0) != 0, trans_b = op.getInt("transB", 0) != 0;
+  float alpha = op.kind() == OpKind::FusedMatMul ? op.getFloat("alpha", 1.0f) : 1.0f;
+  bool has_bias = op.numOperands() > 2 && op.operand(2), has_residual = op.numOperands() > 3 && op.operand(3);
+  if (alpha != 1.0f && has_bias) return Status::error(str(where(op), ": alpha with a bias"));
+
+  DLC_ASSIGN_OR_RETURN(int a0, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int b0, b.tensorOf(op.operand(1)));
+  DLC_ASSIGN_OR_RETURN(int a1, b.ensurePlain(a0));
+  DLC_ASSIGN_OR_RETURN(int b1, b.ensurePlain(b0));
+  memory::desc a_md = withRank(b.md(a1), rank), b_md = withRank(b.md(b1), rank);
+  if (trans_a) a_md = swapLastTwo(a_md);
+  if (trans_b) b_md = swapLastTwo(b_md);
+  int a_view = b.view(a1, a_md);
+  // Constant 2-D weights (batch dims all 1) may take the layout oneDNN prefers, repacked once.
+  bool packed_weights = b.isConstant(b1) && bt.shape.rank() == 2;
+  memory::desc w_md = packed_weights ? memory::desc(b_md.dims(), memory::data_type::f32, memory::format_tag::any) : b_md;
+  memory::desc bias_md;
+  if (has_bias) bias_md = withRank(plainDesc(dimsOf(op.operand(2)->type())), rank);
+  dnnl::matmul::desc desc(a_md, w_md, bias_md, plainDesc(y));
+  dnnl::primitive_attr attr = Builder::baseAttr();
+  if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
+  dnnl::post_ops post;
+  memory::desc r_md;
+  if (has_residual) {
+    r_md = withRank(plainDesc(dimsOf(op.operand(3)->type())), rank);
+    post.append_binary(dnnl::algorithm::binary_add, r_md);
+  }
+  if (op.kind() == OpKind::FusedMatMul) DLC_RETURN_IF_ERROR(appendActivation(post, op));
+  attr.set_post_ops(post);
+  dnnl::matmul::primitive_desc pd(desc, attr, cpuEngine());
+
+  int b_view = b.view(b1, b_md);
+  DLC_ASSIGN_OR_RETURN(int weights, b.ensure(b_view, pd.weights_desc()));
+  int dst = b.internal(pd.dst_desc());
+  std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, a_view}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+  if (has_bias) {
+    DLC_ASSIGN_OR_RETURN(int bias, b.tensorOf(op.operand(2)));
+    DLC_ASSIGN_OR_RETURN(int bias_plain, b.ensurePlain(bias));
+    args.push_back({DNNL_ARG_BIAS, b.view(bias_plain, bias_md)});
+  }
+  if (has_residual) {
+    DLC_ASSIGN_OR_RETURN(int r, b.tensorOf(op.operand(3)));
+    DLC_ASSIGN_OR_RETURN(int r_plain, b.ensurePlain(r));
+    args.push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, b.view(r_plain, r_md)});
+  }
+  b.exec(dnnl::matmul(pd), std::move(args), pd.scratchpad_desc(), op);
+  b.bind(op.result(), dst);
+  return Status::success();
+}
+
+// Attention(Q [B,S,H*D], K [B,T,H*D], V [B,T,H*Dv], M?) = softmax(Q_h K_h^T * scale + M) V_h.
+// Q, K and V are repacked per head (contiguous [B,H,S,D], [B,H,D,T], [B,H,T,Dv]) so both
+// matmuls run on dense batches; the result is reordered back to [B,S,H*Dv].
+Status lowerAttention(Builder& b, const Op& op) {
+  for (int i = 0; i < op.numOperands(); ++i)
+    if (op.operand(i) && op.operand(i)->type().dtype != DType::F32) return Status::error(str(where(op), ": f32 only"));
+  memory::dims q = dimsOf(op.operand(0)->type()), k = dimsOf(op.operand(1)->type()), v = dimsOf(op.operand(2)->type());
+  int64_t h = op.getInt("num_heads", 0);
+  if (q.size() != 3 || k.size() != 3 || v.size() != 3 || h <= 0 || q[2] % h || k[2] % h || v[2] % h)
+    return Status::error(str(where(op), ": expects rank-3 Q, K, V split evenly into heads"));
+  int64_t B = q[0], S = q[1], T = k[1], D = q[2] / h, Dv = v[2] / h;
+  float scale = op.getFloat("scale", 0.0f);
+  if (scale == 0.0f) scale = 1.0f / std::sqrt(static_cast<float>(D));
+
+  // A [B,X,H,E] buffer seen as [B,H,X,E] (perm moves axis i to perm[i]).
+  auto headsView = [&](int t, int64_t x, int64_t e) {
+    return b.view(t, plainDesc({B, x, h, e}).permute_axes({0, 2, 1, 3}));
+  };
+  DLC_ASSIGN_OR_RETURN(int q0, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int k0, b.tensorOf(op.operand(1)));
+  DLC_ASSIGN_OR_RETURN(int v0, b.tensorOf(op.operand(2)));
+  DLC_ASSIGN_OR_RETURN(int q1, b.ensurePlain(q0));
+  DLC_ASSIGN_OR_RETURN(int k1, b.ensurePlain(k0));
+  DLC_ASSIGN_OR_RETURN(int v1, b.ensurePlain(v0));
+  DLC_ASSIGN_OR_RETURN(int qh, b.ensure(headsView(q1, S, D), plainDesc({B, h, S, D})));
+  // K as [B,H,D,T]: the [B,T,H,D] buffer with T moved last.
+  int k_view = b.view(k1, plainDesc({B, T, h, D}).permute_axes({0, 3, 1, 2}));
+  DLC_ASSIGN_OR_RETURN(int kh, b.ensure(k_view, plainDesc({B, h, D, T})));
+  DLC_ASSIGN_OR_RETURN(int vh, b.ensure(headsView(v1, T, Dv), plainDesc({B, h, T, Dv})));
+
+  dnnl::primitive_attr attr = Builder::baseAttr();
+  attr.set_output_scales(0, {scale});
+  memory::desc m_md;
+  bool has_mask = op.numOperands() > 3 && op.operand(3);
+  if (has_mask) {
+    m_md = withRank(plainDesc(dimsOf(op.operand(3)->type())), 4);
+    dnnl::post_ops post;
+    post.append_binary(dnnl::algorithm::binary_add, m_md);
+    attr.set_post_ops(post);
+  }
+  dnnl::matmul::primitive_desc scores_pd(dnnl::matmul::desc(plainDesc({B, h, S, D}), plainDesc({B, h, D, T}), plainDesc({B, h, S, T})),
+                                         attr, cpuEngine());
+  int scores = b.internal(plainDesc({B, h, S, T}));
+  std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, qh}, {DNNL_ARG_WEIGHTS, kh}, {DNNL_ARG_DST, scores}};
+  if (has_mask) {
+    DLC_ASSIGN_OR_RETURN(int m0, b.tensorOf(op.operand(3)));
+    DLC_ASSIGN_OR_RETURN(int m1, b.ensurePlain(m0));
+    args.push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, b.view(m1, m_md)});
+  }
+  b.exec(dnnl::matmul(scores_pd), std::move(args), scores_pd.scratchpad_desc(), op);
+
+  dnnl::softmax_forward::primitive_desc sm_pd(
+      dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, plainDesc({B, h, S, T}), 3), Builder::baseAttr(), cpuEngine());
+  b.exec(dnnl::softmax_forward(sm_pd), {{DNNL_ARG_SRC, scores}, {DNNL_ARG_DST, scores}}, sm_pd.scratchpad_desc(), op);
+
+  dnnl::matmul::primitive_desc out_pd(dnnl::matmul::desc(plainDesc({B, h, S, T}), plainDesc({B, h, T, Dv}), plainDesc({B, h, S, Dv})),
+                                      Builder::baseAttr(), cpuEngine());
+  int heads_out = b.internal(plainDesc({B, h, S, Dv}));
+  b.exec(dnnl::matmul(out_pd), {{DNNL_ARG_SRC, scores}, {DNNL_ARG_WEIGHTS, vh}, {DNNL_ARG_DST, heads_out}},
+         out_pd.scratchpad_desc(), op);
+  int y = b.internal(plainDesc({B, S, h * Dv}));
+  DLC_RETURN_IF_ERROR(b.copy(heads_out, headsView(y, S, Dv), op));
+  b.bind(op.result(), y);
+  return Status::success();
+}
+
+}  // namespace
+
+Status lowerConvOp(Builder& b, const Op& op) { return lowerConv(b, op); }
+Status lowerMatMulOp(Builder& b, const Op& op) { return lowerMatMul(b, op); }
+Status lowerAttentionOp(Builder& b, const Op& op) { return lowerAttention(b, op); }
+
+}  // namespace dlc::onednn

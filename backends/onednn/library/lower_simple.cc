@@ -1,0 +1,349 @@
+// Lowering of the memory-bound ops: elementwise (eltwise and binary, in whatever layout their
+// input has), pooling, normalizations, softmax, concat, and the layout ops (reshape-likes as
+// views, transpose and split as reorders). Also the activation post-ops and the lowering table.
+#include <cmath>
+#include <limits>
+
+#include "backends/onednn/library/program.h"
+
+namespace dlc::onednn {
+
+using dnnl::algorithm;
+using dnnl::memory;
+
+Status lowerConvOp(Builder& b, const Op& op);
+Status lowerMatMulOp(Builder& b, const Op& op);
+Status lowerAttentionOp(Builder& b, const Op& op);
+
+Status appendActivation(dnnl::post_ops& ops, const Op& op) {
+  std::string name = op.getString("activation", "none");
+  float a = op.getFloat("activation_alpha", 0.0f), c = op.getFloat("activation_beta", 0.0f);
+  if (name == "none") return Status::success();
+  if (name == "Relu") ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+  else if (name == "LeakyRelu") ops.append_eltwise(1.0f, algorithm::eltwise_relu, a, 0.0f);
+  else if (name == "Clip") ops.append_eltwise(1.0f, algorithm::eltwise_clip_v2, a, c);
+  else if (name == "Sigmoid") ops.append_eltwise(1.0f, algorithm::eltwise_logistic, 0.0f, 0.0f);
+  else if (name == "HardSwish") ops.append_eltwise(1.0f, algorithm::eltwise_hardswish, 0.0f, 0.0f);
+  else if (name == "Silu") ops.append_eltwise(1.0f, algorithm::eltwise_swish, 1.0f, 0.0f);
+  else if (name == "Gelu") ops.append_eltwise(1.0f, algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+  else if (name == "Tanh") ops.append_eltwise(1.0f, algorithm::eltwise_tanh, 0.0f, 0.0f);
+  else if (name == "HardSigmoid") {  // max(0, min(1, a x + c))
+    ops.append_eltwise(1.0f, algorithm::eltwise_linear, a, c);
+    ops.append_eltwise(1.0f, algorithm::eltwise_clip_v2, 0.0f, 1.0f);
+  } else {
+    return Status::error(str(where(op), ": activation ", name));
+  }
+  return Status::success();
+}
+
+namespace {
+
+bool isF32(const Op& op) {
+  for (const Value* v : op.operands())
+    if (v && (!v->type().isTensor() || v->type().dtype != DType::F32)) return false;
+  return true;
+}
+
+// A scalar constant operand's value (Clip's min/max).
+Expected<float> scalarConstant(Builder& b, const Op& op, int i, float fallback) {
+  if (op.numOperands() <= i || !op.operand(i)) return fallback;
+  DLC_ASSIGN_OR_RETURN(int t, b.tensorOf(op.operand(i)));
+  if (!b.isConstant(t) || b.md(t).get_size() != sizeof(float))
+    return Status::error(str(where(op), ": operand ", i, " must be a constant scalar"));
+  return *static_cast<const float*>(b.constantData(t));
+}
+
+Status lowerEltwise(Builder& b, const Op& op) {
+  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
+  algorithm alg;
+  float alpha = 0, beta = 0;
+  switch (op.kind()) {
+    case OpKind::Relu: alg = algorithm::eltwise_relu; break;
+    case OpKind::LeakyRelu: alg = algorithm::eltwise_relu, alpha = op.getFloat("alpha", 0.01f); break;
+    case OpKind::Elu: alg = algorithm::eltwise_elu, alpha = op.getFloat("alpha", 1.0f); break;
+    case OpKind::Sigmoid: alg = algorithm::eltwise_logistic; break;
+    case OpKind::Tanh: alg = algorithm::eltwise_tanh; break;
+    case OpKind::Exp: alg = algorithm::eltwise_exp; break;
+    case OpKind::Log: alg = algorithm::eltwise_log; break;
+    case OpKind::Sqrt: alg = algorithm::eltwise_sqrt; break;
+    case OpKind::Abs: alg = algorithm::eltwise_abs; break;
+    case OpKind::Neg: alg = algorithm::eltwise_linear, alpha = -1.0f; break;
+    case OpKind::HardSwish: alg = algorithm::eltwise_hardswish; break;
+    case OpKind::Gelu:
+      alg = op.getString("approximate", "none") == "tanh" ? algorithm::eltwise_gelu_tanh : algorithm::eltwise_gelu_erf;
+      break;
+    case OpKind::Clip: {
+      alg = algorithm::eltwise_clip_v2;
+      DLC_ASSIGN_OR_RETURN(alpha, scalarConstant(b, op, 1, -std::numeric_limits<float>::infinity()));
+      DLC_ASSIGN_OR_RETURN(beta, scalarConstant(b, op, 2, std::numeric_limits<float>::infinity()));
+      break;
+    }
+    default: return Status::error(str(where(op), ": no oneDNN eltwise"));
+  }
+  DLC_ASSIGN_OR_RETURN(int x, b.tensorOf(op.operand(0)));
+  dnnl::eltwise_forward::primitive_desc pd(
+      dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, alg, b.md(x), alpha, beta), Builder::baseAttr(), cpuEngine());
+  int y = b.internal(pd.dst_desc());
+  b.exec(dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}}, pd.scratchpad_desc(), op);
+  b.bind(op.result(), y);
+  return Status::success();
+}
+
+// Binary ops with NumPy broadcasting: the full-shaped operand is src0 (in its own layout), the
+// other broadcasts along its size-1 dims.
+Status lowerBinary(Builder& b, const Op& op) {
+  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
+  algorithm alg;
+  bool commutative = true;
+  switch (op.kind()) {
+    case OpKind::Add: alg = algorithm::binary_add; break;
+    case OpKind::Mul: alg = algorithm::binary_mul; break;
+    case OpKind::Sub: alg = algorithm::binary_sub, commutative = false; break;
+    case OpKind::Div: alg = algorithm::binary_div, commutative = false; break;
+    case OpKind::Max: alg = algorithm::binary_max; break;
+    case OpKind::Min: alg = algorithm::binary_min; break;
+    default: return Status::error(str(where(op), ": no oneDNN binary"));
+  }
+  if (op.numOperands() != 2) return Status::error(str(where(op), ": two operands only"));
+  memory::dims y = dimsOf(op.result()->type());
+  const Value* first = op.operand(0);
+  const Value* second = op.operand(1);
+  if (dimsOf(first->type()) != y) {
+    if (!commutative || dimsOf(second->type()) != y) return Status::error(str(where(op), ": the first operand broadcasts"));
+    std::swap(first, second);
+  }
+  DLC_ASSIGN_OR_RETURN(int s0, b.tensorOf(first));
+  DLC_ASSIGN_OR_RETURN(int s1, b.tensorOf(second));
+  int rank = static_cast<int>(y.size());
+  memory::desc md1;
+  if (dimsOf(second->type()) == y) {
+    DLC_ASSIGN_OR_RETURN(s1, b.ensure(s1, b.md(s0)));
+    md1 = b.md(s0);
+  } else {
+    DLC_ASSIGN_OR_RETURN(s1, b.ensurePlain(s1));
+    md1 = withRank(b.md(s1), rank);
+    s1 = b.view(s1, md1);
+  }
+  dnnl::binary::primitive_desc pd(dnnl::binary::desc(alg, b.md(s0), md1, b.md(s0)), Builder::baseAttr(), cpuEngine());
+  int out = b.internal(pd.dst_desc());
+  b.exec(dnnl::binary(pd), {{DNNL_ARG_SRC_0, s0}, {DNNL_ARG_SRC_1, s1}, {DNNL_ARG_DST, out}}, pd.scratchpad_desc(), op);
+  b.bind(op.result(), out);
+  return Status::success();
+}
+
+Status lowerPool(Builder& b, const Op& op) {
+  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
+  if (op.numResults() > 1 && op.result(1)->hasUses()) return Status::error(str(where(op), ": MaxPool indices"));
+  memory::dims x = dimsOf(op.operand(0)->type()), y = dimsOf(op.result()->type());
+  size_t n = x.size() - 2;
+  if (x.size() < 3 || x.size() > 5) return Status::error(str(where(op), ": rank ", x.size()));
+  bool global = op.kind() == OpKind::GlobalAveragePool || op.kind() == OpKind::GlobalMaxPool;
+  bool is_max = op.kind() == OpKind::MaxPool || op.kind() == OpKind::GlobalMaxPool;
+  memory::dims kernel(x.begin() + 2, x.end()), strides(n, 1), dil(n, 0), pad_l(n, 0), pad_r(n, 0);
+  if (!global) {
+    std::vector<int64_t> k = op.getInts("kernel_shape"), s = op.getInts("strides"), d = op.getInts("dilations"),
+                         p = op.getInts("pads");
+    if (k.size() != n) return Status::error(str(where(op), ": kernel_shape"));
+    std::string auto_pad = op.getString("auto_pad", "NOTSET");
+    bool ceil_mode = op.getInt("ceil_mode", 0) != 0;
+    for (size_t i = 0; i < n; ++i) {
+      kernel[i] = k[i];
+      strides[i] = s.empty() ? 1 : s[i];
+      int64_t dilation = d.empty() ? 1 : d[i];
+      dil[i] = dilation - 1;
+      int64_t span = (kernel[i] - 1) * dilation + 1;
+      int64_t total = std::max<int64_t>(0, (y[i + 2] - 1) * strides[i] + span - x[i + 2]);
+      if (auto_pad == "NOTSET") {
+        pad_l[i] = p.empty() ? 0 : p[i];
+        // Ceil mode (or SAME) may need more on the right than `pads` says: the window runs past.
+        pad_r[i] = std::max<int64_t>(p.empty() ? 0 : p[i + n], total - pad_l[i]);
+      } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+        pad_l[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+        pad_r[i] = total - pad_l[i];
+      }
+      if (!is_max && op.getInt("count_include_pad", 0) && (ceil_mode || auto_pad != "NOTSET"))
+        return Status::error(str(where(op), ": count_include_pad with implicit padding"));
+    }
+  }
+  algorithm alg = is_max ? algorithm::pooling_max
+                         : (!global && op.getInt("count_include_pad", 0) ? algorithm::pooling_avg_include_padding
+                                                                         : algorithm::pooling_avg_exclude_padding);
+  DLC_ASSIGN_OR_RETURN(int src, b.tensorOf(op.operand(0)));
+  memory::desc dst_any(y, memory::data_type::f32, memory::format_tag::any);
+  dnnl::pooling_v2_forward::primitive_desc pd(
+      dnnl::pooling_v2_forward::desc(dnnl::prop_kind::forward_inference, alg, b.md(src), dst_any, strides, kernel, dil, pad_l, pad_r),
+      Builder::baseAttr(), cpuEngine());
+  int dst = b.internal(pd.dst_desc());
+  b.exec(dnnl::pooling_v2_forward(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, pd.scratchpad_desc(), op);
+  b.bind(op.result(), dst);
+  return Status::success();
+}
+
+Status lowerSoftmax(Builder& b, const Op& op) {
+  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
+  int rank = op.operand(0)->type().shape.rank();
+  int64_t axis = op.getInt("axis", -1);
+  if (axis < 0) axis += rank;
+  if (rank == 0 || axis < 0 || axis >= rank) return Status::error(str(where(op), ": axis"));
+  DLC_ASSIGN_OR_RETURN(int x0, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int x, b.ensurePlain(x0));
+  dnnl::softmax_forward::primitive_desc pd(
+      dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, b.md(x), static_cast<int>(axis)), Builder::baseAttr(), cpuEngine());
+  int y = b.internal(b.md(x));
+  b.exec(dnnl::softmax_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}}, pd.scratchpad_desc(), op);
+  b.bind(op.result(), y);
+  return Status::success();
+}
+
+Status lowerLayerNorm(Builder& b, const Op& op) {
+  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
+  for (int r = 1; r < op.numResults(); ++r)
+    if (op.result(r)->hasUses()) return Status::error(str(where(op), ": mean/inv-std-dev outputs"));
+  int rank = op.operand(0)->type().shape.rank();
+  int64_t axis = op.getInt("axis", -1);
+  if (axis < 0) axis += rank;
+  memory::dims x = dimsOf(op.operand(0)->type());
+  if (axis != rank - 1) return Status::error(str(where(op), ": normalizes over the last axis only"));
+  memory::dims c{x.back()};
+  if (dimsOf(op.operand(1)->type()) != c || (op.operand(2) && dimsOf(op.operand(2)->type()) != c))
+    return Status::error(str(where(op), ": scale and bias of the last axis' size"));
+  auto flags = dnnl::normalization_flags::use_scale | (op.operand(2) ? dnnl::normalization_flags::use_shift
+                                                                       : dnnl::normalization_flags::none);
+  DLC_ASSIGN_OR_RETURN(int x0, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int xs, b.ensurePlain(x0));
+  dnnl::layer_normalization_forward::primitive_desc pd(
+      dnnl::layer_normalization_forward::desc(dnnl::prop_kind::forward_inference, b.md(xs), op.getFloat("epsilon", 1e-5f), flags),
+      Builder::baseAttr(), cpuEngine());
+  DLC_ASSIGN_OR_RETURN(int scale, b.tensorOf(op.operand(1)));
+  int y = b.internal(b.md(xs));
+  std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, xs}, {DNNL_ARG_SCALE, scale}, {DNNL_ARG_DST, y}};
+  if (op.operand(2)) {
+    DLC_ASSIGN_OR_RETURN(int shift, b.tensorOf(op.operand(2)));
+    args.push_back({DNNL_ARG_SHIFT, shift});
+  }
+  b.exec(dnnl::layer_normalization_forward(pd), std::move(args), pd.scratchpad_desc(), op);
+  b.bind(op.result(), y);
+  return Status::success();
+}
+
+Status lowerBatchNorm(Builder& b, const Op& op) {
+  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
+  for (int r = 1; r < op.numResults(); ++r)
+    if (op.result(r)->hasUses()) return Status::error(str(where(op), ": training outputs"));
+  if (op.getInt("training_mode", 0)) return Status::error(str(where(op), ": training mode"));
+  auto flags = dnnl::normalization_flags::use_global_stats | dnnl::normalization_flags::use_scale |
+               dnnl::normalization_flags::use_shift;
+  DLC_ASSIGN_OR_RETURN(int x, b.tensorOf(op.operand(0)));
+  dnnl::batch_normalization_forward::primitive_desc pd(
+      dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_inference, b.md(x), op.getFloat("epsilon", 1e-5f), flags),
+      Builder::baseAttr(), cpuEngine());
+  int args_of[4] = {DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE};
+  int y = b.internal(b.md(x));
+  std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}};
+  for (int i = 0; i < 4; ++i) {
+    DLC_ASSIGN_OR_RETURN(int t, b.tensorOf(op.operand(i + 1)));
+    DLC_ASSIGN_OR_RETURN(int p, b.ensurePlain(t));
+    args.push_back({args_of[i], p});
+  }
+  b.exec(dnnl::batch_normalization_forward(pd), std::move(args), pd.scratchpad_desc(), op);
+  b.bind(op.result(), y);
+  return Status::success();
+}
+
+Status lowerConcat(Builder& b, const Op& op) {
+  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
+  int rank = op.result()->type().shape.rank();
+  int64_t axis = op.getInt("axis", 0);
+  if (axis < 0) axis += rank;
+  std::vector<int> srcs;
+  std::vector<memory::desc> mds;
+  bool same_layout = true;
+  for (const Value* v : op.operands()) {
+    DLC_ASSIGN_OR_RETURN(int t, b.tensorOf(v));
+    srcs.push_back(t);
+  }
+  for (int t : srcs) same_layout &= b.md(t).data.format_kind == b.md(srcs[0]).data.format_kind;
+  for (int& t : srcs) {
+    if (!same_layout) {
+      DLC_ASSIGN_OR_RETURN(t, b.ensurePlain(t));
+    }
+    mds.push_back(b.md(t));
+  }
+  dnnl::concat::primitive_desc pd(static_cast<int>(axis), mds, cpuEngine(), Builder::baseAttr());
+  int y = b.internal(pd.dst_desc());
+  std::vector<std::pair<int, int>> args{{DNNL_ARG_DST, y}};
+  for (size_t i = 0; i < srcs.size(); ++i) args.push_back({DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), srcs[i]});
+  b.exec(dnnl::concat(pd), std::move(args), pd.scratchpad_desc(), op);
+  b.bind(op.result(), y);
+  return Status::success();
+}
+
+// Reshape, Flatten, Squeeze, Unsqueeze, Identity: the plain bytes seen with the result's dims.
+Status lowerView(Builder& b, const Op& op) {
+  DLC_ASSIGN_OR_RETURN(int x0, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int x, b.ensurePlain(x0));
+  b.bind(op.result(), b.view(x, plainDesc(dimsOf(op.result()->type()), b.md(x).data_type())));
+  return Status::success();
+}
+
+Status lowerTranspose(Builder& b, const Op& op) {
+  int rank = op.operand(0)->type().shape.rank();
+  std::vector<int64_t> perm = op.getInts("perm");
+  if (perm.empty())
+    for (int i = rank - 1; i >= 0; --i) perm.push_back(i);
+  std::vector<int> moved(static_cast<size_t>(rank));  // input axis perm[i] goes to position i
+  for (int i = 0; i < rank; ++i) moved[static_cast<size_t>(perm[static_cast<size_t>(i)])] = i;
+  DLC_ASSIGN_OR_RETURN(int x0, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int x, b.ensurePlain(x0));
+  int v = b.view(x, b.md(x).permute_axes(moved));
+  DLC_ASSIGN_OR_RETURN(int y, b.ensure(v, plainDesc(dimsOf(op.result()->type()), b.md(x).data_type())));
+  b.bind(op.result(), y);
+  return Status::success();
+}
+
+Status lowerSplit(Builder& b, const Op& op) {
+  int rank = op.operand(0)->type().shape.rank();
+  int64_t axis = op.getInt("axis", 0);
+  if (axis < 0) axis += rank;
+  DLC_ASSIGN_OR_RETURN(int x0, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int x, b.ensurePlain(x0));
+  memory::dims offsets(static_cast<size_t>(rank), 0);
+  for (int r = 0; r < op.numResults(); ++r) {
+    memory::dims d = dimsOf(op.result(r)->type());
+    int part = b.view(x, b.md(x).submemory_desc(d, offsets));
+    DLC_ASSIGN_OR_RETURN(int y, b.ensure(part, plainDesc(d, b.md(x).data_type())));
+    b.bind(op.result(r), y);
+    offsets[static_cast<size_t>(axis)] += d[static_cast<size_t>(axis)];
+  }
+  return Status::success();
+}
+
+}  // namespace
+
+Lowering loweringFor(OpKind kind) {
+  switch (kind) {
+    case OpKind::Conv:
+    case OpKind::FusedConv: return lowerConvOp;
+    case OpKind::MatMul:
+    case OpKind::FusedMatMul: return lowerMatMulOp;
+    case OpKind::Attention: return lowerAttentionOp;
+    case OpKind::Relu: case OpKind::LeakyRelu: case OpKind::Elu: case OpKind::Sigmoid: case OpKind::Tanh:
+    case OpKind::Exp: case OpKind::Log: case OpKind::Sqrt: case OpKind::Abs: case OpKind::Neg:
+    case OpKind::HardSwish: case OpKind::Gelu: case OpKind::Clip: return lowerEltwise;
+    case OpKind::Add: case OpKind::Mul: case OpKind::Sub: case OpKind::Div: case OpKind::Max:
+    case OpKind::Min: return lowerBinary;
+    case OpKind::MaxPool: case OpKind::AveragePool: case OpKind::GlobalAveragePool:
+    case OpKind::GlobalMaxPool: return lowerPool;
+    case OpKind::Softmax: return lowerSoftmax;
+    case OpKind::LayerNormalization: return lowerLayerNorm;
+    case OpKind::BatchNormalization: return lowerBatchNorm;
+    case OpKind::Concat: return lowerConcat;
+    case OpKind::Reshape: case OpKind::Flatten: case OpKind::Squeeze: case OpKind::Unsqueeze:
+    case OpKind::Identity: return lowerView;
+    case OpKind::Transpose: return lowerTranspose;
+    case OpKind::Split: return lowerSplit;
+    default: return nullptr;
+  }
+}
+
+}  // namespace dlc::onednn
