@@ -1,0 +1,310 @@
+// The oneDNN target against the reference kernels, op by op over randomized shapes (odd sizes,
+// strides, padding, dilation, groups, broadcasting, fused epilogues) and on multi-op segments
+// whose blocked layouts are carried between primitives. Every case must actually run as oneDNN
+// steps: a silent fallback to the reference kernels would pass the comparison and test nothing.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "backends/artifact_writer.h"
+#include "backends/reference/interpreter.h"
+#include "dlc/runtime.hpp"
+#include "dlc_kernels_onednn.h"
+#include "dlc_kernels_reference.h"
+#include "ir/builder.h"
+
+namespace dlc::testing {
+namespace {
+
+class Case {
+ public:
+  explicit Case(uint32_t seed) : b_(graph_.body()), rng_(seed) {}
+
+  Value* input(std::vector<int64_t> dims, float lo = -1, float hi = 1) {
+    Tensor t = random(dims, lo, hi);
+    inputs_.push_back(t);
+    return b_.addInput(str("in", inputs_.size()), Type::tensor(DType::F32, Shape::of(dims)));
+  }
+  Value* weight(std::vector<int64_t> dims, float lo = -1, float hi = 1) { return b_.constant(random(dims, lo, hi)); }
+  Value* scalar(float v) { return b_.constant(Tensor::scalar(DType::F32, v)); }
+  Value* ints(std::vector<int64_t> v) {
+    return b_.constant(Tensor::fromVector<int64_t>(DType::I64, {static_cast<int64_t>(v.size())}, v));
+  }
+  Op* op(OpKind kind, std::vector<Value*> operands, std::map<std::string, Attribute> attrs = {}, int results = 1) {
+    auto o = b_.create(kind, std::move(operands), std::move(attrs), results, str(opName(kind), n_++));
+    EXPECT_TRUE(o.ok()) << o.status().message();
+    return o.ok() ? *o : nullptr;
+  }
+  Value* op1(OpKind kind, std::vector<Value*> operands, std::map<std::string, Attribute> attrs = {}) {
+    Op* o = op(kind, std::move(operands), std::move(attrs));
+    return o ? o->result() : nullptr;
+  }
+  void output(Value* v) { b_.addOutput(v); }
+
+  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+  bool coin() { return pick(0, 1) == 1; }
+
+  // Compiles for onednn, checks that every step is a oneDNN one, runs through libdlcrt and
+  // compares with the interpreter: |got - want| <= rel * max|want| + 1e-6.
+  void check(const std::string& what, double rel = 1e-4) {
+    SCOPED_TRACE(what);
+    backends::ArtifactOptions options;
+    options.target = "onednn";
+    auto bytes = backends::writeArtifact(graph_, options);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+    runtime::check(dlc_kernels_reference_register());
+    runtime::check(dlc_kernels_onednn_register());
+    auto model = runtime::Model::loadMemory(bytes->data(), bytes->size());
+    dlc_model_stats stats;
+    dlc_model_stats_get(model.get(), &stats);
+    ASSERT_GT(stats.steps, 0u);
+    for (size_t i = 0; i < stats.steps; ++i) {
+      const char *library, *kernel, *location;
+      runtime::check(dlc_model_step_describe(model.get(), i, &library, &kernel, &location));
+      EXPECT_STREQ(library, "onednn") << "step " << i << " (" << location << ") fell back to the reference kernels";
+    }
+    runtime::Session session(model, 2);
+    for (size_t i = 0; i < inputs_.size(); ++i)
+      session.bindInput(i, 1, inputs_[i].shape(), inputs_[i].raw(), inputs_[i].nbytes());
+    session.run();
+    std::vector<DataValue> in;
+    for (const Tensor& t : inputs_) in.push_back(DataValue::ofTensor(t));
+    auto want = ref::Interpreter(graph_).run(in);
+    ASSERT_TRUE(want.ok()) << want.status().message();
+    for (size_t o = 0; o < want->size(); ++o) {
+      const Tensor& w = (*want)[o].tensor;
+      dlc_tensor got = session.output(o);
+      ASSERT_EQ(std::vector<int64_t>(got.shape, got.shape + got.rank), w.shape()) << "output " << o;
+      const float* g = static_cast<const float*>(got.data);
+      double max_ref = 0, max_err = 0;
+      for (int64_t i = 0; i < w.numel(); ++i) {
+        max_ref = std::max(max_ref, std::abs(static_cast<double>(w.data<float>()[i])));
+        max_err = std::max(max_err, std::abs(static_cast<double>(g[i]) - w.data<float>()[i]));
+      }
+      EXPECT_LE(max_err, rel * max_ref + 1e-6) << "output " << o << ": max error " << max_err << ", max|ref| " << max_ref;
+    }
+  }
+
+ private:
+  Tensor random(const std::vector<int64_t>& dims, float lo, float hi) {
+    Tensor t(DType::F32, dims);
+    std::uniform_real_distribution<float> u(lo, hi);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng_);
+    return t;
+  }
+
+  Graph graph_;
+  Builder b_;
+  std::mt19937 rng_;
+  std::vector<Tensor> inputs_;
+  int n_ = 0;
+};
+
+const char* kActivations[] = {"none", "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid",
+                              "HardSwish", "Silu", "Gelu", "Tanh"};
+
+std::map<std::string, Attribute> activation(Case& c, std::map<std::string, Attribute> attrs) {
+  std::string act = kActivations[c.pick(0, 9)];
+  attrs["activation"] = Attribute::ofString(act);
+  if (act == "LeakyRelu") attrs["activation_alpha"] = Attribute::ofFloat(0.1f);
+  if (act == "Clip") attrs["activation_alpha"] = Attribute::ofFloat(0.0f), attrs["activation_beta"] = Attribute::ofFloat(0.5f);
+  if (act == "HardSigmoid") attrs["activation_alpha"] = Attribute::ofFloat(0.2f), attrs["activation_beta"] = Attribute::ofFloat(0.5f);
+  return attrs;
+}
+
+TEST(OnednnOps, Convolutions) {
+  for (uint32_t seed = 1; seed <= 40; ++seed) {
+    Case c(seed);
+    int64_t n = c.pick(1, 2), ch = c.pick(1, 9), h = c.pick(5, 17), w = c.pick(5, 17), k = 2 * c.pick(0, 2) + 1;
+    int64_t stride = c.pick(1, 2), dil = c.pick(1, 2), pad = c.pick(0, k / 2);
+    int64_t group = 1, oc = c.pick(1, 12);
+    int kind = c.pick(0, 2);  // plain, grouped, depthwise
+    if (kind == 1 && ch % 2 == 0) group = 2, oc = 2 * c.pick(1, 6);
+    if (kind == 2) group = ch, oc = ch * c.pick(1, 2);
+    if ((h + 2 * pad - (k - 1) * dil - 1) < 0 || (w + 2 * pad - (k - 1) * dil - 1) < 0) dil = 1;
+    Value* x = c.input({n, ch, h, w});
+    Value* wt = c.weight({oc, ch / group, k, k});
+    std::map<std::string, Attribute> attrs{{"strides", Attribute::ofInts({stride, stride})},
+                                           {"dilations", Attribute::ofInts({dil, dil})},
+                                           {"pads", Attribute::ofInts({pad, pad, pad, pad})},
+                                           {"group", Attribute::ofInt(group)}};
+    bool fused = c.coin();
+    std::vector<Value*> operands{x, wt};
+    if (c.coin()) operands.push_back(c.weight({oc}));
+    Value* y = nullptr;
+    if (fused) {
+      attrs = activation(c, attrs);
+      if (c.coin()) {  // residual of the output's shape, from another input
+        if (operands.size() == 2) operands.push_back(nullptr);
+        int64_t oh = (h + 2 * pad - (k - 1) * dil - 1) / stride + 1, ow = (w + 2 * pad - (k - 1) * dil - 1) / stride + 1;
+        operands.push_back(c.input({n, oc, oh, ow}));
+      }
+      y = c.op1(OpKind::FusedConv, operands, attrs);
+    } else {
+      y = c.op1(OpKind::Conv, operands, attrs);
+    }
+    ASSERT_NE(y, nullptr);
+    c.output(y);
+    c.check(str("conv seed ", seed, ": ", n, "x", ch, "x", h, "x", w, " k", k, " s", stride, " d", dil, " p", pad, " g", group,
+                " oc", oc, fused ? " fused" : ""));
+  }
+}
+
+TEST(OnednnOps, MatMuls) {
+  for (uint32_t seed = 1; seed <= 30; ++seed) {
+    Case c(seed);
+    int64_t m = c.pick(1, 33), k = c.pick(1, 40), n = c.pick(1, 37), batch = c.pick(1, 3);
+    bool trans_a = c.coin(), trans_b = c.coin(), weights_const = c.coin();
+    std::vector<int64_t> ad = trans_a ? std::vector<int64_t>{batch, k, m} : std::vector<int64_t>{batch, m, k};
+    std::vector<int64_t> bd = trans_b ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n};
+    Value* a = c.input(ad);
+    Value* b = weights_const ? c.weight(bd) : c.input(bd);
+    std::map<std::string, Attribute> attrs = activation(c, {{"transA", Attribute::ofInt(trans_a)}, {"transB", Attribute::ofInt(trans_b)}});
+    std::vector<Value*> operands{a, b};
+    int bias = c.pick(0, 2);  // none, [N], [M,N]
+    if (bias == 1) operands.push_back(c.weight({n}));
+    if (bias == 2) operands.push_back(c.weight({m, n}));
+    if (bias == 0 && c.coin()) attrs["alpha"] = Attribute::ofFloat(0.5f);
+    if (c.coin()) {
+      if (operands.size() == 2) operands.push_back(nullptr);
+      operands.push_back(c.input({batch, m, n}));
+    }
+    c.output(c.op1(OpKind::FusedMatMul, operands, attrs));
+    c.check(str("matmul seed ", seed, ": [", batch, ",", m, ",", k, "]x[", k, ",", n, "] tA", trans_a, " tB", trans_b, " bias", bias));
+  }
+  Case plain(99);  // batched x batched, broadcasting the batch
+  Value* a = plain.input({2, 3, 5, 7});
+  Value* b = plain.input({1, 3, 7, 4});
+  plain.output(plain.op1(OpKind::MatMul, {a, b}));
+  plain.check("batched matmul");
+}
+
+TEST(OnednnOps, Pooling) {
+  for (uint32_t seed = 1; seed <= 30; ++seed) {
+    Case c(seed);
+    int64_t h = c.pick(4, 15), w = c.pick(4, 15), k = c.pick(1, 3), s = c.pick(1, 3), p = c.pick(0, k - 1);
+    bool ceil_mode = c.coin(), is_max = c.coin();
+    Value* x = c.input({c.pick(1, 2), c.pick(1, 19), h, w});
+    std::map<std::string, Attribute> attrs{{"kernel_shape", Attribute::ofInts({k, k})}, {"strides", Attribute::ofInts({s, s})},
+                                           {"pads", Attribute::ofInts({p, p, p, p})}, {"ceil_mode", Attribute::ofInt(ceil_mode)}};
+    if (is_max && c.coin() && !ceil_mode) attrs["dilations"] = Attribute::ofInts({2, 2});
+    if (!is_max && !ceil_mode) attrs["count_include_pad"] = Attribute::ofInt(c.pick(0, 1));
+    c.output(c.op1(is_max ? OpKind::MaxPool : OpKind::AveragePool, {x}, attrs));
+    c.check(str("pool seed ", seed, is_max ? " max" : " avg", " k", k, " s", s, " p", p, " ceil", ceil_mode));
+  }
+  for (OpKind kind : {OpKind::GlobalAveragePool, OpKind::GlobalMaxPool}) {
+    Case c(7);
+    c.output(c.op1(kind, {c.input({2, 13, 7, 5})}));
+    c.check(opName(kind));
+  }
+}
+
+TEST(OnednnOps, Eltwise) {
+  const std::pair<OpKind, float> kinds[] = {{OpKind::Relu, -1}, {OpKind::LeakyRelu, -1}, {OpKind::Elu, -1}, {OpKind::Sigmoid, -1},
+                                            {OpKind::Tanh, -1}, {OpKind::Exp, -1}, {OpKind::Log, 0.1f}, {OpKind::Sqrt, 0.0f},
+                                            {OpKind::Abs, -1}, {OpKind::Neg, -1}, {OpKind::HardSwish, -1}, {OpKind::Gelu, -1}};
+  for (const auto& [kind, lo] : kinds) {
+    Case c(static_cast<uint32_t>(kind) + 3);
+    c.output(c.op1(kind, {c.input({2, 3, 5, 7}, lo < 0 ? -4.0f : lo, 4.0f)}));
+    c.check(opName(kind));
+  }
+  Case clip(5);
+  clip.output(clip.op1(OpKind::Clip, {clip.input({3, 17}, -3, 3), clip.scalar(-0.5f), clip.scalar(1.25f)}));
+  clip.check("Clip");
+  Case tanh_gelu(6);
+  tanh_gelu.output(tanh_gelu.op1(OpKind::Gelu, {tanh_gelu.input({4, 9}, -4, 4)}, {{"approximate", Attribute::ofString("tanh")}}));
+  tanh_gelu.check("Gelu tanh");
+}
+
+TEST(OnednnOps, BinaryWithBroadcasting) {
+  const OpKind kinds[] = {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div, OpKind::Max, OpKind::Min};
+  const std::vector<std::vector<int64_t>> others = {{2, 6, 5, 3}, {1, 6, 1, 1}, {6, 1, 1}, {3}, {}, {2, 1, 5, 1}};
+  uint32_t seed = 1;
+  for (OpKind kind : kinds)
+    for (const auto& other : others) {
+      Case c(seed++);
+      Value* a = c.input({2, 6, 5, 3});
+      Value* b = other.empty() ? c.scalar(1.5f) : c.input(other, 0.5f, 2.0f);
+      bool swap = (kind == OpKind::Add || kind == OpKind::Mul || kind == OpKind::Max) && c.coin();
+      c.output(c.op1(kind, swap ? std::vector<Value*>{b, a} : std::vector<Value*>{a, b}));
+      c.check(str(opName(kind), " with ", Shape::of(other).toString(), swap ? " (broadcast first)" : ""));
+    }
+}
+
+TEST(OnednnOps, NormalizationSoftmaxConcatAndLayout) {
+  for (int axis : {-1, 1, 0}) {
+    Case c(11 + static_cast<uint32_t>(axis + 1));
+    c.output(c.op1(OpKind::Softmax, {c.input({3, 7, 10}, -5, 5)}, {{"axis", Attribute::ofInt(axis)}}));
+    c.check(str("Softmax axis ", axis));
+  }
+  Case ln(21);
+  ln.output(ln.op1(OpKind::LayerNormalization, {ln.input({2, 5, 24}), ln.weight({24}), ln.weight({24})},
+                   {{"epsilon", Attribute::ofFloat(1e-5f)}}));
+  ln.check("LayerNormalization");
+  Case bn(22);
+  bn.output(bn.op1(OpKind::BatchNormalization,
+                   {bn.input({2, 5, 6, 7}), bn.weight({5}), bn.weight({5}), bn.weight({5}), bn.weight({5}, 0.5f, 2.0f)}));
+  bn.check("BatchNormalization");
+  for (int axis : {0, 1, 3}) {
+    Case c(30 + static_cast<uint32_t>(axis));
+    std::vector<int64_t> d1{2, 3, 4, 5}, d2 = d1;
+    d2[static_cast<size_t>(axis)] = 7;
+    c.output(c.op1(OpKind::Concat, {c.input(d1), c.input(d2), c.input(d1)}, {{"axis", Attribute::ofInt(axis)}}));
+    c.check(str("Concat axis ", axis));
+  }
+  Case t(40);
+  t.output(t.op1(OpKind::Transpose, {t.input({2, 3, 4, 5})}, {{"perm", Attribute::ofInts({2, 0, 3, 1})}}));
+  t.check("Transpose");
+  Case r(41);
+  r.output(r.op1(OpKind::Reshape, {r.input({2, 3, 4, 5}), r.ints({6, 20})}));
+  r.check("Reshape");
+  Case f(42);
+  f.output(f.op1(OpKind::Flatten, {f.input({2, 3, 4, 5})}, {{"axis", Attribute::ofInt(2)}}));
+  f.check("Flatten");
+  Case s(43);
+  Op* split = s.op(OpKind::Split, {s.input({2, 9, 4}), s.ints({2, 3, 4})}, {{"axis", Attribute::ofInt(1)}}, 3);
+  for (int i = 0; i < 3; ++i) s.output(split->result(i));
+  s.check("Split");
+}
+
+TEST(OnednnOps, Attention) {
+  for (bool mask : {false, true}) {
+    Case c(50 + mask);
+    int64_t b = 2, seq = 7, t = 9, heads = 3, d = 4;
+    Value* q = c.input({b, seq, heads * d});
+    Value* k = c.input({b, t, heads * d});
+    Value* v = c.input({b, t, heads * 5});
+    std::vector<Value*> operands{q, k, v};
+    if (mask) operands.push_back(c.input({b, 1, 1, t}, -3, 0));
+    c.output(c.op1(OpKind::Attention, operands, {{"num_heads", Attribute::ofInt(heads)}}));
+    c.check(mask ? "Attention with mask" : "Attention");
+  }
+}
+
+// Blocked layouts chosen by one convolution must reach the next primitives intact: conv ->
+// eltwise -> pool -> residual add with another conv -> global pool -> flatten -> matmul.
+TEST(OnednnOps, SegmentsCarryLayouts) {
+  for (uint32_t seed = 1; seed <= 5; ++seed) {
+    Case c(seed);
+    int64_t ch = 16 + c.pick(0, 9);
+    Value* x = c.input({1, 3, 20, 20});
+    Value* y = c.op1(OpKind::Conv, {x, c.weight({ch, 3, 3, 3}), c.weight({ch})}, {{"pads", Attribute::ofInts({1, 1, 1, 1})}});
+    y = c.op1(OpKind::Relu, {y});
+    y = c.op1(OpKind::MaxPool, {y}, {{"kernel_shape", Attribute::ofInts({2, 2})}, {"strides", Attribute::ofInts({2, 2})}});
+    Value* z = c.op1(OpKind::FusedConv, {y, c.weight({ch, 1, 3, 3}), c.weight({ch}), y},
+                     {{"pads", Attribute::ofInts({1, 1, 1, 1})}, {"group", Attribute::ofInt(ch)}, {"activation", Attribute::ofString("Clip")},
+                      {"activation_alpha", Attribute::ofFloat(0.0f)}, {"activation_beta", Attribute::ofFloat(6.0f)}});
+    z = c.op1(OpKind::Add, {z, y});
+    z = c.op1(OpKind::Mul, {z, c.weight({1, ch, 1, 1})});
+    z = c.op1(OpKind::GlobalAveragePool, {z});
+    z = c.op1(OpKind::Flatten, {z});
+    z = c.op1(OpKind::FusedMatMul, {z, c.weight({10, ch}), c.weight({10})}, {{"transB", Attribute::ofInt(1)}});
+    c.output(z);
+    c.output(y);  // an intermediate in a blocked layout, also returned
+    c.check(str("segment seed ", seed));
+  }
+}
+
+}  // namespace
+}  // namespace dlc::testing
