@@ -121,6 +121,10 @@ struct dlc_session_t {
         return nullptr;
       }
       slot.data = b.data;
+    } else if (bytes == 0) {
+      // An empty result still gets a valid address: a null return means failure.
+      static char empty_result[64] __attribute__((aligned(64)));
+      slot.data = empty_result;
     } else if (v.storage == Storage::Arena) {
       if (bytes > v.arena_size) {
         error = format("result '%s' does not fit its arena slot", v.name.c_str());

@@ -65,7 +65,7 @@ dlc_status readValue(const fb::ValueInfo& v, size_t index, const fb::Model& fbm,
       if (w->offset() % 64 != 0 || w->offset() > available || w->size() > available - w->offset())
         return invalid(format("weight '%s' lies outside the weights section", out.name.c_str()));
       out.weight = data->data() + w->offset();
-      if (reinterpret_cast<uintptr_t>(out.weight) % 64 != 0)
+      if (w->size() && reinterpret_cast<uintptr_t>(out.weight) % 64 != 0)
         return invalid(format("weight '%s' is not 64-byte aligned in memory", out.name.c_str()));
       break;
     }

@@ -131,7 +131,7 @@ def compare_output(out_dir, i, want):
 
 
 def run_case(job):
-    dlc, data, case, timeout = job
+    dlc, data, case, timeout, target = job
     case_dir = os.path.join(data, case)
     model_path = os.path.join(case_dir, "model.onnx")
     try:
@@ -141,7 +141,7 @@ def run_case(job):
     sets = sorted(d for d in os.listdir(case_dir) if d.startswith("test_data_set_"))
     for ds in sets:
         d = os.path.join(case_dir, ds)
-        cmd = [dlc, "run", model_path]
+        cmd = [dlc, "run", model_path] + (["--target", target] if target else [])
         for i in range(numbered(d, "input")):
             cmd += ["--input", os.path.join(d, f"input_{i}.pb")]
         with tempfile.TemporaryDirectory(prefix="dlc_cli_") as out_dir:
@@ -173,13 +173,14 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=int, default=60, help="per data set, seconds")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--target", help="passed to dlc run --target (default: dlc's default)")
     a = ap.parse_args()
     if not os.path.isdir(os.path.join(a.data, "node")):
         print(f"SKIP: {a.data} has no ONNX backend-test data")
         return SKIP
     cases = list_cases(a.data, a.filter)
     expected = {c for c in read_expected(a.expected) if not a.filter or a.filter in c}
-    jobs = [(a.dlc, a.data, c, a.timeout) for c in cases]
+    jobs = [(a.dlc, a.data, c, a.timeout, a.target) for c in cases]
     failed = {}
     with multiprocessing.Pool(max(1, a.jobs)) as pool:
         for case, why in pool.imap_unordered(run_case, jobs):

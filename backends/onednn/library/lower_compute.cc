@@ -1,6 +1,7 @@
 // Lowering of the compute-heavy ops: convolution (grouped, depthwise, dilated; fused bias,
-// residual sum and activation as post-ops), matrix multiply (batched, transposed, fused epilogue)
-// and attention (two batched matmuls around a softmax).
+// residual sum and activation as post-ops; f32 and bf16), deconvolution, matrix multiply
+// (batched, transposed, fused epilogue), attention (two batched matmuls around a softmax), and the
+// int8 convolution and matmul of ONNX's QLinear ops (per-channel weight scales).
 #include <cmath>
 
 #include "backends/onednn/library/program.h"
@@ -47,7 +48,9 @@ Status lowerConv(Builder& b, const Op& op) {
   const Type& xt = op.operand(0)->type();
   const Type& wt = op.operand(1)->type();
   const Type& yt = op.result()->type();
-  if (xt.dtype != DType::F32 || wt.dtype != DType::F32) return Status::error(str(where(op), ": oneDNN convolution here is f32"));
+  if ((xt.dtype != DType::F32 && xt.dtype != DType::BF16) || wt.dtype != xt.dtype)
+    return Status::error(str(where(op), ": oneDNN convolution here is f32 or bf16"));
+  const memory::data_type dt = *dnnlType(xt.dtype);
   memory::dims x = dimsOf(xt), w = dimsOf(wt), y = dimsOf(yt);
   size_t spatial = x.size() - 2;
   if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) return Status::error(str(where(op), ": rank ", x.size()));
@@ -63,9 +66,9 @@ Status lowerConv(Builder& b, const Op& op) {
     wd = {group, w[0] / group};
     wd.insert(wd.end(), w.begin() + 1, w.end());
   }
-  auto any = [](const memory::dims& d) { return memory::desc(d, memory::data_type::f32, memory::format_tag::any); };
+  auto any = [dt](const memory::dims& d) { return memory::desc(d, dt, memory::format_tag::any); };
   bool has_bias = op.operand(2) != nullptr, has_residual = op.operand(3) != nullptr;
-  memory::desc bias_md = has_bias ? plainDesc({y[1]}) : memory::desc();
+  memory::desc bias_md = has_bias ? plainDesc({y[1]}, *dnnlType(op.operand(2)->type().dtype)) : memory::desc();
   dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, any(x),
                                        any(wd), bias_md, any(y), strides, dnnl_dil, pad_l, pad_r);
   dnnl::primitive_attr attr = Builder::baseAttr();
@@ -78,7 +81,7 @@ Status lowerConv(Builder& b, const Op& op) {
   DLC_ASSIGN_OR_RETURN(int xs, b.tensorOf(op.operand(0)));
   DLC_ASSIGN_OR_RETURN(int ws, b.tensorOf(op.operand(1)));
   DLC_ASSIGN_OR_RETURN(int src, b.ensure(xs, pd.src_desc()));
-  int wview = group > 1 ? b.view(ws, plainDesc(wd)) : ws;
+  int wview = group > 1 ? b.view(ws, plainDesc(wd, dt)) : ws;
   DLC_ASSIGN_OR_RETURN(int weights, b.ensure(wview, pd.weights_desc()));
   int dst = b.internal(pd.dst_desc());
   if (has_residual) {
@@ -109,7 +112,9 @@ Status lowerMatMul(Builder& b, const Op& op) {
   const Type& at = op.operand(0)->type();
   const Type& bt = op.operand(1)->type();
   const Type& yt = op.result()->type();
-  if (at.dtype != DType::F32 || bt.dtype != DType::F32) return Status::error(str(where(op), ": oneDNN matmul here is f32"));
+  if ((at.dtype != DType::F32 && at.dtype != DType::BF16) || bt.dtype != at.dtype)
+    return Status::error(str(where(op), ": oneDNN matmul here is f32 or bf16"));
+  const memory::data_type dt = *dnnlType(at.dtype);
   if (at.shape.rank() < 2 || bt.shape.rank() < 2) return Status::error(str(where(op), ": a vector operand"));
   memory::dims y = dimsOf(yt);
   int rank = static_cast<int>(y.size());
@@ -128,16 +133,16 @@ Status lowerMatMul(Builder& b, const Op& op) {
   int a_view = b.view(a1, a_md);
   // Constant 2-D weights (batch dims all 1) may take the layout oneDNN prefers, repacked once.
   bool packed_weights = b.isConstant(b1) && bt.shape.rank() == 2;
-  memory::desc w_md = packed_weights ? memory::desc(b_md.dims(), memory::data_type::f32, memory::format_tag::any) : b_md;
+  memory::desc w_md = packed_weights ? memory::desc(b_md.dims(), dt, memory::format_tag::any) : b_md;
   memory::desc bias_md;
-  if (has_bias) bias_md = withRank(plainDesc(dimsOf(op.operand(2)->type())), rank);
-  dnnl::matmul::desc desc(a_md, w_md, bias_md, plainDesc(y));
+  if (has_bias) bias_md = withRank(plainDesc(dimsOf(op.operand(2)->type()), *dnnlType(op.operand(2)->type().dtype)), rank);
+  dnnl::matmul::desc desc(a_md, w_md, bias_md, plainDesc(y, dt));
   dnnl::primitive_attr attr = Builder::baseAttr();
   if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
   dnnl::post_ops post;
   memory::desc r_md;
   if (has_residual) {
-    r_md = withRank(plainDesc(dimsOf(op.operand(3)->type())), rank);
+    r_md = withRank(plainDesc(dimsOf(op.operand(3)->type()), dt), rank);
     post.append_binary(dnnl::algorithm::binary_add, r_md);
   }
   if (op.kind() == OpKind::FusedMatMul) DLC_RETURN_IF_ERROR(appendActivation(post, op));
@@ -229,8 +234,184 @@ Status lowerAttention(Builder& b, const Op& op) {
   return Status::success();
 }
 
+// ConvTranspose(X [N,C,...], W [C, M/g, k...], B?) as oneDNN's deconvolution, whose weights are
+// [g, M/g, C/g, k...]: ONNX's layout viewed with its two channel axes swapped (no copy).
+Status lowerConvTranspose(Builder& b, const Op& op) {
+  const Type& xt = op.operand(0)->type();
+  if ((xt.dtype != DType::F32 && xt.dtype != DType::BF16) || op.operand(1)->type().dtype != xt.dtype)
+    return Status::error(str(where(op), ": f32 or bf16 only"));
+  const memory::data_type dt = *dnnlType(xt.dtype);
+  memory::dims x = dimsOf(xt), w = dimsOf(op.operand(1)->type()), y = dimsOf(op.result()->type());
+  size_t n = x.size() - 2;
+  if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) return Status::error(str(where(op), ": rank ", x.size()));
+  int64_t group = op.getInt("group", 1);
+  memory::dims kernel(w.begin() + 2, w.end());
+  memory::dims strides = intsOr(op, "strides", n, 1), dilations = intsOr(op, "dilations", n, 1);
+  std::vector<int64_t> pads = op.getInts("pads");
+  std::string auto_pad = op.getString("auto_pad", "NOTSET");
+  memory::dims pad_l(n, 0), pad_r(n, 0), dil(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t span = (kernel[i] - 1) * dilations[i] + 1;
+    int64_t full = strides[i] * (x[i + 2] - 1) + span;  // output before padding (and output_padding)
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER" || !op.getInts("output_shape").empty()) {
+      int64_t total = std::max<int64_t>(0, full - y[i + 2]);
+      pad_l[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    } else if (auto_pad == "NOTSET" && !pads.empty()) {
+      pad_l[i] = pads[i];
+    }
+    // Whatever output_padding added at the end shows as less padding on the right.
+    pad_r[i] = full - pad_l[i] - y[i + 2];
+    // oneDNN takes a negative right padding as the extra output_padding rows (bias only).
+    dil[i] = dilations[i] - 1;
+  }
+  int64_t c = w[0], mg = w[1];
+  memory::dims wd{group, mg, c / group};
+  wd.insert(wd.end(), kernel.begin(), kernel.end());
+  memory::dims onnx_w{group, c / group, mg};
+  onnx_w.insert(onnx_w.end(), kernel.begin(), kernel.end());
+  std::vector<int> swap12(onnx_w.size());
+  for (size_t i = 0; i < swap12.size(); ++i) swap12[i] = static_cast<int>(i);
+  std::swap(swap12[1], swap12[2]);
+  memory::desc w_view = plainDesc(onnx_w, dt).permute_axes(swap12);
+  if (group == 1) {  // oneDNN wants no group axis then
+    wd.erase(wd.begin());
+    w_view = w_view.reshape(wd);
+  }
+  auto any = [dt](const memory::dims& d) { return memory::desc(d, dt, memory::format_tag::any); };
+  bool has_bias = op.numOperands() > 2 && op.operand(2);
+  memory::desc bias_md = has_bias ? plainDesc({y[1]}, dt) : memory::desc();
+  dnnl::deconvolution_forward::primitive_desc pd(
+      dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct, any(x), any(wd),
+                                        bias_md, any(y), strides, dil, pad_l, pad_r),
+      Builder::baseAttr(), cpuEngine());
+  DLC_ASSIGN_OR_RETURN(int xs, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int ws, b.tensorOf(op.operand(1)));
+  DLC_ASSIGN_OR_RETURN(int src, b.ensure(xs, pd.src_desc()));
+  DLC_ASSIGN_OR_RETURN(int weights, b.ensure(b.view(ws, w_view), pd.weights_desc()));
+  int dst = b.internal(pd.dst_desc());
+  std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+  if (has_bias) {
+    DLC_ASSIGN_OR_RETURN(int bias, b.tensorOf(op.operand(2)));
+    args.push_back({DNNL_ARG_BIAS, bias});
+  }
+  b.exec(dnnl::deconvolution_forward(pd), std::move(args), pd.scratchpad_desc(), op);
+  b.bind(op.result(), dst);
+  return Status::success();
+}
+
+// The values of a constant operand as floats / ints (scales, zero points); empty when not constant.
+template <typename T>
+std::vector<double> constantValues(Builder& b, const Op& op, int i) {
+  std::vector<double> out;
+  if (op.numOperands() <= i || !op.operand(i)) return out;
+  auto t = b.tensorOf(op.operand(i));
+  if (!t.ok() || !b.isConstant(*t)) return out;
+  int64_t n = op.operand(i)->type().shape.numElements();
+  const T* p = static_cast<const T*>(b.constantData(*t));
+  for (int64_t k = 0; k < n; ++k) out.push_back(static_cast<double>(p[k]));
+  return out;
+}
+
+std::vector<double> zeroPoint(Builder& b, const Op& op, int i) {
+  if (op.numOperands() <= i || !op.operand(i)) return {0.0};
+  DType t = op.operand(i)->type().dtype;
+  return t == DType::U8 ? constantValues<uint8_t>(b, op, i) : constantValues<int8_t>(b, op, i);
+}
+
+// The int8 attributes of QLinearConv/QLinearMatMul: per-channel output scales (x_scale *
+// w_scale / y_scale, on `channel_mask`), and the input and output zero points.
+Expected<dnnl::primitive_attr> int8Attr(Builder& b, const Op& op, int x_scale, int w_scale, int w_zp, int y_scale,
+                                        int channel_mask, int64_t channels) {
+  std::vector<double> xs = constantValues<float>(b, op, x_scale), ws = constantValues<float>(b, op, w_scale),
+                      ys = constantValues<float>(b, op, y_scale), xz = zeroPoint(b, op, x_scale + 1),
+                      wz = zeroPoint(b, op, w_zp), yz = zeroPoint(b, op, y_scale + 1);
+  if (xs.size() != 1 || ys.size() != 1 || xz.size() != 1 || yz.size() != 1 ||
+      (ws.size() != 1 && static_cast<int64_t>(ws.size()) != channels))
+    return Status::error(str(where(op), ": scales and zero points must be constants (per-tensor, or per output channel for the weights)"));
+  for (double z : wz)
+    if (z != 0) return Status::error(str(where(op), ": weight zero points must be 0 (symmetric int8 weights)"));
+  std::vector<float> scales;
+  for (double w : ws) scales.push_back(static_cast<float>(xs[0] * w / ys[0]));
+  dnnl::primitive_attr attr = Builder::baseAttr();
+  attr.set_output_scales(ws.size() == 1 ? 0 : channel_mask, scales);
+  if (xz[0] != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {static_cast<int32_t>(xz[0])});
+  if (yz[0] != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {static_cast<int32_t>(yz[0])});
+  return attr;
+}
+
+// QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B?): u8/s8 activations, s8
+// weights, int32 bias in the accumulator's scale; oneDNN's int8 convolution (VNNI where present).
+Status lowerQLinearConv(Builder& b, const Op& op) {
+  DType xt = op.operand(0)->type().dtype, wt = op.operand(3)->type().dtype, yt = op.result()->type().dtype;
+  if ((xt != DType::U8 && xt != DType::I8) || wt != DType::I8 || (yt != DType::U8 && yt != DType::I8))
+    return Status::error(str(where(op), ": u8/s8 activations with s8 weights only"));
+  memory::dims x = dimsOf(op.operand(0)->type()), w = dimsOf(op.operand(3)->type()), y = dimsOf(op.result()->type());
+  size_t spatial = x.size() - 2;
+  if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) return Status::error(str(where(op), ": rank ", x.size()));
+  memory::dims kernel(w.begin() + 2, w.end());
+  memory::dims strides = intsOr(op, "strides", spatial, 1), dilations = intsOr(op, "dilations", spatial, 1);
+  memory::dims pad_l, pad_r;
+  DLC_RETURN_IF_ERROR(convPadding(op, x, y, kernel, strides, dilations, pad_l, pad_r));
+  for (auto& d : dilations) d -= 1;
+  int64_t group = op.getInt("group", 1);
+  memory::dims wd = w;
+  if (group > 1) {
+    wd = {group, w[0] / group};
+    wd.insert(wd.end(), w.begin() + 1, w.end());
+  }
+  DLC_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, int8Attr(b, op, 1, 4, 5, 6, 1 << 1, y[1]));
+  bool has_bias = op.numOperands() > 8 && op.operand(8);
+  memory::desc bias_md = has_bias ? plainDesc({y[1]}, memory::data_type::s32) : memory::desc();
+  dnnl::convolution_forward::primitive_desc pd(
+      dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                      memory::desc(x, *dnnlType(xt), memory::format_tag::any),
+                                      memory::desc(wd, memory::data_type::s8, memory::format_tag::any), bias_md,
+                                      memory::desc(y, *dnnlType(yt), memory::format_tag::any), strides, dilations, pad_l, pad_r),
+      attr, cpuEngine());
+  DLC_ASSIGN_OR_RETURN(int xs, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int ws, b.tensorOf(op.operand(3)));
+  DLC_ASSIGN_OR_RETURN(int src, b.ensure(xs, pd.src_desc()));
+  DLC_ASSIGN_OR_RETURN(int weights, b.ensure(group > 1 ? b.view(ws, plainDesc(wd, memory::data_type::s8)) : ws, pd.weights_desc()));
+  int dst = b.internal(pd.dst_desc());
+  std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+  if (has_bias) {
+    DLC_ASSIGN_OR_RETURN(int bias, b.tensorOf(op.operand(8)));
+    args.push_back({DNNL_ARG_BIAS, bias});
+  }
+  b.exec(dnnl::convolution_forward(pd), std::move(args), pd.scratchpad_desc(), op);
+  b.bind(op.result(), dst);
+  return Status::success();
+}
+
+// QLinearMatMul(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp): u8/s8 x s8 -> u8/s8, batched.
+Status lowerQLinearMatMul(Builder& b, const Op& op) {
+  DType at = op.operand(0)->type().dtype, bt = op.operand(3)->type().dtype, yt = op.result()->type().dtype;
+  if ((at != DType::U8 && at != DType::I8) || bt != DType::I8 || (yt != DType::U8 && yt != DType::I8))
+    return Status::error(str(where(op), ": u8/s8 activations with s8 weights only"));
+  if (op.operand(0)->type().shape.rank() < 2 || op.operand(3)->type().shape.rank() < 2)
+    return Status::error(str(where(op), ": a vector operand"));
+  memory::dims y = dimsOf(op.result()->type());
+  int rank = static_cast<int>(y.size());
+  DLC_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, int8Attr(b, op, 1, 4, 5, 6, 1 << (rank - 1), y.back()));
+  DLC_ASSIGN_OR_RETURN(int a0, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int b0, b.tensorOf(op.operand(3)));
+  memory::desc a_md = withRank(b.md(a0), rank), b_md = withRank(b.md(b0), rank);
+  bool packed = b.isConstant(b0) && op.operand(3)->type().shape.rank() == 2;
+  memory::desc w_md = packed ? memory::desc(b_md.dims(), memory::data_type::s8, memory::format_tag::any) : b_md;
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, w_md, plainDesc(y, *dnnlType(yt))), attr, cpuEngine());
+  DLC_ASSIGN_OR_RETURN(int weights, b.ensure(b.view(b0, b_md), pd.weights_desc()));
+  int dst = b.internal(pd.dst_desc());
+  b.exec(dnnl::matmul(pd), {{DNNL_ARG_SRC, b.view(a0, a_md)}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}},
+         pd.scratchpad_desc(), op);
+  b.bind(op.result(), dst);
+  return Status::success();
+}
+
 }  // namespace
 
+Status lowerConvTransposeOp(Builder& b, const Op& op) { return lowerConvTranspose(b, op); }
+Status lowerQLinearConvOp(Builder& b, const Op& op) { return lowerQLinearConv(b, op); }
+Status lowerQLinearMatMulOp(Builder& b, const Op& op) { return lowerQLinearMatMul(b, op); }
 Status lowerConvOp(Builder& b, const Op& op) { return lowerConv(b, op); }
 Status lowerMatMulOp(Builder& b, const Op& op) { return lowerMatMul(b, op); }
 Status lowerAttentionOp(Builder& b, const Op& op) { return lowerAttention(b, op); }

@@ -1,5 +1,5 @@
 // Lowering of the memory-bound ops: elementwise (eltwise and binary, in whatever layout their
-// input has), pooling, normalizations, softmax, concat, and the layout ops (reshape-likes as
+// input has; not Log, whose oneDNN approximation gives log(1) = -1.4e-6), pooling, normalizations, softmax, concat, and the layout ops (reshape-likes as
 // views, transpose and split as reorders). Also the activation post-ops and the lowering table.
 #include <cmath>
 #include <limits>
@@ -14,6 +14,9 @@ using dnnl::memory;
 Status lowerConvOp(Builder& b, const Op& op);
 Status lowerMatMulOp(Builder& b, const Op& op);
 Status lowerAttentionOp(Builder& b, const Op& op);
+Status lowerConvTransposeOp(Builder& b, const Op& op);
+Status lowerQLinearConvOp(Builder& b, const Op& op);
+Status lowerQLinearMatMulOp(Builder& b, const Op& op);
 
 Status appendActivation(dnnl::post_ops& ops, const Op& op) {
   std::string name = op.getString("activation", "none");
@@ -64,7 +67,6 @@ Status lowerEltwise(Builder& b, const Op& op) {
     case OpKind::Sigmoid: alg = algorithm::eltwise_logistic; break;
     case OpKind::Tanh: alg = algorithm::eltwise_tanh; break;
     case OpKind::Exp: alg = algorithm::eltwise_exp; break;
-    case OpKind::Log: alg = algorithm::eltwise_log; break;
     case OpKind::Sqrt: alg = algorithm::eltwise_sqrt; break;
     case OpKind::Abs: alg = algorithm::eltwise_abs; break;
     case OpKind::Neg: alg = algorithm::eltwise_linear, alpha = -1.0f; break;
@@ -327,8 +329,11 @@ Lowering loweringFor(OpKind kind) {
     case OpKind::MatMul:
     case OpKind::FusedMatMul: return lowerMatMulOp;
     case OpKind::Attention: return lowerAttentionOp;
+    case OpKind::ConvTranspose: return lowerConvTransposeOp;
+    case OpKind::QLinearConv: return lowerQLinearConvOp;
+    case OpKind::QLinearMatMul: return lowerQLinearMatMulOp;
     case OpKind::Relu: case OpKind::LeakyRelu: case OpKind::Elu: case OpKind::Sigmoid: case OpKind::Tanh:
-    case OpKind::Exp: case OpKind::Log: case OpKind::Sqrt: case OpKind::Abs: case OpKind::Neg:
+    case OpKind::Exp: case OpKind::Sqrt: case OpKind::Abs: case OpKind::Neg:
     case OpKind::HardSwish: case OpKind::Gelu: case OpKind::Clip: return lowerEltwise;
     case OpKind::Add: case OpKind::Mul: case OpKind::Sub: case OpKind::Div: case OpKind::Max:
     case OpKind::Min: return lowerBinary;

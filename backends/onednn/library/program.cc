@@ -243,6 +243,7 @@ Expected<std::unique_ptr<Program>> Program::build(const Graph& segment, const st
       out.md = plainDesc(b.md(t).dims(), b.md(t).data_type());
       out.kind = TensorSlot::Kind::Output;
       out.index = i;
+      out.rank = body.output(i)->type().shape.rank();
       int o = b.add(std::move(out));
       const Op* producer = body.output(i)->definingOp();
       DLC_RETURN_IF_ERROR(b.copy(t, o, producer ? *producer : *body.ops().front()));
@@ -285,7 +286,7 @@ Status Program::run(const dlc_kernel_io& io) const {
                  : t.md.data_type() == memory::data_type::u8 ? 2 : t.md.data_type() == memory::data_type::s8 ? 3
                  : t.md.data_type() == memory::data_type::s32 ? 6 : 10;
     handle[static_cast<size_t>(o)] =
-        io.output_allocate(io.runtime, t.index, code, static_cast<int32_t>(dims.size()), dims.data());
+        io.output_allocate(io.runtime, t.index, code, t.rank == 0 ? 0 : static_cast<int32_t>(dims.size()), dims.data());
     if (!handle[static_cast<size_t>(o)]) return Status::error("the runtime refused an output");
   }
   try {

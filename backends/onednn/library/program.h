@@ -27,6 +27,7 @@ struct TensorSlot {
   const void* borrowed = nullptr;  // Constant: the artifact's own bytes, used in place, or
   std::shared_ptr<void> owned;     // a repacked copy
   int first = 1 << 30, last = -1;  // executions that write / read it (workspace liveness)
+  int rank = -1;                   // Output: the IR rank (0 for a scalar, which oneDNN sees as [1])
 };
 
 struct Exec {
