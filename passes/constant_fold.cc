@@ -5,6 +5,7 @@
 
 #include "ir/infer/infer.h"
 #include "passes/pass.h"
+#include "passes/reinfer.h"
 #include "passes/pattern.h"
 #include "passes/simplify_util.h"
 
@@ -179,8 +180,16 @@ class ConstantFold : public Pass {
     patterns.push_back(std::make_unique<FoldShapeOf>());
     patterns.push_back(std::make_unique<FoldStaticConstantOfShape>());
     patterns.push_back(std::make_unique<FoldConstantOperands>(ctx.evaluate));
-    auto n = applyPatternsGreedily(graph.body(), patterns);
-    if (!n.ok()) return n.status();
+    // Folding shape arithmetic makes later types static (Reshape(x, Concat(Shape(y)...)) gets
+    // its dims), which lets the next Shape fold: alternate folding and re-inference until neither
+    // changes anything (a transformer's layers chain through each other's shapes this way).
+    for (int round = 0; round < 64; ++round) {
+      auto n = applyPatternsGreedily(graph.body(), patterns);
+      if (!n.ok()) return n.status();
+      if (*n == 0 && round > 0) break;
+      DLC_ASSIGN_OR_RETURN(bool changed, reinferTypes(graph.body()));
+      if (!changed) break;
+    }
     // Operands of folded ops (constants, Shape's input, ...) may now be dead; dce removes them.
     return Status::success();
   }

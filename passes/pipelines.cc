@@ -16,9 +16,8 @@ Expected<std::vector<std::string>> pipelineFor(const std::string& target, int op
                        "fold-batchnorm", "recognize-layernorm", "recognize-gelu", "recognize-attention",
                        "fuse-epilogue", "dce",
                        // Recognized ops have static types where the pattern they replaced had none,
-                       // so shape arithmetic (Shape -> Gather -> Concat -> Reshape) folds only now,
-                       // and the types after it are re-inferred.
-                       "canonicalize", "constant-fold", "specialize-shapes", "canonicalize", "dce"});
+                       // so shape arithmetic (Shape -> Gather -> Concat -> Reshape) may fold only now.
+                       "canonicalize", "constant-fold", "dce"});
   // -O3: also fuse elementwise chains into single-loop regions, and plan memory.
   if (opt_level >= 3) p.insert(p.end(), {"fuse-elementwise", "dce", "plan-memory"});
   return p;

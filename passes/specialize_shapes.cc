@@ -2,50 +2,17 @@
 #include <exception>
 #include <map>
 
-#include "ir/infer/infer.h"
 #include "passes/pass.h"
+#include "passes/reinfer.h"
 
 namespace dlc::passes {
 namespace {
 
-using Bindings = std::map<std::string, int64_t>;  // symbol -> size
 
 std::string shapeText(const std::vector<int64_t>& dims) {
   std::string s;
   for (size_t i = 0; i < dims.size(); ++i) s += (i ? "x" : "") + std::to_string(dims[i]);
   return s.empty() ? "(scalar)" : s;
-}
-
-// Replaces bound symbols by their sizes, in a type and in the types it holds.
-Type substitute(Type t, const Bindings& b) {
-  if (t.element) t.element = std::make_shared<const Type>(substitute(*t.element, b));
-  for (Dim& d : t.shape.dims)
-    if (d.isSymbolic())
-      if (auto it = b.find(d.symbol); it != b.end()) d = Dim::of(it->second);
-  return t;
-}
-
-// Inference's type, completed by what the (specialized) recorded type knew and inference does
-// not: types recorded at import may carry the model's own declarations, still valid here.
-Type refine(Type inferred, const Type& recorded) {
-  if (inferred.kind != recorded.kind) return inferred;
-  if (!inferred.isTensor()) {
-    if (inferred.element && recorded.element)
-      inferred.element = std::make_shared<const Type>(refine(*inferred.element, *recorded.element));
-    return inferred;
-  }
-  if (inferred.dtype != recorded.dtype || !recorded.shape.ranked) return inferred;
-  if (!inferred.shape.ranked) {
-    inferred.shape = recorded.shape;
-    return inferred;
-  }
-  if (inferred.shape.rank() != recorded.shape.rank()) return inferred;
-  for (size_t i = 0; i < inferred.shape.dims.size(); ++i) {
-    Dim& d = inferred.shape.dims[i];
-    const Dim& r = recorded.shape.dims[i];
-    if (!d.isStatic() && (r.isStatic() || (!d.isSymbolic() && r.isSymbolic()))) d = r;
-  }
-  return inferred;
 }
 
 // Checks one --input-shape entry against the input's declared type and binds its symbols.
@@ -102,33 +69,10 @@ class SpecializeShapes : public Pass {
       else
         a->setType(substitute(a->type(), bindings));
     }
-    Status s = reinfer(body, bindings);
+    Status s = reinferTypes(body, bindings).status();
     return s.withContext("with the given --input-shape");
   }
 
- private:
-  // Re-infers every op in order, nested regions first (an op's rule may read their outputs).
-  static Status reinfer(Region& region, const Bindings& b) {
-    for (const auto& op : region.ops()) {
-      for (Region* sub : op->regions()) {
-        for (int i = 0; i < sub->numArguments(); ++i)
-          sub->argument(i)->setType(substitute(sub->argument(i)->type(), b));
-        DLC_RETURN_IF_ERROR(reinfer(*sub, b));
-      }
-      std::vector<Type> recorded;
-      for (int i = 0; i < op->numResults(); ++i) recorded.push_back(substitute(op->result(i)->type(), b));
-      Status s;
-      try {
-        s = inferOpTypes(*op);
-      } catch (const std::exception& e) {
-        s = Status::error(str(op->name(), " '", op->location(), "': shape inference failed: ", e.what()));
-      }
-      DLC_RETURN_IF_ERROR(s);
-      for (int i = 0; i < op->numResults(); ++i)
-        op->result(i)->setType(refine(op->result(i)->type(), recorded[static_cast<size_t>(i)]));
-    }
-    return Status::success();
-  }
 };
 
 }  // namespace
