@@ -18,7 +18,15 @@ torch, nn, torchvision = em.torch, em.nn, em.torchvision
 BATCH = {0: "N"}
 # Same row layout as export_models.MODELS: (constructor, inputs, input names, output names,
 # dynamic axes, large?).
-em.MODELS.setdefault("vit_b_16", (lambda: torchvision.models.vit_b_16(), em.image, ["input"], ["logits"],
+def _vit_b_16():
+    """torchvision's ViT-B/16; its classifier head starts at zero, which would make every logit 0 and
+    an accuracy check vacuous, so the head gets small random weights like the other layers."""
+    m = torchvision.models.vit_b_16()
+    nn.init.normal_(m.heads.head.weight, std=0.02)
+    return m
+
+
+em.MODELS.setdefault("vit_b_16", (_vit_b_16, em.image, ["input"], ["logits"],
                                   {"input": BATCH, "logits": BATCH}, True))
 
 # export_models stamps an export with a hash of its own source; fold this file in too so that a
