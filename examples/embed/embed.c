@@ -10,6 +10,9 @@
 
 #include "dlc/runtime.h"
 #include "dlc_kernels_reference.h"
+#ifdef DLC_EMBED_ONEDNN
+#include "dlc_kernels_onednn.h" /* built a second time linking libdlc_onednn as well */
+#endif
 
 /* Prints the status's message and returns 1 when it is an error (and frees it). */
 static int failed(dlc_status status, const char* what) {
@@ -72,6 +75,9 @@ int main(int argc, char** argv) {
   }
   int runs = argc > 3 ? atoi(argv[3]) : 1;
   if (failed(dlc_kernels_reference_register(), "registering the reference kernels")) return 1;
+#ifdef DLC_EMBED_ONEDNN
+  if (failed(dlc_kernels_onednn_register(), "registering the oneDNN kernels")) return 1;
+#endif
 
   dlc_model* model = NULL;
   if (failed(dlc_model_load_file(argv[1], NULL, &model), "loading the model")) return 1;
