@@ -52,7 +52,8 @@ class Case {
   // Compiles for onednn, checks that every step is a oneDNN one, runs through libdlcrt and
   // compares with the interpreter: |got - want| <= rel * max|want| + 1e-6.
   // Integer outputs may differ by one step (rounding of the rescaled accumulator): `int_steps`.
-  void check(const std::string& what, double rel = 1e-4, double int_steps = 1) {
+  // `steps`, when given, is how many steps the artifact must have (one: a single segment).
+  void check(const std::string& what, double rel = 1e-4, double int_steps = 1, size_t steps = 0) {
     SCOPED_TRACE(what);
     backends::ArtifactOptions options;
     options.target = "onednn";
@@ -64,6 +65,7 @@ class Case {
     dlc_model_stats stats;
     dlc_model_stats_get(model.get(), &stats);
     ASSERT_GT(stats.steps, 0u);
+    if (steps) EXPECT_EQ(stats.steps, steps) << "the ops did not stay in one segment";
     for (size_t i = 0; i < stats.steps; ++i) {
       const char *library, *kernel, *location;
       runtime::check(dlc_model_step_describe(model.get(), i, &library, &kernel, &location));
@@ -310,7 +312,23 @@ TEST(OnednnOps, SegmentsCarryLayouts) {
     z = c.op1(OpKind::FusedMatMul, {z, c.weight({10, ch}), c.weight({10})}, {{"transB", Attribute::ofInt(1)}});
     c.output(z);
     c.output(y);  // an intermediate in a blocked layout, also returned
-    c.check(str("segment seed ", seed));
+    c.check(str("segment seed ", seed), 1e-4, 1, 1);
+  }
+}
+
+// A residual read only by the fused convolution is overwritten in place by its result; one read
+// elsewhere too must survive (it is copied instead).
+TEST(OnednnOps, ResidualInPlaceOrCopied) {
+  for (bool shared : {false, true}) {
+    Case c(shared ? 61 : 60);
+    Value* x = c.input({1, 8, 9, 9});
+    std::map<std::string, Attribute> same{{"pads", Attribute::ofInts({1, 1, 1, 1})}};
+    Value* r = c.op1(OpKind::Conv, {x, c.weight({16, 8, 3, 3})}, same);
+    Value* y = c.op1(OpKind::Conv, {x, c.weight({16, 8, 3, 3})}, same);
+    Value* z = c.op1(OpKind::FusedConv, {y, c.weight({16, 16, 3, 3}), c.weight({16}), r},
+                     {{"pads", Attribute::ofInts({1, 1, 1, 1})}, {"activation", Attribute::ofString("Relu")}});
+    c.output(shared ? c.op1(OpKind::Add, {z, r}) : z);
+    c.check(shared ? "residual also read later" : "residual overwritten in place", 1e-4, 1, 1);
   }
 }
 

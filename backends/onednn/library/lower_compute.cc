@@ -83,10 +83,20 @@ Status lowerConv(Builder& b, const Op& op) {
   DLC_ASSIGN_OR_RETURN(int src, b.ensure(xs, pd.src_desc()));
   int wview = group > 1 ? b.view(ws, plainDesc(wd, dt)) : ws;
   DLC_ASSIGN_OR_RETURN(int weights, b.ensure(wview, pd.weights_desc()));
-  int dst = b.internal(pd.dst_desc());
+  int dst = -1;
   if (has_residual) {
+    // The sum post-op adds what dst holds. When this op is the residual's only reader and the
+    // residual is an intermediate in dst's layout, the result overwrites it in place; otherwise
+    // the residual is first copied into dst.
     DLC_ASSIGN_OR_RETURN(int r, b.tensorOf(op.operand(3)));
-    DLC_RETURN_IF_ERROR(b.copy(r, dst, op));  // the sum post-op adds what dst holds
+    if (op.operand(3)->uses().size() == 1 && b.ownsInternalStorage(r) && b.md(r) == pd.dst_desc()) {
+      dst = b.view(r, pd.dst_desc());
+    } else {
+      dst = b.internal(pd.dst_desc());
+      DLC_RETURN_IF_ERROR(b.copy(r, dst, op));
+    }
+  } else {
+    dst = b.internal(pd.dst_desc());
   }
   std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
   if (has_bias) {

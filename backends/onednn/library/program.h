@@ -77,6 +77,12 @@ class Builder {
   void bind(const Value* v, int tensor) { values_[v] = tensor; }
   const dnnl::memory::desc& md(int t) const { return p_.tensors_[static_cast<size_t>(t)].md; }
   bool isConstant(int t) const { return p_.tensors_[static_cast<size_t>(t)].kind == TensorSlot::Kind::Constant; }
+  // True for an intermediate with storage of its own (not a step input, weight, output, or a view
+  // into another tensor): it may be overwritten once nothing reads it any more.
+  bool ownsInternalStorage(int t) const {
+    const TensorSlot& s = p_.tensors_[static_cast<size_t>(t)];
+    return s.kind == TensorSlot::Kind::Internal && s.root < 0;
+  }
   const void* constantData(int t) const;
 
   // A new internal tensor of `md`.
