@@ -171,12 +171,7 @@ Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& o
                                weights_data, arena_bytes, fbb.CreateVector(steps), fbb.CreateVector(native));
   fb::FinishModelBuffer(fbb, model);
 
-  rt::FileHeader header{};
-  std::memcpy(header.magic, rt::kFileMagic, sizeof header.magic);
-  header.format_version = rt::kFormatVersion;
-  header.header_bytes = rt::kHeaderBytes;
-  header.body_bytes = fbb.GetSize();
-  header.body_checksum = rt::checksum(fbb.GetBufferPointer(), fbb.GetSize());
+  rt::FileHeader header = rt::headerFor(fbb.GetBufferPointer(), fbb.GetSize());
   std::string file(reinterpret_cast<const char*>(&header), sizeof header);
   file.append(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
   return file;

@@ -25,4 +25,15 @@ static_assert(sizeof(FileHeader) == kHeaderBytes, "header layout");
 // XXH64 of `size` bytes (runtime/src/checksum.cc; the compiler side uses the same function).
 uint64_t checksum(const void* data, size_t size);
 
+// The header in front of `size` bytes of FlatBuffer.
+inline FileHeader headerFor(const void* body, size_t size) {
+  FileHeader h{};
+  std::memcpy(h.magic, kFileMagic, sizeof h.magic);
+  h.format_version = kFormatVersion;
+  h.header_bytes = kHeaderBytes;
+  h.body_bytes = size;
+  h.body_checksum = checksum(body, size);
+  return h;
+}
+
 }  // namespace dlc::rt

@@ -17,12 +17,7 @@ namespace dlc::testing {
 
 // A header with the right magic, sizes and checksum in front of `body`.
 inline std::string withHeader(const std::string& body) {
-  rt::FileHeader h{};
-  std::memcpy(h.magic, rt::kFileMagic, sizeof h.magic);
-  h.format_version = rt::kFormatVersion;
-  h.header_bytes = rt::kHeaderBytes;
-  h.body_bytes = body.size();
-  h.body_checksum = rt::checksum(body.data(), body.size());
+  rt::FileHeader h = rt::headerFor(body.data(), body.size());
   return std::string(reinterpret_cast<const char*>(&h), sizeof h) + body;
 }
 

@@ -44,6 +44,51 @@ memory::dims intsOr(const Op& op, const char* name, size_t n, int64_t fallback) 
   return memory::dims(v.begin(), v.end());
 }
 
+// A convolution's geometry in oneDNN's terms: the kernel, strides, dilations as gaps (d - 1),
+// paddings, and the weights' dims with a leading group axis when grouped.
+struct ConvGeometry {
+  memory::dims kernel, strides, dilations, pad_l, pad_r, weights;
+  int64_t group = 1;
+};
+
+Expected<ConvGeometry> convGeometry(const Op& op, const memory::dims& x, const memory::dims& w, const memory::dims& y) {
+  if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) return Status::error(str(where(op), ": rank ", x.size()));
+  size_t spatial = x.size() - 2;
+  ConvGeometry g;
+  g.kernel.assign(w.begin() + 2, w.end());
+  g.strides = intsOr(op, "strides", spatial, 1);
+  memory::dims dilations = intsOr(op, "dilations", spatial, 1);
+  DLC_RETURN_IF_ERROR(convPadding(op, x, y, g.kernel, g.strides, dilations, g.pad_l, g.pad_r));
+  g.dilations = dilations;
+  for (auto& d : g.dilations) d -= 1;  // oneDNN counts the gaps
+  g.group = op.getInt("group", 1);
+  g.weights = w;
+  if (g.group > 1) {
+    g.weights = {g.group, w[0] / g.group};
+    g.weights.insert(g.weights.end(), w.begin() + 1, w.end());
+  }
+  return g;
+}
+
+// The arguments of a weighted primitive: its source and weights operands in the layouts it chose
+// (weights seen through `w_view` first, e.g. with a group axis; constants repacked at load), the
+// bias operand when present, and `dst`.
+Expected<std::vector<std::pair<int, int>>> weightedArgs(Builder& b, const Op& op, const memory::desc& src_md,
+                                                        const memory::desc& weights_md, int x_operand, int w_operand,
+                                                        const memory::desc& w_view, int bias_operand, int dst) {
+  DLC_ASSIGN_OR_RETURN(int xs, b.tensorOf(op.operand(x_operand)));
+  DLC_ASSIGN_OR_RETURN(int ws, b.tensorOf(op.operand(w_operand)));
+  DLC_ASSIGN_OR_RETURN(int src, b.ensure(xs, src_md));
+  DLC_ASSIGN_OR_RETURN(int weights, b.ensure(w_view == b.md(ws) ? ws : b.view(ws, w_view), weights_md));
+  std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+  if (bias_operand >= 0 && op.numOperands() > bias_operand && op.operand(bias_operand)) {
+    DLC_ASSIGN_OR_RETURN(int bias, b.tensorOf(op.operand(bias_operand)));
+    DLC_ASSIGN_OR_RETURN(int bias_plain, b.ensurePlain(bias));
+    args.push_back({DNNL_ARG_BIAS, bias_plain});
+  }
+  return args;
+}
+
 Status lowerConv(Builder& b, const Op& op) {
   const Type& xt = op.operand(0)->type();
   const Type& wt = op.operand(1)->type();
@@ -52,25 +97,12 @@ Status lowerConv(Builder& b, const Op& op) {
     return Status::error(str(where(op), ": oneDNN convolution here is f32 or bf16"));
   const memory::data_type dt = *dnnlType(xt.dtype);
   memory::dims x = dimsOf(xt), w = dimsOf(wt), y = dimsOf(yt);
-  size_t spatial = x.size() - 2;
-  if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) return Status::error(str(where(op), ": rank ", x.size()));
-  memory::dims kernel(w.begin() + 2, w.end());
-  memory::dims strides = intsOr(op, "strides", spatial, 1), dilations = intsOr(op, "dilations", spatial, 1);
-  memory::dims pad_l, pad_r;
-  DLC_RETURN_IF_ERROR(convPadding(op, x, y, kernel, strides, dilations, pad_l, pad_r));
-  memory::dims dnnl_dil = dilations;
-  for (auto& d : dnnl_dil) d -= 1;  // oneDNN counts the gaps
-  int64_t group = op.getInt("group", 1);
-  memory::dims wd = w;
-  if (group > 1) {
-    wd = {group, w[0] / group};
-    wd.insert(wd.end(), w.begin() + 1, w.end());
-  }
+  DLC_ASSIGN_OR_RETURN(ConvGeometry g, convGeometry(op, x, w, y));
   auto any = [dt](const memory::dims& d) { return memory::desc(d, dt, memory::format_tag::any); };
   bool has_bias = op.operand(2) != nullptr, has_residual = op.operand(3) != nullptr;
   memory::desc bias_md = has_bias ? plainDesc({y[1]}, *dnnlType(op.operand(2)->type().dtype)) : memory::desc();
   dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, any(x),
-                                       any(wd), bias_md, any(y), strides, dnnl_dil, pad_l, pad_r);
+                                       any(g.weights), bias_md, any(y), g.strides, g.dilations, g.pad_l, g.pad_r);
   dnnl::primitive_attr attr = Builder::baseAttr();
   dnnl::post_ops post;
   if (has_residual) post.append_sum(1.0f);
@@ -78,11 +110,6 @@ Status lowerConv(Builder& b, const Op& op) {
   attr.set_post_ops(post);
   dnnl::convolution_forward::primitive_desc pd(desc, attr, cpuEngine());
 
-  DLC_ASSIGN_OR_RETURN(int xs, b.tensorOf(op.operand(0)));
-  DLC_ASSIGN_OR_RETURN(int ws, b.tensorOf(op.operand(1)));
-  DLC_ASSIGN_OR_RETURN(int src, b.ensure(xs, pd.src_desc()));
-  int wview = group > 1 ? b.view(ws, plainDesc(wd, dt)) : ws;
-  DLC_ASSIGN_OR_RETURN(int weights, b.ensure(wview, pd.weights_desc()));
   int dst = -1;
   if (has_residual) {
     // The sum post-op adds what dst holds. When this op is the residual's only reader and the
@@ -98,12 +125,7 @@ Status lowerConv(Builder& b, const Op& op) {
   } else {
     dst = b.internal(pd.dst_desc());
   }
-  std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
-  if (has_bias) {
-    DLC_ASSIGN_OR_RETURN(int bias, b.tensorOf(op.operand(2)));
-    DLC_ASSIGN_OR_RETURN(int bias_plain, b.ensure(bias, bias_md));
-    args.push_back({DNNL_ARG_BIAS, bias_plain});
-  }
+  DLC_ASSIGN_OR_RETURN(auto args, weightedArgs(b, op, pd.src_desc(), pd.weights_desc(), 0, 1, plainDesc(g.weights, dt), 2, dst));
   b.exec(dnnl::convolution_forward(pd), std::move(args), pd.scratchpad_desc(), op);
   b.bind(op.result(), dst);
   return Status::success();
@@ -294,16 +316,8 @@ Status lowerConvTranspose(Builder& b, const Op& op) {
       dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct, any(x), any(wd),
                                         bias_md, any(y), strides, dil, pad_l, pad_r),
       Builder::baseAttr(), cpuEngine());
-  DLC_ASSIGN_OR_RETURN(int xs, b.tensorOf(op.operand(0)));
-  DLC_ASSIGN_OR_RETURN(int ws, b.tensorOf(op.operand(1)));
-  DLC_ASSIGN_OR_RETURN(int src, b.ensure(xs, pd.src_desc()));
-  DLC_ASSIGN_OR_RETURN(int weights, b.ensure(b.view(ws, w_view), pd.weights_desc()));
   int dst = b.internal(pd.dst_desc());
-  std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
-  if (has_bias) {
-    DLC_ASSIGN_OR_RETURN(int bias, b.tensorOf(op.operand(2)));
-    args.push_back({DNNL_ARG_BIAS, bias});
-  }
+  DLC_ASSIGN_OR_RETURN(auto args, weightedArgs(b, op, pd.src_desc(), pd.weights_desc(), 0, 1, w_view, 2, dst));
   b.exec(dnnl::deconvolution_forward(pd), std::move(args), pd.scratchpad_desc(), op);
   b.bind(op.result(), dst);
   return Status::success();
@@ -356,38 +370,20 @@ Status lowerQLinearConv(Builder& b, const Op& op) {
   if ((xt != DType::U8 && xt != DType::I8) || wt != DType::I8 || (yt != DType::U8 && yt != DType::I8))
     return Status::error(str(where(op), ": u8/s8 activations with s8 weights only"));
   memory::dims x = dimsOf(op.operand(0)->type()), w = dimsOf(op.operand(3)->type()), y = dimsOf(op.result()->type());
-  size_t spatial = x.size() - 2;
-  if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) return Status::error(str(where(op), ": rank ", x.size()));
-  memory::dims kernel(w.begin() + 2, w.end());
-  memory::dims strides = intsOr(op, "strides", spatial, 1), dilations = intsOr(op, "dilations", spatial, 1);
-  memory::dims pad_l, pad_r;
-  DLC_RETURN_IF_ERROR(convPadding(op, x, y, kernel, strides, dilations, pad_l, pad_r));
-  for (auto& d : dilations) d -= 1;
-  int64_t group = op.getInt("group", 1);
-  memory::dims wd = w;
-  if (group > 1) {
-    wd = {group, w[0] / group};
-    wd.insert(wd.end(), w.begin() + 1, w.end());
-  }
+  DLC_ASSIGN_OR_RETURN(ConvGeometry g, convGeometry(op, x, w, y));
   DLC_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, int8Attr(b, op, 1, 4, 5, 6, 1 << 1, y[1]));
   bool has_bias = op.numOperands() > 8 && op.operand(8);
   memory::desc bias_md = has_bias ? plainDesc({y[1]}, memory::data_type::s32) : memory::desc();
   dnnl::convolution_forward::primitive_desc pd(
       dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                       memory::desc(x, *dnnlType(xt), memory::format_tag::any),
-                                      memory::desc(wd, memory::data_type::s8, memory::format_tag::any), bias_md,
-                                      memory::desc(y, *dnnlType(yt), memory::format_tag::any), strides, dilations, pad_l, pad_r),
+                                      memory::desc(g.weights, memory::data_type::s8, memory::format_tag::any), bias_md,
+                                      memory::desc(y, *dnnlType(yt), memory::format_tag::any), g.strides, g.dilations, g.pad_l,
+                                      g.pad_r),
       attr, cpuEngine());
-  DLC_ASSIGN_OR_RETURN(int xs, b.tensorOf(op.operand(0)));
-  DLC_ASSIGN_OR_RETURN(int ws, b.tensorOf(op.operand(3)));
-  DLC_ASSIGN_OR_RETURN(int src, b.ensure(xs, pd.src_desc()));
-  DLC_ASSIGN_OR_RETURN(int weights, b.ensure(group > 1 ? b.view(ws, plainDesc(wd, memory::data_type::s8)) : ws, pd.weights_desc()));
   int dst = b.internal(pd.dst_desc());
-  std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
-  if (has_bias) {
-    DLC_ASSIGN_OR_RETURN(int bias, b.tensorOf(op.operand(8)));
-    args.push_back({DNNL_ARG_BIAS, bias});
-  }
+  DLC_ASSIGN_OR_RETURN(auto args, weightedArgs(b, op, pd.src_desc(), pd.weights_desc(), 0, 3,
+                                               plainDesc(g.weights, memory::data_type::s8), 8, dst));
   b.exec(dnnl::convolution_forward(pd), std::move(args), pd.scratchpad_desc(), op);
   b.bind(op.result(), dst);
   return Status::success();
