@@ -53,7 +53,6 @@ Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& o
   for (const auto& op : body.ops())
     for (int r = 0; r < op->numResults(); ++r) DLC_RETURN_IF_ERROR(checkCarried(*op->result(r), op.get()));
 
-  MemoryPlan plan = passes::planMemory(graph);
   flatbuffers::FlatBufferBuilder fbb(1 << 20);
 
   // Values: inputs first, then weights and step results in program order (values internal to a
@@ -94,6 +93,8 @@ Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& o
     for (const Value* v : planned.back().outputs) layout.add(v);
   }
   std::set<const Value*> outputs(body.outputs().begin(), body.outputs().end());
+  // The arena holds only what crosses steps: values inside a segment are its library's business.
+  MemoryPlan plan = passes::planMemory(graph, [&](const Value* v) { return layout.index.count(v) != 0; });
 
   // Static graph outputs get slots after the planned arena, so a static model allocates nothing
   // after a session's creation; the rest grow session buffers at run time.

@@ -32,7 +32,7 @@ const Op* topLevel(const Region& body, const Op* user) {
 
 }  // namespace
 
-MemoryPlan planMemory(const Graph& graph) {
+MemoryPlan planMemory(const Graph& graph, const std::function<bool(const Value*)>& include) {
   MemoryPlan plan;
   const Region& body = graph.body();
   std::unordered_map<const Op*, int> index;
@@ -51,6 +51,7 @@ MemoryPlan planMemory(const Graph& graph) {
     for (int r = 0; r < op->numResults(); ++r) {
       const Value* v = op->result(r);
       if (isGraphOutput(v)) continue;  // outputs belong to the caller
+      if (include && !include(v)) continue;
       int64_t bytes = staticBytes(v);
       if (bytes < 0) {
         plan.dynamic_values.push_back(v);

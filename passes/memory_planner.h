@@ -1,6 +1,8 @@
 // Memory planning: liveness of intermediates, in-place reuse, and offsets in one arena.
 #pragma once
 
+#include <functional>
+
 #include "ir/graph.h"
 #include "ir/memory_plan.h"
 #include "ir/status.h"
@@ -9,7 +11,9 @@ namespace dlc::passes {
 
 // Plans the top-level region's intermediates (results of non-Constant ops that are not graph
 // outputs). Values inside nested regions and values without a static size are left dynamic.
-MemoryPlan planMemory(const Graph& graph);
+// With `include`, only the values it accepts are considered (an artifact plans just the values
+// that cross its steps; a kernel library keeps the others).
+MemoryPlan planMemory(const Graph& graph, const std::function<bool(const Value*)>& include = nullptr);
 
 // Checks a plan: every slot aligned and inside the arena, and no two values whose live ranges
 // overlap share bytes (unless one reuses the other's buffer in place).
