@@ -1,5 +1,6 @@
 // Sessions: the arena and buffers of one user of a model, input/output binding, and running steps.
 #include <pthreadpool.h>
+#include <sched.h>
 
 #include <cstring>
 #include <new>
@@ -186,6 +187,14 @@ void parallelFor(void* runtime, size_t range, void (*fn)(void*, size_t), void* c
   for (size_t i = 0; i < range; ++i) fn(context, i);
 }
 
+// The CPUs this process may run on (its affinity mask, as containers set it), not all online ones.
+int32_t usableCpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  return static_cast<int32_t>(online > 0 ? online : 1);
+}
+
 dlc_status findIndex(const dlc_session* session, const char* name, bool input, size_t* index) {
   if (!session) return makeStatus(DLC_INVALID_ARGUMENT, "session is NULL");
   return input ? dlc_model_input_find(session->model, name, index) : dlc_model_output_find(session->model, name, index);
@@ -212,8 +221,7 @@ dlc_status dlc_session_create(const dlc_model* model, const dlc_session_options*
   if (!s) return makeStatus(DLC_OUT_OF_MEMORY, "out of memory");
   s->model = model;
   s->allocator = opts.allocator ? *opts.allocator : model->allocator;
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  s->threads = opts.threads > 0 ? opts.threads : static_cast<int32_t>(cpus > 0 ? cpus : 1);
+  s->threads = opts.threads > 0 ? opts.threads : usableCpus();
   if (s->threads > 1) {
     s->pool = pthreadpool_create(static_cast<size_t>(s->threads));
     if (!s->pool) {

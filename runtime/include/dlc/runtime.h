@@ -121,7 +121,7 @@ DLC_API dlc_status dlc_model_step_describe(const dlc_model* model, size_t index,
 typedef struct dlc_session_t dlc_session;
 
 typedef struct dlc_session_options {
-  int32_t threads;                /* intra-op threads; 0 = one per online CPU */
+  int32_t threads;                /* intra-op threads; 0 = one per CPU this process may use */
   const dlc_allocator* allocator; /* the session's arena and buffers; NULL = the model's */
 } dlc_session_options;
 
