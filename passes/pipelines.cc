@@ -1,4 +1,5 @@
-// Default pipelines. -O0 runs nothing; each higher level adds passes. Targets differ only where a
+// Default pipelines. -O0 only binds --input-shape sizes (a fact, not an optimization: compiled
+// targets need static shapes); each higher level adds passes. Targets differ only where a
 // backend has its own needs (none yet: every target gets the same graph-level pipeline).
 #include "passes/pipelines.h"
 
@@ -9,7 +10,8 @@ Expected<std::vector<std::string>> pipelineFor(const std::string& target, int op
     return Status::error(str("unknown target '", target, "' (expected reference, cpu, onednn or cuda)"));
   std::vector<std::string> p;
   // -O1: shapes made concrete where the user asked, then cleanup that never changes numerics.
-  if (opt_level >= 1) p.insert(p.end(), {"specialize-shapes", "canonicalize", "constant-fold", "dce"});
+  p.push_back("specialize-shapes");  // does nothing without --input-shape
+  if (opt_level >= 1) p.insert(p.end(), {"canonicalize", "constant-fold", "dce"});
   // -O2: simplification and fusion into the ops backends implement as one kernel.
   if (opt_level >= 2)
     p.insert(p.end(), {"cse", "algebraic-simplify", "transpose-reshape", "canonicalize", "constant-fold",

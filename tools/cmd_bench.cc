@@ -43,7 +43,8 @@ constexpr const char* kHelp =
     "  --trace FILE   write the timed runs as a Chrome trace (chrome://tracing, Perfetto)\n"
     "\n"
     "A .dlc artifact runs through libdlcrt as compiled (opt=compiled; load_ms covers loading and\n"
-    "verifying it, compile_ms is 0); --profile and --trace need an ONNX or IR model.\n";
+    "verifying it, compile_ms is 0); there --profile times each step of the artifact (a oneDNN\n"
+    "segment is one step) and --trace needs an ONNX or IR model.\n";
 
 using Clock = std::chrono::steady_clock;
 
@@ -174,20 +175,68 @@ void printResult(const std::string& model_path, const std::string& target, const
 }
 
 // Times session runs of a loaded artifact on `inputs`.
+// Per-step times of the timed runs of an artifact (--profile): by kernel library/kernel, then
+// the slowest steps. A oneDNN segment is one step; ONEDNN_VERBOSE=1 breaks it down further.
+void printStepProfile(const runtime::Model& model, const std::vector<uint64_t>& ns, int runs, double total_ms) {
+  std::map<std::string, std::pair<int, uint64_t>> by_kernel;
+  std::vector<std::pair<uint64_t, std::string>> steps;
+  for (size_t i = 0; i < ns.size(); ++i) {
+    const char *library, *kernel, *location;
+    runtime::check(dlc_model_step_describe(model.get(), i, &library, &kernel, &location));
+    auto& k = by_kernel[str(library, "/", kernel)];
+    k.first++;
+    k.second += ns[i];
+    steps.emplace_back(ns[i], str(library, "/", kernel, " '", location, "'"));
+  }
+  std::vector<std::pair<std::string, std::pair<int, uint64_t>>> kernels(by_kernel.begin(), by_kernel.end());
+  std::sort(kernels.begin(), kernels.end(), [](const auto& a, const auto& b) { return a.second.second > b.second.second; });
+  std::sort(steps.begin(), steps.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  auto msPerRun = [runs](uint64_t ns_total) { return static_cast<double>(ns_total) / 1e6 / runs; };
+  double all = std::max(total_ms, 1e-9);
+  char line[512];
+  std::cout << "profile over " << runs << " timed runs (ms per run, per step of the artifact)\n";
+  std::snprintf(line, sizeof line, "  %-32s %8s %12s %8s\n", "library/kernel", "steps", "ms/run", "share");
+  std::cout << line;
+  for (const auto& [name, k] : kernels) {
+    std::snprintf(line, sizeof line, "  %-32s %8d %12.3f %7.1f%%\n", name.c_str(), k.first, msPerRun(k.second),
+                  100.0 * msPerRun(k.second) / all);
+    std::cout << line;
+  }
+  std::cout << "slowest steps\n";
+  for (size_t i = 0; i < steps.size() && i < 10; ++i) {
+    std::snprintf(line, sizeof line, "  %12.3f %7.1f%%  %s\n", msPerRun(steps[i].first), 100.0 * msPerRun(steps[i].first) / all,
+                  steps[i].second.c_str());
+    std::cout << line;
+  }
+}
+
+// Times session runs of a loaded artifact on `inputs`.
 int benchModel(const runtime::Model& model, const std::string& model_path, const std::string& opt,
-               const std::vector<DataValue>& inputs, int runs, int warmup, int threads, double load_ms, double compile_ms) {
+               const std::vector<DataValue>& inputs, int runs, int warmup, int threads, double load_ms, double compile_ms,
+               bool profile) {
   try {
-    runtime::Session session(model, threads);
+    runtime::Session session(model, threads, nullptr, profile);
     for (size_t i = 0; i < inputs.size(); ++i) {
       const Tensor& t = inputs[i].tensor;
       session.bindInput(i, static_cast<int32_t>(dtypeToOnnxCode(t.dtype())), t.shape(), t.raw(), t.nbytes());
     }
     for (int i = 0; i < warmup; ++i) session.run();
+    dlc_model_stats stats;
+    dlc_model_stats_get(model.get(), &stats);
+    std::vector<uint64_t> before(stats.steps, 0);
+    for (size_t i = 0; profile && i < stats.steps; ++i) before[i] = session.stepTimeNs(i);
     std::vector<double> ms;
     for (int i = 0; i < runs; ++i) {
       Clock::time_point start = Clock::now();
       session.run();
       ms.push_back(toMs(Clock::now() - start));
+    }
+    if (profile) {
+      std::vector<uint64_t> timed(stats.steps);
+      for (size_t i = 0; i < stats.steps; ++i) timed[i] = session.stepTimeNs(i) - before[i];
+      double total = 0;
+      for (double m : ms) total += m / runs;
+      printStepProfile(model, timed, runs, total);
     }
     printResult(model_path, model.target(), opt, runs, warmup, threads, load_ms, compile_ms, ms);
   } catch (const runtime::Error& e) {
@@ -211,7 +260,7 @@ Expected<std::vector<DataValue>> benchInputs(const Args& args, const Region& bod
 }
 
 int benchArtifact(const Args& args, const std::string& model_path, int runs, int warmup, int threads) {
-  for (const char* option : {"O", "input-shape", "profile", "trace"})
+  for (const char* option : {"O", "input-shape", "trace"})
     if (args.has(option)) return fail(str(option == std::string("O") ? "-" : "--", option, " needs an ONNX or IR model; '", model_path, "' is compiled already"));
   Clock::time_point load_start = Clock::now();
   auto artifact = loadArtifact(model_path);
@@ -222,14 +271,13 @@ int benchArtifact(const Args& args, const std::string& model_path, int runs, int
   std::unique_ptr<Graph> signature = signatureGraph(**artifact);
   auto inputs = benchInputs(args, signature->body(), model_path);
   if (!inputs.ok()) return fail(inputs.status());
-  return benchModel(**artifact, model_path, "compiled", *inputs, runs, warmup, threads, load_ms, 0.0);
+  return benchModel(**artifact, model_path, "compiled", *inputs, runs, warmup, threads, load_ms, 0.0, args.has("profile"));
 }
 
 // A compiled target from an ONNX/IR model: compile in memory for the inputs' shapes, then time.
 int benchCompiled(const Args& args, const std::string& model_path, const std::string& target, int level, int runs,
                   int warmup, int threads) {
-  for (const char* option : {"profile", "trace"})
-    if (args.has(option)) return fail(str("--", option, " is available for the reference target only"));
+  if (args.has("trace")) return fail("--trace is available for the reference target only");
   Clock::time_point load_start = Clock::now();
   auto graph = loadModel(model_path);
   if (!graph.ok()) return fail(graph.status());
@@ -239,7 +287,8 @@ int benchCompiled(const Args& args, const std::string& model_path, const std::st
   auto model = compileForInputs(**graph, target, level, args.getAll("input-shape"), *inputs);
   if (!model.ok()) return fail(str(model.status().message(), " (", model_path, ")"));
   double load_ms = toMs(compile_start - load_start), compile_ms = toMs(Clock::now() - compile_start);
-  return benchModel(**model, model_path, std::to_string(level), *inputs, runs, warmup, threads, load_ms, compile_ms);
+  return benchModel(**model, model_path, std::to_string(level), *inputs, runs, warmup, threads, load_ms, compile_ms,
+                    args.has("profile"));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <cstring>
+#include <ctime>
 #include <new>
 #include <unistd.h>
 
@@ -43,6 +44,8 @@ struct dlc_session_t {
   std::vector<dlc_tensor> step_inputs;     // scratch, reused across runs
   std::vector<std::pair<void*, size_t>> workspaces;  // per step: kernel-library scratch memory
   size_t current_step = 0;
+  bool profile = false;
+  std::vector<uint64_t> step_ns;  // with profile: summed over runs
   bool ran = false;  // a run completed since the last bind
   std::string error;
 
@@ -205,7 +208,7 @@ dlc_status findIndex(const dlc_session* session, const char* name, bool input, s
 extern "C" {
 
 void dlc_session_options_init(dlc_session_options* options) {
-  if (options) *options = dlc_session_options{0, nullptr};
+  if (options) *options = dlc_session_options{0, nullptr, 0};
 }
 
 dlc_status dlc_session_create(const dlc_model* model, const dlc_session_options* options, dlc_session** out_session) {
@@ -241,6 +244,8 @@ dlc_status dlc_session_create(const dlc_model* model, const dlc_session_options*
   for (size_t i = 0; i < model->outputs.size(); ++i) s->output_position[static_cast<size_t>(model->outputs[i])] = static_cast<int32_t>(i);
   s->input_bound.assign(model->inputs.size(), 0);
   s->workspaces.assign(model->steps.size(), {nullptr, 0});
+  s->profile = opts.profile != 0;
+  if (s->profile) s->step_ns.assign(model->steps.size(), 0);
   s->bound_outputs.resize(model->outputs.size());
   for (size_t i = 0; i < model->values.size(); ++i) {
     const ValueRecord& v = model->values[i];
@@ -351,7 +356,15 @@ dlc_status dlc_session_run(dlc_session* session) {
     io.num_outputs = static_cast<int32_t>(step.outputs.size());
     session->error.clear();
     error[0] = '\0';
-    if (step.library->step_run(step.state, &io, error, sizeof error) != 0) {
+    timespec start{};
+    if (session->profile) clock_gettime(CLOCK_MONOTONIC, &start);
+    int failed = step.library->step_run(step.state, &io, error, sizeof error);
+    if (session->profile) {
+      timespec end{};
+      clock_gettime(CLOCK_MONOTONIC, &end);
+      session->step_ns[k] += static_cast<uint64_t>((end.tv_sec - start.tv_sec) * 1000000000LL + (end.tv_nsec - start.tv_nsec));
+    }
+    if (failed != 0) {
       const std::string& why = !session->error.empty() ? session->error : std::string(error[0] ? error : "failed");
       return makeStatus(DLC_KERNEL_ERROR, format("%s: %s", step.describe(k).c_str(), why.c_str()));
     }
@@ -371,6 +384,15 @@ dlc_status dlc_session_run(dlc_session* session) {
     std::memcpy(b.data, slot.data, slot.bytes);
   }
   session->ran = true;
+  return nullptr;
+}
+
+dlc_status dlc_session_step_time(const dlc_session* session, size_t index, uint64_t* out_ns) {
+  if (!session || !out_ns) return makeStatus(DLC_INVALID_ARGUMENT, "session and out_ns must not be NULL");
+  if (!session->profile) return makeStatus(DLC_INVALID_ARGUMENT, "the session was created without profile");
+  if (index >= session->step_ns.size())
+    return makeStatus(DLC_INVALID_ARGUMENT, format("step index %zu out of range (the model has %zu)", index, session->step_ns.size()));
+  *out_ns = session->step_ns[index];
   return nullptr;
 }
 

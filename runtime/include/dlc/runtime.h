@@ -123,6 +123,7 @@ typedef struct dlc_session_t dlc_session;
 typedef struct dlc_session_options {
   int32_t threads;                /* intra-op threads; 0 = one per CPU this process may use */
   const dlc_allocator* allocator; /* the session's arena and buffers; NULL = the model's */
+  int32_t profile;                /* non-zero: time every step of every run (two clock reads each) */
 } dlc_session_options;
 
 DLC_API void dlc_session_options_init(dlc_session_options* options);
@@ -144,6 +145,9 @@ DLC_API dlc_status dlc_session_output_bind_by_name(dlc_session* session, const c
 
 /* Runs every step. Allocates only when buffers must grow (the first run, or larger dynamic shapes). */
 DLC_API dlc_status dlc_session_run(dlc_session* session);
+
+/* With options.profile: nanoseconds step `index` took, summed over the runs so far. */
+DLC_API dlc_status dlc_session_step_time(const dlc_session* session, size_t index, uint64_t* out_ns);
 
 /* The result of the last run: a view valid until the next run, rebind or free. */
 DLC_API dlc_status dlc_session_output_get(const dlc_session* session, size_t index, dlc_tensor* out_tensor);

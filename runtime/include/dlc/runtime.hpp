@@ -69,11 +69,13 @@ class Model {
 
 class Session {
  public:
-  explicit Session(const Model& model, int32_t threads = 0, const dlc_allocator* allocator = nullptr) {
+  explicit Session(const Model& model, int32_t threads = 0, const dlc_allocator* allocator = nullptr,
+                   bool profile = false) {
     dlc_session_options options;
     dlc_session_options_init(&options);
     options.threads = threads;
     options.allocator = allocator;
+    options.profile = profile ? 1 : 0;
     check(dlc_session_create(model.get(), &options, &session_));
   }
   Session(Session&& o) noexcept : session_(std::exchange(o.session_, nullptr)) {}
@@ -94,6 +96,12 @@ class Session {
     dlc_tensor t;
     check(dlc_session_output_get(session_, index, &t));
     return t;
+  }
+  // Nanoseconds step `index` took over all runs (sessions created with profile).
+  uint64_t stepTimeNs(size_t index) const {
+    uint64_t ns = 0;
+    check(dlc_session_step_time(session_, index, &ns));
+    return ns;
   }
   dlc_session* get() { return session_; }
 
