@@ -16,6 +16,7 @@ Expected<std::vector<std::string>> pipelineFor(const std::string& target, int op
   if (opt_level >= 2)
     p.insert(p.end(), {"cse", "algebraic-simplify", "transpose-reshape", "canonicalize", "constant-fold",
                        "fold-batchnorm", "recognize-layernorm", "recognize-gelu", "recognize-attention",
+                       "dce",  // the chains recognition replaced still use their inputs: gone before fusing
                        "fuse-epilogue", "dce",
                        // Recognized ops have static types where the pattern they replaced had none,
                        // so shape arithmetic (Shape -> Gather -> Concat -> Reshape) may fold only now.
