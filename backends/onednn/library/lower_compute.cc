@@ -155,11 +155,30 @@ Status lowerMatMul(Builder& b, const Op& op) {
   bool has_bias = op.numOperands() > 2 && op.operand(2), has_residual = op.numOperands() > 3 && op.operand(3);
   if (alpha != 1.0f && has_bias) return Status::error(str(where(op), ": alpha with a bias"));
 
+  // A batched A times a 2-D B is one matmul with the batch folded into M ([..., M, K] is
+  // [batch*M, K] in row-major bytes): seq-first transformer exports otherwise give M = 1 per batch
+  // entry, a matrix-vector product each. The bias must not vary along the folded dims; a
+  // residual of the result's shape folds like the result.
+  const memory::dims y_full = y;
+  bool fold = !trans_a && rank > 2 && bt.shape.rank() == 2 && at.shape.rank() == rank;
+  if (fold && has_bias) {
+    memory::dims c = dimsOf(op.operand(2)->type());
+    for (size_t i = 0; i + 1 < c.size(); ++i) fold &= c[i] == 1;
+  }
+  if (fold && has_residual) fold = dimsOf(op.operand(3)->type()) == y;
+  if (fold) {
+    memory::dim rows = 1;
+    for (int i = 0; i + 1 < rank; ++i) rows *= y[static_cast<size_t>(i)];
+    y = {rows, y.back()};
+    rank = 2;
+  }
+
   DLC_ASSIGN_OR_RETURN(int a0, b.tensorOf(op.operand(0)));
   DLC_ASSIGN_OR_RETURN(int b0, b.tensorOf(op.operand(1)));
   DLC_ASSIGN_OR_RETURN(int a1, b.ensurePlain(a0));
   DLC_ASSIGN_OR_RETURN(int b1, b.ensurePlain(b0));
-  memory::desc a_md = withRank(b.md(a1), rank), b_md = withRank(b.md(b1), rank);
+  memory::desc a_md = fold ? plainDesc({y[0], b.md(a1).dims().back()}, dt) : withRank(b.md(a1), rank);
+  memory::desc b_md = withRank(b.md(b1), rank);
   if (trans_a) a_md = swapLastTwo(a_md);
   if (trans_b) b_md = swapLastTwo(b_md);
   int a_view = b.view(a1, a_md);
@@ -167,14 +186,18 @@ Status lowerMatMul(Builder& b, const Op& op) {
   bool packed_weights = b.isConstant(b1) && bt.shape.rank() == 2;
   memory::desc w_md = packed_weights ? memory::desc(b_md.dims(), dt, memory::format_tag::any) : b_md;
   memory::desc bias_md;
-  if (has_bias) bias_md = withRank(plainDesc(dimsOf(op.operand(2)->type()), *dnnlType(op.operand(2)->type().dtype)), rank);
+  if (has_bias) {
+    memory::dims c = dimsOf(op.operand(2)->type());
+    if (fold) c = {1, c.back()};
+    bias_md = withRank(plainDesc(c, *dnnlType(op.operand(2)->type().dtype)), rank);
+  }
   dnnl::matmul::desc desc(a_md, w_md, bias_md, plainDesc(y, dt));
   dnnl::primitive_attr attr = Builder::baseAttr();
   if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
   dnnl::post_ops post;
   memory::desc r_md;
   if (has_residual) {
-    r_md = withRank(plainDesc(dimsOf(op.operand(3)->type()), dt), rank);
+    r_md = fold ? plainDesc(y, dt) : withRank(plainDesc(dimsOf(op.operand(3)->type()), dt), rank);
     post.append_binary(dnnl::algorithm::binary_add, r_md);
   }
   if (op.kind() == OpKind::FusedMatMul) DLC_RETURN_IF_ERROR(appendActivation(post, op));
@@ -196,7 +219,7 @@ Status lowerMatMul(Builder& b, const Op& op) {
     args.push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, b.view(r_plain, r_md)});
   }
   b.exec(dnnl::matmul(pd), std::move(args), pd.scratchpad_desc(), op);
-  b.bind(op.result(), dst);
+  b.bind(op.result(), fold ? b.view(dst, plainDesc(y_full, dt)) : dst);
   return Status::success();
 }
 
