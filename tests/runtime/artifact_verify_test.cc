@@ -4,7 +4,9 @@
 #include <random>
 
 #include "craft.h"
+#include "dlc_kernels_onednn.h"
 #include "frontend/onnx/importer.h"
+#include "passes/reinfer.h"
 #include "runtime_util.h"
 
 namespace dlc::testing {
@@ -139,10 +141,20 @@ TEST_F(ArtifactVerify, LoadFileErrorsNameThePath) {
   EXPECT_EQ(dir.message, "'/tmp' is not a regular file");
 }
 
-std::string realArtifact() {
+// The example CNN compiled for `target` (onednn: with its batch fixed, so every op is one oneDNN
+// segment whose payload the corruptions then reach).
+std::string realArtifact(const std::string& target = "reference") {
   auto g = onnx_import::importModelFile(DLC_SOURCE_DIR "/examples/models/small_cnn.onnx");
   EXPECT_TRUE(g.ok()) << g.status().message();
-  auto bytes = backends::writeArtifact(**g, backends::ArtifactOptions{});
+  if (target != "reference") {
+    Value* image = (*g)->body().argument(0);
+    image->setType(Type::tensor(DType::F32, Shape::of({1, 3, 32, 32})));
+    auto changed = passes::reinferTypes((*g)->body());
+    EXPECT_TRUE(changed.ok());
+  }
+  backends::ArtifactOptions options;
+  options.target = target;
+  auto bytes = backends::writeArtifact(**g, options);
   EXPECT_TRUE(bytes.ok()) << bytes.status().message();
   return *bytes;
 }
@@ -195,9 +207,19 @@ TEST_F(ArtifactVerify, ThreeHundredCorruptionsAreAllRefused) {
 // With the checksum recomputed, a corruption reaches the verifier and the semantic checks; some
 // (a changed weight value) make a valid artifact. None may crash or hang: each either fails to
 // load or loads and runs to a result or an error.
-// DLC_RESEALED_ITERATIONS raises the count for longer local fuzzing.
-TEST_F(ArtifactVerify, ResealedCorruptionsNeverCrash) {
-  std::string good = realArtifact();
+// DLC_RESEALED_ITERATIONS raises the count for longer local fuzzing. The oneDNN artifact puts the
+// whole model in one segment, so corrupted payloads reach its parser and lowering.
+class ResealedCorruptions : public ArtifactVerify, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(ResealedCorruptions, NeverCrash) {
+  runtime::check(dlc_kernels_onednn_register());
+  std::string good = realArtifact(GetParam());
+  {
+    auto model = runtime::Model::loadMemory(good.data(), good.size());
+    const char *library, *kernel, *location;
+    runtime::check(dlc_model_step_describe(model.get(), 0, &library, &kernel, &location));
+    EXPECT_STREQ(library, GetParam());
+  }
   std::mt19937_64 rng(4242);
   int refused = 0, ran = 0, run_errors = 0;
   std::vector<float> x(3 * 32 * 32, 0.25f);
@@ -233,10 +255,13 @@ TEST_F(ArtifactVerify, ResealedCorruptionsNeverCrash) {
     dlc_session_free(session);
     dlc_model_free(m);
   }
-  std::printf("resealed corruptions: %d refused at load, %d ran, %d failed at run\n", refused, ran, run_errors);
+  std::printf("resealed corruptions (%s): %d refused at load, %d ran, %d failed at run\n", GetParam(), refused, ran,
+              run_errors);
   EXPECT_EQ(refused + ran + run_errors, iterations);
   EXPECT_GT(refused, 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Targets, ResealedCorruptions, ::testing::Values("reference", "onednn"));
 
 }  // namespace
 }  // namespace dlc::testing
