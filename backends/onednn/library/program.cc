@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ir/dtype_onnx.h"
 #include "ir/verifier.h"
 
 namespace dlc::onednn {
@@ -244,6 +245,7 @@ Expected<std::unique_ptr<Program>> Program::build(const Graph& segment, const st
       out.kind = TensorSlot::Kind::Output;
       out.index = i;
       out.rank = body.output(i)->type().shape.rank();
+      out.dtype_code = static_cast<int32_t>(dtypeToOnnxCode(body.output(i)->type().dtype));
       int o = b.add(std::move(out));
       const Op* producer = body.output(i)->definingOp();
       DLC_RETURN_IF_ERROR(b.copy(t, o, producer ? *producer : *body.ops().front()));
@@ -282,11 +284,8 @@ Status Program::run(const dlc_kernel_io& io) const {
   for (int o : outputs_) {
     const TensorSlot& t = tensors_[static_cast<size_t>(o)];
     memory::dims dims = t.md.dims();
-    int32_t code = t.md.data_type() == memory::data_type::f32 ? 1 : t.md.data_type() == memory::data_type::bf16 ? 16
-                 : t.md.data_type() == memory::data_type::u8 ? 2 : t.md.data_type() == memory::data_type::s8 ? 3
-                 : t.md.data_type() == memory::data_type::s32 ? 6 : 10;
     handle[static_cast<size_t>(o)] =
-        io.output_allocate(io.runtime, t.index, code, t.rank == 0 ? 0 : static_cast<int32_t>(dims.size()), dims.data());
+        io.output_allocate(io.runtime, t.index, t.dtype_code, t.rank == 0 ? 0 : static_cast<int32_t>(dims.size()), dims.data());
     if (!handle[static_cast<size_t>(o)]) return Status::error("the runtime refused an output");
   }
   try {

@@ -28,6 +28,7 @@ struct TensorSlot {
   std::shared_ptr<void> owned;     // a repacked copy
   int first = 1 << 30, last = -1;  // executions that write / read it (workspace liveness)
   int rank = -1;                   // Output: the IR rank (0 for a scalar, which oneDNN sees as [1])
+  int32_t dtype_code = 0;          // Output: the IR dtype as the runtime's (ONNX) code
 };
 
 struct Exec {
