@@ -90,7 +90,7 @@ std::unique_ptr<Graph> signatureGraph(const runtime::Model& model) {
   return g;
 }
 
-Expected<std::vector<DataValue>> runSession(runtime::Session& session, const std::vector<DataValue>& inputs) {
+Status bindInputs(runtime::Session& session, const std::vector<DataValue>& inputs) {
   try {
     for (size_t i = 0; i < inputs.size(); ++i) {
       const DataValue& v = inputs[i];
@@ -98,15 +98,20 @@ Expected<std::vector<DataValue>> runSession(runtime::Session& session, const std
       const Tensor& t = v.tensor;
       session.bindInput(i, static_cast<int32_t>(dtypeToOnnxCode(t.dtype())), t.shape(), t.raw(), t.nbytes());
     }
+  } catch (const runtime::Error& e) {
+    return Status::error(e.what());
+  }
+  return Status::success();
+}
+
+Expected<std::vector<DataValue>> runSession(const runtime::Model& model, runtime::Session& session,
+                                            const std::vector<DataValue>& inputs) {
+  DLC_RETURN_IF_ERROR(bindInputs(session, inputs));
+  try {
     session.run();
     std::vector<DataValue> outputs;
-    for (size_t i = 0;; ++i) {
-      dlc_tensor t;
-      dlc_status s = dlc_session_output_get(session.get(), i, &t);
-      if (s) {  // past the last output
-        dlc_status_free(s);
-        break;
-      }
+    for (size_t i = 0; i < model.outputCount(); ++i) {
+      dlc_tensor t = session.output(i);
       auto dtype = dtypeFromOnnxCode(t.dtype);
       if (!dtype) return Status::error(str("output ", i, " has unknown dtype code ", t.dtype));
       outputs.push_back(DataValue::ofTensor(Tensor::fromBytes(*dtype, std::vector<int64_t>(t.shape, t.shape + t.rank), t.data, t.bytes)));

@@ -24,8 +24,12 @@ Expected<std::unique_ptr<runtime::Model>> loadArtifact(const std::string& path);
 std::unique_ptr<Graph> signatureGraph(const runtime::Model& model);
 Type typeOf(const dlc_tensor_info& info);
 
-// Binds `inputs` (tensors) to the session, runs it and copies the outputs out.
-Expected<std::vector<DataValue>> runSession(runtime::Session& session, const std::vector<DataValue>& inputs);
+// Binds `inputs` (tensors only) to the session's inputs in order.
+Status bindInputs(runtime::Session& session, const std::vector<DataValue>& inputs);
+
+// Binds `inputs`, runs the session of `model` and copies the outputs out.
+Expected<std::vector<DataValue>> runSession(const runtime::Model& model, runtime::Session& session,
+                                            const std::vector<DataValue>& inputs);
 
 // An error naming the available targets unless `target` is one.
 Status checkTarget(const std::string& target);

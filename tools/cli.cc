@@ -1,6 +1,8 @@
 // Argument parsing, model loading and error reporting shared by the dlc subcommands.
 #include "tools/cli.h"
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -60,6 +62,16 @@ std::vector<std::string> Args::getAll(const std::string& name) const {
   auto [b, e] = options_.equal_range(name);
   for (auto it = b; it != e; ++it) out.push_back(it->second);
   return out;
+}
+
+Expected<int> intOption(const Args& args, const std::string& name, int fallback, int min) {
+  if (!args.has(name)) return fallback;
+  std::string text = args.get(name);
+  char* end = nullptr;
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || v < min || v > 1000000)
+    return Status::error(str("--", name, " must be an integer >= ", min, ", got '", text, "'"));
+  return static_cast<int>(v);
 }
 
 Expected<std::unique_ptr<Graph>> loadModel(const std::string& path) {

@@ -29,6 +29,9 @@ class Args {
   std::multimap<std::string, std::string> options_;
 };
 
+// A whole-string integer option >= `min` (at most 1,000,000), or `fallback` when absent.
+Expected<int> intOption(const Args& args, const std::string& name, int fallback, int min);
+
 // Loads a model from .onnx (import) or .dlcir (textual IR), verifying it.
 Expected<std::unique_ptr<Graph>> loadModel(const std::string& path);
 

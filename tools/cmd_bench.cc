@@ -51,17 +51,6 @@ using Clock = std::chrono::steady_clock;
 double toMs(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 double toUs(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 
-// Parses a whole-string integer option >= `min`.
-Expected<int> intOption(const Args& args, const std::string& name, int fallback, int min) {
-  if (!args.has(name)) return fallback;
-  std::string text = args.get(name);
-  char* end = nullptr;
-  long v = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || v < min || v > 1000000)
-    return Status::error(str("--", name, " must be an integer >= ", min, ", got '", text, "'"));
-  return static_cast<int>(v);
-}
-
 // Collects kernel timings for --profile (graph-body ops only, so shares add up to the run time;
 // an If/Loop/Scan's time includes its nested ops) and every kernel for --trace.
 class Recorder : public ref::OpObserver {
@@ -216,10 +205,8 @@ int benchModel(const runtime::Model& model, const std::string& model_path, const
                bool profile) {
   try {
     runtime::Session session(model, threads, nullptr, profile);
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      const Tensor& t = inputs[i].tensor;
-      session.bindInput(i, static_cast<int32_t>(dtypeToOnnxCode(t.dtype())), t.shape(), t.raw(), t.nbytes());
-    }
+    Status bound = bindInputs(session, inputs);
+    if (!bound.ok()) return fail(str(bound.message(), " (", model_path, ")"));
     for (int i = 0; i < warmup; ++i) session.run();
     dlc_model_stats stats;
     dlc_model_stats_get(model.get(), &stats);

@@ -155,17 +155,11 @@ int runRun(const std::vector<std::string>& argv) {
   Expected<std::vector<DataValue>> outputs = Status::error("not run");
   std::vector<std::string> output_names;
   if (artifact) {
-    int threads = 0;
-    if (args->has("threads")) {
-      char* end = nullptr;
-      std::string text = args->get("threads");
-      long v = std::strtol(text.c_str(), &end, 10);
-      if (text.empty() || *end != '\0' || v < 0 || v > 1024) return fail(str("--threads must be an integer >= 0, got '", text, "'"));
-      threads = static_cast<int>(v);
-    }
+    auto threads = intOption(*args, "threads", 0, 0);
+    if (!threads.ok()) return fail(threads.status());
     try {
-      runtime::Session session(*artifact, threads);
-      outputs = runSession(session, inputs);
+      runtime::Session session(*artifact, *threads);
+      outputs = runSession(*artifact, session, inputs);
     } catch (const runtime::Error& e) {
       outputs = Status::error(e.what());
     }
