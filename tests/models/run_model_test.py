@@ -6,9 +6,10 @@ between the two graphs, so that gap is reported, and every run is held to the Py
 artifacts, once as exported (symbolic dims: buffers sized at run time) and once with the input
 shapes fixed (every intermediate in the planned arena), and each is run through the runtime
 library: outputs must match PyTorch's, and with the reference target be bit-identical to the -O3
-ONNX run (same kernels). For a compiled target the difference is reported: the symbolic-dims
-artifact runs reference kernels, and oneDNN's results for vit_b_16 differed by 2.6e-6 between the
-in-memory compile and the artifact file (each is deterministic; the cause is not pinned down).
+ONNX run (same kernels). For a compiled target the fixed-shape artifact is held to the -O3 vs -O0
+bound (it ran in another process: oneDNN's batched matmul once gave vit_b_16 results 2.6e-6 apart
+between the in-memory compile and the artifact file, each deterministic), and the symbolic-dims
+artifact, which runs reference kernels, is only reported.
 
 usage: run_model_test.py --dlc PATH --model-dir DIR --output-dir OUT [--target T] [--rel 1e-3]
 The model folder (from export_models.py) holds model.onnx, input_<i>.npy and expected_<i>.npy.
@@ -132,7 +133,11 @@ def main():
                     np.array_equal(onnx_run, artifact_run, equal_nan=True)
                 print(f"output_{i} {level} vs -O3 ONNX run: {'identical' if same else 'DIFFERENT'}")
                 failed |= not same
-            else:  # other kernels (symbolic dims) or a oneDNN build in another process: reported
+            elif level == "dlc-static":  # same kernels, built in another process: the pipeline bound
+                ok, msg = compare(artifact_run, onnx_run, args.pipeline_rel, f"output_{i} {level} vs -O3 ONNX run")
+                print(msg)
+                failed |= not ok
+            else:  # the symbolic-dims artifact runs reference kernels, not the target's: reported
                 ok, msg = compare(artifact_run, onnx_run, args.pipeline_rel, f"output_{i} {level} vs -O3 ONNX run")
                 print(f"{msg} [reported only: target {args.target}]")
     sys.exit(1 if failed else 0)
