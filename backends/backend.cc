@@ -10,6 +10,7 @@ namespace dlc::backends {
 
 std::unique_ptr<Backend> makeReferenceBackend();
 std::unique_ptr<Backend> makeOnednnBackend();
+std::unique_ptr<Backend> makeCpuBackend();
 
 namespace {
 
@@ -18,6 +19,7 @@ const std::vector<std::unique_ptr<Backend>>& registry() {
     std::vector<std::unique_ptr<Backend>> b;
     b.push_back(makeReferenceBackend());
     b.push_back(makeOnednnBackend());
+    b.push_back(makeCpuBackend());
     return b;
   }();
   return backends;

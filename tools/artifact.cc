@@ -2,6 +2,7 @@
 #include "tools/artifact.h"
 
 #include "backends/artifact_writer.h"
+#include "dlc_kernels_cpu.h"
 #include "dlc_kernels_onednn.h"
 #include "dlc_kernels_reference.h"
 #include "ir/dtype_onnx.h"
@@ -17,6 +18,7 @@ namespace {
 void registerLibraries() {
   runtime::check(dlc_kernels_reference_register());
   runtime::check(dlc_kernels_onednn_register());
+  runtime::check(dlc_kernels_cpu_register());
 }
 }  // namespace
 

@@ -1,9 +1,13 @@
 // `dlc compile`: imports and optimizes a model for a target and writes the .dlc artifact.
+#include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
 #include "backends/artifact_writer.h"
+#include "backends/llvm_cpu/compile/bundle.h"
+#include "backends/llvm_cpu/compile/cpu_backend.h"
 #include "tools/cli.h"
 #include "tools/pipeline.h"
 
@@ -12,14 +16,27 @@ namespace {
 
 constexpr const char* kHelp =
     "usage: dlc compile MODEL(.onnx|.dlcir) -o OUT.dlc [--target T] [-O0..-O3] [--input-shape NAME=AxB]...\n"
+    "                   [--cpu CPU] [--triple TRIPLE] [--emit artifact|bundle|llvm-ir|asm|object]\n"
     "\n"
     "Optimizes the model with the target's default pipeline, plans its memory and writes a .dlc\n"
     "artifact that `dlc run`, `dlc inspect` and applications linking libdlcrt load.\n"
     "\n"
     "  -o, --output OUT.dlc   the artifact to write (replaced atomically)\n"
-    "  --target T             reference (default; libdlc_kernels_reference runs every op) or\n"
-    "                         onednn (libdlc_kernels_onednn runs what oneDNN supports, with\n"
-    "                         static shapes: give --input-shape for symbolic dims)\n"
+    "  --target T             reference (default; libdlc_kernels_reference runs every op),\n"
+    "                         onednn (libdlc_kernels_onednn runs what oneDNN supports) or cpu\n"
+    "                         (native code generated with LLVM, run by libdlc_cpu); both need\n"
+    "                         static shapes (give --input-shape for symbolic dims) and leave\n"
+    "                         other ops to the reference kernels in the same artifact\n"
+    "  --cpu CPU              cpu target: the CPU to generate code for: native (default: this\n"
+    "                         machine's CPU and features), znver4, x86-64-v3, skylake-avx512, ...\n"
+    "                         The artifact records the CPU features it needs; the runtime\n"
+    "                         refuses it on a CPU without them\n"
+    "  --triple TRIPLE        cpu target: the target triple (default the host's; x86_64 Linux)\n"
+    "  --emit KIND            cpu target: artifact (default); bundle: OUT.o, OUT.h and\n"
+    "                         OUT.weights for static linking into a C/C++ program without the\n"
+    "                         dlc runtime (every op must compile; see OUT.h); or the optimized\n"
+    "                         native code of the compiled segments as llvm-ir, asm or an ELF\n"
+    "                         object, for inspection (-o names the file)\n"
     "  -O0 .. -O3             optimization level (default -O2)\n"
     "  --input-shape N=AxBxC  fix input N's symbolic dims, so every intermediate gets an arena\n"
     "                         slot; without it, symbolic-shaped values are sized at run time\n"
@@ -47,7 +64,7 @@ Status writeFileAtomically(const std::string& path, const std::string& bytes) {
 }  // namespace
 
 int runCompile(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"target", "output", "O", "input-shape"}, {"help"});
+  auto args = Args::parse(argv, {"target", "output", "O", "input-shape", "cpu", "triple", "emit"}, {"help"});
   if (!args.ok()) return fail(args.status());
   if (args->has("help")) {
     std::cout << kHelp;
@@ -74,7 +91,37 @@ int runCompile(const std::vector<std::string>& argv) {
 
   backends::ArtifactOptions options;
   options.target = target;
-  auto bytes = backends::writeArtifact(**graph, options);
+  options.compile.cpu = args->get("cpu");
+  options.compile.triple = args->get("triple");
+  if (target != "cpu" && (args->has("cpu") || args->has("triple") || args->has("emit")))
+    return fail("--cpu, --triple and --emit apply to --target cpu");
+  std::string emit = args->get("emit", "artifact");
+  Expected<std::string> bytes = Status::error("");
+  if (emit == "artifact") {
+    bytes = backends::writeArtifact(**graph, options);
+  } else if (emit == "bundle") {
+    std::string stem = out_path;
+    for (const char* ext : {".o", ".h", ".weights"})
+      if (stem.size() > std::strlen(ext) && stem.compare(stem.size() - std::strlen(ext), std::strlen(ext), ext) == 0)
+        stem.resize(stem.size() - std::strlen(ext));
+    std::string name = stem.substr(stem.find_last_of('/') + 1);
+    for (char& ch : name)
+      if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+    if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) name = "model_" + name;
+    auto bundle = llvm_cpu::emitBundle(**graph, options.compile, name, model_path);
+    if (!bundle.ok()) return fail(str(bundle.status().message(), " (", model_path, ")"));
+    for (auto [ext, bytes] : {std::pair<const char*, const std::string*>{".o", &bundle->object}, {".h", &bundle->header},
+                              {".weights", &bundle->weights}}) {
+      Status written = writeFileAtomically(stem + ext, *bytes);
+      if (!written.ok()) return fail(written);
+    }
+    return 0;
+  } else if (emit == "llvm-ir" || emit == "asm" || emit == "object") {
+    auto kind = emit == "llvm-ir" ? llvm_cpu::EmitKind::LlvmIr : emit == "asm" ? llvm_cpu::EmitKind::Assembly : llvm_cpu::EmitKind::Object;
+    bytes = llvm_cpu::emitSegments(**graph, options.compile, kind);
+  } else {
+    return fail(str("--emit '", emit, "' is not artifact, llvm-ir, asm or object"));
+  }
   if (!bytes.ok()) return fail(str(bytes.status().message(), " (", model_path, ")"));
   Status written = writeFileAtomically(out_path, *bytes);
   if (!written.ok()) return fail(written);

@@ -13,6 +13,9 @@
 #ifdef DLC_EMBED_ONEDNN
 #include "dlc_kernels_onednn.h" /* built a second time linking libdlc_onednn as well */
 #endif
+#ifdef DLC_EMBED_CPU
+#include "dlc_kernels_cpu.h" /* and a third time with libdlc_cpu (native code in the artifact) */
+#endif
 
 /* Prints the status's message and returns 1 when it is an error (and frees it). */
 static int failed(dlc_status status, const char* what) {
@@ -75,6 +78,9 @@ int main(int argc, char** argv) {
   }
   int runs = argc > 3 ? atoi(argv[3]) : 1;
   if (failed(dlc_kernels_reference_register(), "registering the reference kernels")) return 1;
+#ifdef DLC_EMBED_CPU
+  if (failed(dlc_kernels_cpu_register(), "registering the CPU kernels")) return 1;
+#endif
 #ifdef DLC_EMBED_ONEDNN
   if (failed(dlc_kernels_onednn_register(), "registering the oneDNN kernels")) return 1;
 #endif

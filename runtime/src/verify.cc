@@ -198,6 +198,11 @@ dlc_status buildModel(dlc_model_t& model, const uint8_t* body, size_t size) {
   // Only a fully checked model reaches the kernel libraries.
   std::vector<dlc_tensor_info> in_infos, out_infos;
   std::vector<dlc_tensor> constants;
+  std::vector<dlc_native_code> native;
+  if (fbm.native_code())
+    for (const auto* nc : *fbm.native_code())
+      if (nc) native.push_back(dlc_native_code{nc->format() ? nc->format()->c_str() : "", nc->code() ? nc->code()->data() : nullptr,
+                                               nc->code() ? nc->code()->size() : 0});
   char error[512];
   for (size_t k = 0; k < num_steps; ++k) {
     const fb::Step* st = fbm.steps()->Get(static_cast<flatbuffers::uoffset_t>(k));
@@ -217,7 +222,8 @@ dlc_status buildModel(dlc_model_t& model, const uint8_t* body, size_t size) {
     dlc_step_info info{step.kernel.c_str(), step.location.c_str(),
                        st->payload() ? st->payload()->data() : nullptr, st->payload() ? st->payload()->size() : 0,
                        static_cast<int32_t>(in_infos.size()), static_cast<int32_t>(out_infos.size()),
-                       in_infos.data(), out_infos.data(), constants.data()};
+                       in_infos.data(), out_infos.data(), constants.data(),
+                       static_cast<int32_t>(native.size()), native.data()};
     error[0] = '\0';
     void* state = nullptr;
     if (step.library->step_prepare(&info, &state, error, sizeof error) != 0)

@@ -14,7 +14,15 @@
 extern "C" {
 #endif
 
-#define DLC_KERNEL_ABI_VERSION 1
+#define DLC_KERNEL_ABI_VERSION 2
+
+/* A native-code section of the artifact (a code-generating backend's compiled segments), e.g.
+ * format "elf-shared-object" for the LLVM CPU backend. */
+typedef struct dlc_native_code {
+  const char* format;
+  const uint8_t* data;
+  size_t size;
+} dlc_native_code;
 
 typedef struct dlc_step_info {
   const char* kernel;      /* the artifact's kernel name */
@@ -29,6 +37,9 @@ typedef struct dlc_step_info {
    * the model; libraries may repack them here, once), data == NULL for inputs known only at run
    * time. */
   const dlc_tensor* constants;
+  /* The artifact's native-code sections, valid as long as the model. */
+  int32_t num_native_code;
+  const dlc_native_code* native_code;
 } dlc_step_info;
 
 /* What one run of a step sees. Absent optional inputs have data == NULL. */

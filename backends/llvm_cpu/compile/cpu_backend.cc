@@ -1,0 +1,139 @@
+// The cpu target of `dlc compile`: runs of consecutive ops with a lowering become one segment
+// each; all segments go into one LLVM module together with the kernel library's bitcode, which is
+// specialized for the target CPU, optimized as a whole (O3), emitted as an object and linked into
+// the shared object the artifact carries.
+#include "backends/llvm_cpu/compile/cpu_backend.h"
+
+#include <llvm/Bitcode/BitcodeReader.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+
+#include "backends/llvm_cpu/compile/emitter.h"
+#include "backends/llvm_cpu/compile/module.h"
+#include "backends/llvm_cpu/compile/target.h"
+#include "backends/llvm_cpu/kernels/kernels.h"
+
+extern "C" const char dlc_cpu_kernels_bitcode[];
+extern "C" const char dlc_cpu_kernels_bitcode_end[];
+
+namespace dlc::llvm_cpu {
+
+using backends::Segment;
+
+// Whether `op` lowers, and why not (DLC_CPU_EXPLAIN=1 prints the reason).
+bool lowers(const Op& op) {
+  const Lowering* lowering = loweringFor(op.kind());
+  Status s = lowering ? lowering->check(op) : Status::error(str(where(op), ": no lowering"));
+  if (!s.ok() && std::getenv("DLC_CPU_EXPLAIN")) std::fprintf(stderr, "cpu: %s\n", s.message().c_str());
+  return s.ok();
+}
+
+std::vector<Segment> planSegments(const Graph& graph) {
+  std::vector<Segment> segments;
+  std::vector<const Op*> run;
+  auto flush = [&] {
+    if (run.empty()) return;
+    std::string prefix = str("dlc_seg", segments.size());
+    segments.push_back({run, backends::StepCode{"cpu", "segment", str("segment=", prefix)}});
+    run.clear();
+  };
+  // DLC_CPU_SPLIT=1: one op per segment, so `dlc bench --profile` times every op.
+  const bool split = std::getenv("DLC_CPU_SPLIT") != nullptr;
+  for (const auto& op : graph.body().ops()) {
+    if (op->kind() == OpKind::Constant) continue;  // weights: a segment goes on past them
+    if (lowers(*op)) {
+      run.push_back(op.get());
+      if (split) flush();
+    } else {
+      flush();
+    }
+  }
+  flush();
+  return segments;
+}
+
+// The kernel library's bitcode as the module, the segments' entry points added to it, and
+// everything but the entry points internal (so what no segment calls is dropped).
+Expected<BuiltModule> buildModule(const std::vector<Segment>& segments, const CpuTarget& target) {
+  BuiltModule built;
+  built.context = std::make_unique<llvm::LLVMContext>();
+  llvm::StringRef bytes(dlc_cpu_kernels_bitcode, static_cast<size_t>(dlc_cpu_kernels_bitcode_end - dlc_cpu_kernels_bitcode));
+  auto parsed = llvm::parseBitcodeFile(llvm::MemoryBufferRef(bytes, "dlc_cpu_kernels.bc"), *built.context);
+  if (!parsed) {
+    std::string message = llvm::toString(parsed.takeError());
+    return Status::error(str("the embedded CPU kernel library does not load: ", message));
+  }
+  built.module = std::move(*parsed);
+  llvm::Module& m = *built.module;
+  m.setModuleIdentifier("dlc_model");
+  auto* i32 = llvm::Type::getInt32Ty(*built.context);
+  llvm::GlobalVariable* isa = m.getGlobalVariable("dlc_cpu_isa");
+  if (!isa) isa = new llvm::GlobalVariable(m, i32, true, llvm::GlobalValue::ExternalLinkage, nullptr, "dlc_cpu_isa");
+  isa->setInitializer(llvm::ConstantInt::get(i32, static_cast<int>(target.isa)));
+  isa->setConstant(true);
+  new llvm::GlobalVariable(m, i32, true, llvm::GlobalValue::ExternalLinkage, llvm::ConstantInt::get(i32, DLC_CPU_ABI_VERSION),
+                           "dlc_cpu_abi_version");
+  std::set<std::string> entry_points{"dlc_cpu_abi_version"};
+  for (const Segment& seg : segments) {
+    std::string prefix = seg.code.payload.substr(std::string("segment=").size());
+    SegmentEmitter emitter(m, target, prefix);
+    DLC_RETURN_IF_ERROR(emitter.emit(seg.ops));
+    for (const char* suffix : {"_run", "_pack", "_packed_bytes", "_workspace_bytes"}) entry_points.insert(prefix + suffix);
+  }
+  auto isEntryPoint = [&](llvm::StringRef name) { return entry_points.count(name.str()) != 0; };
+  for (llvm::Function& f : m)
+    if (!f.isDeclaration() && !isEntryPoint(f.getName())) f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  for (llvm::GlobalVariable& g : m.globals())
+    if (!g.isDeclaration() && !isEntryPoint(g.getName())) g.setLinkage(llvm::GlobalValue::InternalLinkage);
+  std::string broken;
+  llvm::raw_string_ostream why(broken);
+  if (llvm::verifyModule(m, &why)) return Status::error(str("internal error: the generated module is invalid: ", why.str()));
+  return built;
+}
+
+namespace {
+
+class CpuBackend : public backends::Backend {
+ public:
+  const char* name() const override { return "cpu"; }
+  bool supports(const Op& op) const override { return lowers(op); }
+
+  Expected<backends::ArtifactParts> compile(const Graph& graph, const backends::CompileOptions& options) const override {
+    DLC_ASSIGN_OR_RETURN(CpuTarget target, resolveCpuTarget(options.cpu, options.triple));
+    backends::ArtifactParts parts;
+    parts.segments = planSegments(graph);
+    if (parts.segments.empty()) return parts;  // nothing to generate: every op is a reference step
+    DLC_ASSIGN_OR_RETURN(BuiltModule built, buildModule(parts.segments, target));
+    optimizeModule(*built.module, target);
+    DLC_ASSIGN_OR_RETURN(std::string object, emitCode(*built.module, target, FileKind::Object));
+    DLC_ASSIGN_OR_RETURN(std::string shared, linkSharedObject(object));
+    parts.cpu_features = target.required;
+    parts.native_code.push_back({"elf-shared-object", std::move(shared)});
+    return parts;
+  }
+};
+
+}  // namespace
+
+Expected<std::string> emitSegments(const Graph& graph, const backends::CompileOptions& options, EmitKind kind,
+                                   std::vector<Segment>* segments_out) {
+  DLC_ASSIGN_OR_RETURN(CpuTarget target, resolveCpuTarget(options.cpu, options.triple));
+  std::vector<Segment> segments = planSegments(graph);
+  DLC_ASSIGN_OR_RETURN(BuiltModule built, buildModule(segments, target));
+  optimizeModule(*built.module, target);
+  if (segments_out) *segments_out = segments;
+  if (kind == EmitKind::LlvmIr) return printModule(*built.module);
+  return emitCode(*built.module, target, kind == EmitKind::Assembly ? FileKind::Assembly : FileKind::Object);
+}
+
+}  // namespace dlc::llvm_cpu
+
+namespace dlc::backends {
+std::unique_ptr<Backend> makeCpuBackend() { return std::make_unique<llvm_cpu::CpuBackend>(); }
+}  // namespace dlc::backends

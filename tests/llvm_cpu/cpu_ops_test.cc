@@ -1,0 +1,292 @@
+// The LLVM CPU target against the reference kernels, op by op over randomized shapes (odd sizes,
+// strides, padding, dilation, groups, broadcasting, fused epilogues, both vector ISAs) and on
+// multi-op segments whose intermediates live in the planned workspace. Every case must run as
+// compiled code: a silent fallback to the reference kernels would pass and test nothing.
+#include "dlc_kernels_cpu.h"
+#include "dlc_kernels_reference.h"
+#include "passes/pass_manager.h"
+#include "tests/common/backend_case.h"
+
+namespace dlc::testing {
+
+void registerTestLibraries() {
+  runtime::check(dlc_kernels_reference_register());
+  runtime::check(dlc_kernels_cpu_register());
+}
+
+namespace {
+
+struct Case : BackendCase {
+  explicit Case(uint32_t seed, std::string cpu = "") : BackendCase("cpu", seed) { setCpu(std::move(cpu)); }
+};
+
+// The AVX2 kernels run on any machine with AVX2 (the AVX-512 ones are what `native` picks here).
+const char* cpuFor(uint32_t seed) { return seed % 3 == 0 ? "x86-64-v3" : ""; }
+
+TEST(CpuOps, Convolutions) {
+  for (uint32_t seed = 1; seed <= 24; ++seed) {
+    Case c(seed, cpuFor(seed));
+    int64_t n = c.pick(1, 2), ch = c.pick(1, 19), h = c.pick(5, 17), w = c.pick(5, 23), k = 2 * c.pick(0, 2) + 1;
+    int64_t stride = c.pick(1, 2), dil = c.pick(1, 2), pad = c.pick(0, k / 2);
+    int64_t group = 1, oc = c.pick(1, 40);
+    int kind = c.pick(0, 2);  // plain, grouped, depthwise
+    if (kind == 1 && ch % 2 == 0) group = 2, oc = 2 * c.pick(1, 12);
+    if (kind == 2) group = ch, oc = ch * c.pick(1, 2);
+    if ((h + 2 * pad - (k - 1) * dil - 1) < 0 || (w + 2 * pad - (k - 1) * dil - 1) < 0) dil = 1;
+    Value* x = c.input({n, ch, h, w});
+    Value* wt = c.weight({oc, ch / group, k, k});
+    std::map<std::string, Attribute> attrs{{"strides", Attribute::ofInts({stride, stride})},
+                                           {"dilations", Attribute::ofInts({dil, dil})},
+                                           {"pads", Attribute::ofInts({pad, pad, pad, pad})},
+                                           {"group", Attribute::ofInt(group)}};
+    bool fused = c.coin();
+    std::vector<Value*> operands{x, wt};
+    if (c.coin()) operands.push_back(c.weight({oc}));
+    Value* y = nullptr;
+    if (fused) {
+      attrs = activation(c, attrs);
+      if (c.coin()) {
+        if (operands.size() == 2) operands.push_back(nullptr);
+        int64_t ohh = (h + 2 * pad - (k - 1) * dil - 1) / stride + 1, oww = (w + 2 * pad - (k - 1) * dil - 1) / stride + 1;
+        operands.push_back(c.input({n, oc, ohh, oww}));
+      }
+      y = c.op1(OpKind::FusedConv, operands, attrs);
+    } else {
+      y = c.op1(OpKind::Conv, operands, attrs);
+    }
+    ASSERT_NE(y, nullptr);
+    c.output(y);
+    c.check(str("conv seed ", seed, ": ", n, "x", ch, "x", h, "x", w, " k", k, " s", stride, " d", dil, " p", pad, " g", group,
+                " oc", oc, fused ? " fused" : "", " cpu ", cpuFor(seed)));
+  }
+}
+
+TEST(CpuOps, LargerAndOneDimensionalConvolutions) {
+  struct Shape {
+    int64_t ch, hw, oc, k, stride, group;
+  };
+  const Shape shapes[] = {{64, 14, 64, 3, 1, 1}, {32, 28, 96, 1, 1, 1}, {96, 15, 96, 3, 2, 96}, {3, 32, 16, 7, 2, 1},
+                          {128, 7, 256, 1, 2, 1}, {48, 9, 48, 5, 1, 48}, {40, 10, 80, 3, 1, 4}};
+  uint32_t seed = 100;
+  for (const Shape& s : shapes) {
+    for (const char* cpu : {"", "x86-64-v3"}) {
+      Case c(seed++, cpu);
+      Value* x = c.input({1, s.ch, s.hw, s.hw});
+      int64_t p = s.k / 2;
+      c.output(c.op1(OpKind::FusedConv, {x, c.weight({s.oc, s.ch / s.group, s.k, s.k}, -0.2f, 0.2f), c.weight({s.oc})},
+                     {{"strides", Attribute::ofInts({s.stride, s.stride})}, {"pads", Attribute::ofInts({p, p, p, p})},
+                      {"group", Attribute::ofInt(s.group)}, {"activation", Attribute::ofString("Relu")}}));
+      c.check(str("conv ", s.ch, "->", s.oc, " k", s.k, " s", s.stride, " g", s.group, " on ", s.hw, " cpu ", cpu));
+    }
+  }
+  Case c(150);  // 1-D: [N, C, W]
+  c.output(c.op1(OpKind::Conv, {c.input({2, 5, 31}), c.weight({7, 5, 3}), c.weight({7})},
+                 {{"pads", Attribute::ofInts({1, 2})}, {"strides", Attribute::ofInts({2})}}));
+  c.check("1-D convolution");
+}
+
+TEST(CpuOps, MatMuls) {
+  for (uint32_t seed = 1; seed <= 24; ++seed) {
+    Case c(seed, cpuFor(seed));
+    int64_t m = c.pick(1, 70), k = c.pick(1, 90), n = c.pick(1, 75), batch = c.pick(1, 3);
+    bool trans_a = c.coin(), trans_b = c.coin(), weights_const = c.coin();
+    std::vector<int64_t> ad = trans_a ? std::vector<int64_t>{batch, k, m} : std::vector<int64_t>{batch, m, k};
+    std::vector<int64_t> bd = trans_b ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n};
+    Value* a = c.input(ad);
+    Value* b = weights_const ? c.weight(bd) : c.input(bd);
+    std::map<std::string, Attribute> attrs = activation(c, {{"transA", Attribute::ofInt(trans_a)}, {"transB", Attribute::ofInt(trans_b)}});
+    std::vector<Value*> operands{a, b};
+    int bias = c.pick(0, 2);  // none, [N], [batch,M,N]
+    if (bias == 1) operands.push_back(c.weight({n}));
+    if (bias == 2) operands.push_back(c.weight({batch, m, n}));
+    if (c.coin()) attrs["alpha"] = Attribute::ofFloat(0.5f);
+    if (c.coin()) {
+      if (operands.size() == 2) operands.push_back(nullptr);
+      operands.push_back(c.input({batch, m, n}));
+    }
+    c.output(c.op1(OpKind::FusedMatMul, operands, attrs));
+    c.check(str("matmul seed ", seed, ": [", batch, ",", m, ",", k, "]x[", k, ",", n, "] tA", trans_a, " tB", trans_b, " bias", bias,
+                weights_const ? " packed" : "", " cpu ", cpuFor(seed)));
+  }
+  Case plain(99);  // batched x batched, broadcasting the batch
+  plain.output(plain.op1(OpKind::MatMul, {plain.input({2, 3, 5, 7}), plain.input({1, 3, 7, 4})}));
+  plain.check("batched matmul");
+  Case bert(98);  // BERT-base's shapes, packed weights, Gelu epilogue
+  bert.output(bert.op1(OpKind::FusedMatMul, {bert.input({1, 128, 768}), bert.weight({768, 3072}, -0.05f, 0.05f), bert.weight({3072})},
+                       {{"activation", Attribute::ofString("Gelu")}}));
+  bert.check("BERT intermediate projection");
+}
+
+TEST(CpuOps, Pooling) {
+  for (uint32_t seed = 1; seed <= 30; ++seed) {
+    Case c(seed, cpuFor(seed));
+    int64_t h = c.pick(4, 15), w = c.pick(4, 35), k = c.pick(1, 3), s = c.pick(1, 3), p = c.pick(0, k - 1);
+    bool ceil_mode = c.coin(), is_max = c.coin();
+    Value* x = c.input({c.pick(1, 2), c.pick(1, 19), h, w});
+    std::map<std::string, Attribute> attrs{{"kernel_shape", Attribute::ofInts({k, k})}, {"strides", Attribute::ofInts({s, s})},
+                                           {"pads", Attribute::ofInts({p, p, p, p})}, {"ceil_mode", Attribute::ofInt(ceil_mode)}};
+    if (is_max && c.coin() && !ceil_mode) attrs["dilations"] = Attribute::ofInts({2, 2});
+    if (!is_max && !ceil_mode) attrs["count_include_pad"] = Attribute::ofInt(c.pick(0, 1));
+    c.output(c.op1(is_max ? OpKind::MaxPool : OpKind::AveragePool, {x}, attrs));
+    c.check(str("pool seed ", seed, is_max ? " max" : " avg", " k", k, " s", s, " p", p, " ceil", ceil_mode));
+  }
+  Case c(7);
+  c.output(c.op1(OpKind::GlobalAveragePool, {c.input({2, 13, 7, 5})}));
+  c.check("GlobalAveragePool");
+}
+
+TEST(CpuOps, Elementwise) {
+  const std::pair<OpKind, float> kinds[] = {
+      {OpKind::Relu, -1},     {OpKind::LeakyRelu, -1}, {OpKind::Elu, -1},   {OpKind::Selu, -1},      {OpKind::Celu, -1},
+      {OpKind::Sigmoid, -1},  {OpKind::Tanh, -1},      {OpKind::Exp, -1},   {OpKind::Log, 0.01f},    {OpKind::Sqrt, 0.0f},
+      {OpKind::Abs, -1},      {OpKind::Neg, -1},       {OpKind::Erf, -1},   {OpKind::HardSwish, -1}, {OpKind::HardSigmoid, -1},
+      {OpKind::Gelu, -1},     {OpKind::Softplus, -1},  {OpKind::Floor, -1}, {OpKind::Ceil, -1},      {OpKind::Reciprocal, 0.5f},
+      {OpKind::Identity, -1}};
+  for (const auto& [kind, lo] : kinds) {
+    for (const char* cpu : {"", "x86-64-v3"}) {
+      Case c(static_cast<uint32_t>(kind) + 3, cpu);
+      c.output(c.op1(kind, {c.input({2, 3, 5, 37}, lo < 0 ? -6.0f : lo, 6.0f)}));
+      c.check(str(opName(kind), " cpu ", cpu));
+    }
+  }
+  Case clip(5);
+  clip.output(clip.op1(OpKind::Clip, {clip.input({3, 17}, -3, 3), clip.scalar(-0.5f), clip.scalar(1.25f)}));
+  clip.check("Clip");
+  Case tanh_gelu(6);
+  tanh_gelu.output(tanh_gelu.op1(OpKind::Gelu, {tanh_gelu.input({4, 9}, -4, 4)}, {{"approximate", Attribute::ofString("tanh")}}));
+  tanh_gelu.check("Gelu tanh");
+  Case big(8);  // long enough to be split over threads
+  big.output(big.op1(OpKind::Sigmoid, {big.input({3, 70001}, -8, 8)}));
+  big.check("Sigmoid over 210003 elements");
+}
+
+TEST(CpuOps, BinaryWithBroadcasting) {
+  const std::vector<int64_t> full{2, 3, 4, 33};
+  const std::vector<std::vector<int64_t>> others{{2, 3, 4, 33}, {33}, {1}, {3, 1, 1}, {2, 1, 4, 1}, {1, 3, 4, 33}, {4, 1}};
+  uint32_t seed = 1;
+  for (OpKind kind : {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div, OpKind::Max, OpKind::Min, OpKind::PRelu}) {
+    for (const auto& other : others) {
+      for (bool swap : {false, true}) {
+        if (swap && kind == OpKind::PRelu) continue;
+        Case c(seed++);
+        Value* a = c.input(full);
+        Value* b = kind == OpKind::Div ? c.input(other, 0.5f, 2.0f) : c.input(other);
+        c.output(c.op1(kind, swap ? std::vector<Value*>{b, a} : std::vector<Value*>{a, b}));
+        c.check(str(opName(kind), " with ", Shape::of(other).toString(), swap ? " (broadcast first)" : ""));
+      }
+    }
+  }
+  Case constant(90);  // a constant scalar operand becomes an immediate
+  constant.output(constant.op1(OpKind::Mul, {constant.input({5, 7}), constant.scalar(0.25f)}));
+  constant.check("Mul by a constant scalar");
+}
+
+// A tree of elementwise ops fused into one FusedElementwise region by the pass, then one loop.
+TEST(CpuOps, FusedElementwiseRegions) {
+  for (uint32_t seed = 1; seed <= 6; ++seed) {
+    Case c(seed, cpuFor(seed));
+    Value* x = c.input({2, 8, 9, 11}, -3, 3);
+    Value* s = c.input({1, 8, 1, 1});
+    Value* y = c.op1(OpKind::Mul, {x, c.op1(OpKind::Sigmoid, {x})});        // SiLU
+    y = c.op1(OpKind::Add, {y, c.op1(OpKind::Tanh, {s})});                   // broadcast per channel
+    y = c.op1(OpKind::Clip, {y, c.scalar(-1.0f), c.scalar(2.5f)});
+    y = c.op1(OpKind::Mul, {y, c.op1(OpKind::Exp, {c.op1(OpKind::Neg, {c.op1(OpKind::Abs, {x})})})});
+    c.output(y);
+    c.runPasses({"fuse-elementwise"});
+    ASSERT_TRUE(c.has(OpKind::FusedElementwise));
+    c.check(str("fused region seed ", seed), 1e-4, 1, 1);
+  }
+}
+
+TEST(CpuOps, NormalizationSoftmaxAndDataMovement) {
+  for (int axis : {-1, 0, 1, 2}) {
+    for (OpKind kind : {OpKind::Softmax, OpKind::LogSoftmax}) {
+      Case c(11 + static_cast<uint32_t>(axis + 1));
+      c.output(c.op1(kind, {c.input({3, 4, 37}, -5, 5)}, {{"axis", Attribute::ofInt(axis)}}));
+      c.check(str(opName(kind), " axis ", axis));
+    }
+  }
+  for (int64_t len : {7, 768}) {
+    Case ln(21);
+    ln.output(ln.op1(OpKind::LayerNormalization, {ln.input({2, 5, len}, -2, 3), ln.weight({len}), ln.weight({len})},
+                     {{"epsilon", Attribute::ofFloat(1e-5f)}}));
+    ln.check(str("LayerNormalization over ", len));
+  }
+  for (int axis : {0, 1, 3}) {
+    Case c(30 + static_cast<uint32_t>(axis));
+    std::vector<int64_t> d1{2, 3, 4, 5}, d2 = d1;
+    d2[static_cast<size_t>(axis)] = 7;
+    c.output(c.op1(OpKind::Concat, {c.input(d1), c.input(d2), c.input(d1)}, {{"axis", Attribute::ofInt(axis)}}));
+    c.check(str("Concat axis ", axis));
+  }
+  Case t(40);
+  t.output(t.op1(OpKind::Transpose, {t.input({2, 3, 4, 5})}, {{"perm", Attribute::ofInts({2, 0, 3, 1})}}));
+  t.check("Transpose");
+  Case s(43);
+  Op* split = s.op(OpKind::Split, {s.input({2, 9, 4}), s.ints({2, 3, 4})}, {{"axis", Attribute::ofInt(1)}}, 3);
+  for (int i = 0; i < 3; ++i) s.output(split->result(i));
+  s.check("Split");
+  // Views share memory inside a segment; one that is the segment's output is copied out.
+  Case v(44);
+  Value* r = v.op1(OpKind::Relu, {v.input({2, 3, 4, 5})});
+  r = v.op1(OpKind::Reshape, {r, v.ints({6, 20})});
+  r = v.op1(OpKind::Sigmoid, {r});
+  v.output(v.op1(OpKind::Flatten, {v.op1(OpKind::Reshape, {r, v.ints({2, 3, 20})})}, {{"axis", Attribute::ofInt(2)}}));
+  v.check("views inside and at the end of a segment", 1e-4, 1, 1);
+}
+
+TEST(CpuOps, Attention) {
+  for (int mask = 0; mask < 3; ++mask) {
+    Case c(50 + static_cast<uint32_t>(mask));
+    int64_t b = 2, seq = 7, t = 19, heads = 3, d = 8;
+    std::vector<Value*> operands{c.input({b, seq, heads * d}), c.input({b, t, heads * d}), c.input({b, t, heads * 5})};
+    if (mask == 1) operands.push_back(c.input({b, 1, 1, t}, -3, 0));
+    if (mask == 2) operands.push_back(c.input({seq, t}, -3, 0));
+    c.output(c.op1(OpKind::Attention, operands, {{"num_heads", Attribute::ofInt(heads)}}));
+    c.check(str("Attention mask ", mask));
+  }
+  Case bert(55);  // BERT-base: 12 heads of 64 over 128 tokens
+  bert.output(bert.op1(OpKind::Attention, {bert.input({1, 128, 768}), bert.input({1, 128, 768}), bert.input({1, 128, 768})},
+                       {{"num_heads", Attribute::ofInt(12)}}));
+  bert.check("BERT attention");
+}
+
+// A small CNN as one segment: intermediates in the planned workspace, reused as they die.
+TEST(CpuOps, OneSegmentCnn) {
+  for (uint32_t seed = 1; seed <= 4; ++seed) {
+    Case c(seed, cpuFor(seed));
+    int64_t ch = 16 + c.pick(0, 9);
+    Value* x = c.input({1, 3, 20, 20});
+    Value* y = c.op1(OpKind::Conv, {x, c.weight({ch, 3, 3, 3}), c.weight({ch})}, {{"pads", Attribute::ofInts({1, 1, 1, 1})}});
+    y = c.op1(OpKind::Relu, {y});
+    y = c.op1(OpKind::MaxPool, {y}, {{"kernel_shape", Attribute::ofInts({2, 2})}, {"strides", Attribute::ofInts({2, 2})}});
+    Value* z = c.op1(OpKind::FusedConv, {y, c.weight({ch, 1, 3, 3}), c.weight({ch}), y},
+                     {{"pads", Attribute::ofInts({1, 1, 1, 1})}, {"group", Attribute::ofInt(ch)}, {"activation", Attribute::ofString("Clip")},
+                      {"activation_alpha", Attribute::ofFloat(0.0f)}, {"activation_beta", Attribute::ofFloat(6.0f)}});
+    z = c.op1(OpKind::Add, {z, y});
+    z = c.op1(OpKind::Mul, {z, c.weight({1, ch, 1, 1})});
+    z = c.op1(OpKind::GlobalAveragePool, {z});
+    z = c.op1(OpKind::Flatten, {z});
+    z = c.op1(OpKind::FusedMatMul, {z, c.weight({10, ch}), c.weight({10})}, {{"transB", Attribute::ofInt(1)}});
+    c.output(z);
+    c.output(y);  // an intermediate also returned
+    c.check(str("segment seed ", seed), 1e-4, 1, 1);
+  }
+}
+
+// An op the cpu target does not lower splits the model into compiled segments around a
+// reference step, in one artifact.
+TEST(CpuOps, UnsupportedOpsRunThroughTheReferenceKernels) {
+  Case c(70);
+  Value* x = c.input({4, 6});
+  Value* y = c.op1(OpKind::Relu, {x});
+  y = c.op1(OpKind::CumSum, {y, c.ints({1})});
+  y = c.op1(OpKind::Sigmoid, {y});
+  c.output(y);
+  c.allowReference();
+  c.check("Relu, CumSum (reference), Sigmoid", 1e-4, 1, 3);
+  EXPECT_EQ(c.stepLibraries(), (std::vector<std::string>{"cpu", "reference", "cpu"}));
+}
+
+}  // namespace
+}  // namespace dlc::testing
