@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dlc/runtime.h"
+#include "read_npy.h"
 #include "dlc_kernels_reference.h"
 #ifdef DLC_EMBED_ONEDNN
 #include "dlc_kernels_onednn.h" /* built a second time linking libdlc_onednn as well */
@@ -23,52 +24,6 @@ static int failed(dlc_status status, const char* what) {
   fprintf(stderr, "embed: error: %s: %s\n", what, dlc_status_message(status));
   dlc_status_free(status);
   return 1;
-}
-
-/* Reads a float32 .npy (format 1.0/2.0, '<f4', C order). Returns the data; rank and shape out. */
-static float* read_npy(const char* path, int32_t* rank, int64_t shape[DLC_MAX_RANK], size_t* bytes) {
-  FILE* f = fopen(path, "rb");
-  if (!f) return NULL;
-  unsigned char magic[10];
-  float* data = NULL;
-  if (fread(magic, 1, 10, f) != 10 || memcmp(magic, "\x93NUMPY", 6) != 0) goto done;
-  size_t header_len = magic[8] | (magic[9] << 8);
-  if (magic[6] >= 2) { /* version 2 has a 4-byte length */
-    unsigned char more[2];
-    if (fread(more, 1, 2, f) != 2) goto done;
-    header_len |= ((size_t)more[0] << 16) | ((size_t)more[1] << 24);
-  }
-  char* header = calloc(header_len + 1, 1);
-  if (!header || fread(header, 1, header_len, f) != header_len) {
-    free(header);
-    goto done;
-  }
-  const char* shape_text = strstr(header, "'shape': (");
-  if (!strstr(header, "'<f4'") || strstr(header, "'fortran_order': True") || !shape_text) {
-    free(header);
-    goto done;
-  }
-  size_t count = 1;
-  *rank = 0;
-  for (const char* p = shape_text + 10; *p && *p != ')' && *rank < DLC_MAX_RANK;) {
-    char* end;
-    long long d = strtoll(p, &end, 10);
-    if (end == p) break;
-    shape[(*rank)++] = d;
-    count *= (size_t)d;
-    p = end;
-    while (*p == ',' || *p == ' ') ++p;
-  }
-  free(header);
-  *bytes = count * sizeof(float);
-  data = malloc(*bytes ? *bytes : 1);
-  if (data && fread(data, 1, *bytes, f) != *bytes) {
-    free(data);
-    data = NULL;
-  }
-done:
-  fclose(f);
-  return data;
 }
 
 int main(int argc, char** argv) {

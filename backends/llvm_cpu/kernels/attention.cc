@@ -1,6 +1,6 @@
 // dlc's Attention op: per (batch, head), softmax(Q K^T * scale + mask) V with register-blocked products.
 #include "kernels.h"
-#include "math.h"
+#include "vector_math.h"
 
 extern "C" const int32_t dlc_cpu_isa;  // 2: AVX-512, 1: AVX2, 0: other (a link-time constant)
 

@@ -3,6 +3,14 @@
 
 using namespace dlc_cpu;
 
+namespace dlc_cpu {
+// conv_depthwise.cc: 3x3/5x5, stride 1/2 depthwise kernels (output units [u0, u1) of one job).
+bool dw_fast_ok(const dlc_conv_params* p);
+size_t dw_fast_scratch_floats(const dlc_conv_params* p);
+void dw_fast_job(const dlc_conv_params* p, const float* x, const float* w, const Epilogue& ep, float* y, float* scratch,
+                 int64_t u0, int64_t u1);
+}  // namespace dlc_cpu
+
 namespace {
 
 // One input channel per group (depthwise, channel multiplier >= 1): a GEMM would have K = kh*kw,
@@ -166,6 +174,11 @@ void dw_job(void* vctx, size_t job) {
   float* plane = (float*)(c.scratch + job * c.scratch_bytes);
   const int64_t mult = p->out_c / p->groups, plane_out = p->out_h * p->out_w, taps = p->kernel_h * p->kernel_w;
   const int64_t u0 = (int64_t)job * c.units / c.jobs, u1 = ((int64_t)job + 1) * c.units / c.jobs;
+  if (dw_fast_ok(p)) {
+    dw_fast_job(p, c.x, c.w, conv_epilogue(p, c.bias, c.res, plane_out), c.y, (float*)(c.scratch + job * c.scratch_bytes),
+                u0, u1);
+    return;
+  }
   int64_t built = -1;
   for (int64_t u = u0; u < u1; u++) {  // u = (batch, output channel)
     const int64_t b = u / p->out_c, o = u % p->out_c, ic = b * p->in_c + o / mult;
@@ -202,7 +215,9 @@ extern "C" void dlc_k_conv_pack(const dlc_conv_params* p, const float* weight, v
 extern "C" size_t dlc_k_conv_scratch_bytes(const dlc_conv_params* p) {
   if (is_direct(p)) {
     const Plane d = plane_dims(p);
-    return (size_t)(d.ph * p->stride_w * d.rl + 64) * sizeof(float);  // + slack for vector over-reads
+    const size_t generic = (size_t)(d.ph * p->stride_w * d.rl + 64);  // + slack for vector over-reads
+    const size_t fast = dw_fast_ok(p) ? dw_fast_scratch_floats(p) : 0;
+    return (generic > fast ? generic : fast) * sizeof(float);
   }
   return gemm_scratch_bytes(group_rows(p), p->out_h * p->out_w, gemm_k(p), A_PACKED,
                             is_pointwise(p) ? B_STRIDED : B_IM2COL, p);

@@ -1,6 +1,6 @@
 // N-d strided copy (Transpose, Split, Concat, Slice, Expand): collapsed dims, memcpy rows, tiled transposes.
 #include "kernels.h"
-#include "math.h"
+#include "vector_math.h"
 
 namespace {
 

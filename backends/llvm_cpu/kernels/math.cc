@@ -1,8 +1,8 @@
-// Scalar entry points of the vectorizable math in math.h, for the generated elementwise loops to call.
+// Scalar entry points of the vectorizable math in vector_math.h, for the generated elementwise loops to call.
 // always_inline: after linking into a model's module the calls inline into those loops, which then vectorize
 // (the bodies are branch-free selects with no libm calls).
 #include "kernels.h"
-#include "math.h"
+#include "vector_math.h"
 
 extern "C" {
 

@@ -1,6 +1,6 @@
 // Softmax / LogSoftmax over the middle axis of [outer, len, inner], and LayerNormalization over rows.
 #include "kernels.h"
-#include "math.h"
+#include "vector_math.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // Pooling kernels: 2-D max/average pooling over NCHW and the row mean behind GlobalAveragePool.
 #include "kernels.h"
-#include "math.h"
+#include "vector_math.h"
 
 namespace {
 

@@ -4,16 +4,8 @@
 // template over T = float or a clang ext_vector of float, so that it can be used either on explicit vectors
 // or inside plain loops that LLVM's loop vectorizer widens after inlining. Polynomials are Cephes' (exp, log)
 // or Chebyshev fits made with mpmath (erf, tanh); accuracy is measured in /work/scratch/cpu_misc.
-#ifndef DLC_CPU_KERNELS_MATH_H_
-#define DLC_CPU_KERNELS_MATH_H_
-
-// This folder is on the runtime library's include path, where this file shadows the C library's
-// <math.h>: pass that one through, so that `#include <math.h>` there still gets libm's declarations.
-// (Included as "math.h" by the kernels, include_next searches the whole path: harmless declarations.)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Winclude-next-absolute-path"
-#include_next <math.h>
-#pragma clang diagnostic pop
+#ifndef DLC_CPU_KERNELS_VECTOR_MATH_H_
+#define DLC_CPU_KERNELS_VECTOR_MATH_H_
 
 #include <stdint.h>
 #include <string.h>
@@ -247,4 +239,4 @@ template <class T> DLC_INLINE T activate_(int32_t act, T x, float alpha, float b
 
 }  // namespace dlc_k
 
-#endif  // DLC_CPU_KERNELS_MATH_H_
+#endif  // DLC_CPU_KERNELS_VECTOR_MATH_H_
