@@ -72,6 +72,7 @@ Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& o
     std::vector<const Value*> inputs, outputs;
   };
   std::vector<PlannedStep> planned;
+  std::unordered_map<const Op*, int> step_index;  // top-level op -> the step that runs it
   for (const auto& op : body.ops()) {
     if (op->kind() == OpKind::Constant) {
       DLC_ASSIGN_OR_RETURN(Tensor t, constantOpValue(*op));
@@ -82,7 +83,10 @@ Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& o
     }
     auto seg = segment_of.find(op.get());
     if (seg != segment_of.end()) {
-      if (seg->second->ops.front() != op.get()) continue;
+      if (seg->second->ops.front() != op.get()) {
+        step_index[op.get()] = static_cast<int>(planned.size()) - 1;
+        continue;
+      }
       const std::vector<const Op*>& ops = seg->second->ops;
       std::string location = ops.size() == 1 ? ops[0]->location()
                                              : str(ops.front()->location(), " .. ", ops.back()->location());
@@ -90,11 +94,18 @@ Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& o
     } else {
       planned.push_back({referenceStep(*op), op->location(), segmentInputs({op.get()}), segmentOutputs({op.get()})});
     }
+    step_index[op.get()] = static_cast<int>(planned.size()) - 1;
     for (const Value* v : planned.back().outputs) layout.add(v);
   }
   std::set<const Value*> outputs(body.outputs().begin(), body.outputs().end());
   // The arena holds only what crosses steps: values inside a segment are its library's business.
-  MemoryPlan plan = passes::planMemory(graph, [&](const Value* v) { return layout.index.count(v) != 0; });
+  // Times are steps: a segment may write an output before it has read all of its inputs.
+  MemoryPlan plan = passes::planMemory(
+      graph, [&](const Value* v) { return layout.index.count(v) != 0; },
+      [&](const Op* op) {
+        auto it = step_index.find(op);
+        return it == step_index.end() ? -1 : it->second;
+      });
 
   // Static graph outputs get slots after the planned arena, so a static model allocates nothing
   // after a session's creation; the rest grow session buffers at run time.

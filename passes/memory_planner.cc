@@ -32,12 +32,18 @@ const Op* topLevel(const Region& body, const Op* user) {
 
 }  // namespace
 
-MemoryPlan planMemory(const Graph& graph, const std::function<bool(const Value*)>& include) {
+MemoryPlan planMemory(const Graph& graph, const std::function<bool(const Value*)>& include,
+                      const std::function<int(const Op*)>& step_of) {
   MemoryPlan plan;
   const Region& body = graph.body();
   std::unordered_map<const Op*, int> index;
+  std::unordered_map<int, int> ops_at;  // how many ops share a time
   int n = 0;
-  for (const auto& op : body.ops()) index[op.get()] = n++;
+  for (const auto& op : body.ops()) {
+    index[op.get()] = step_of ? step_of(op.get()) : n;
+    ++n;
+    ops_at[index[op.get()]]++;
+  }
 
   // Live ranges.
   std::vector<const Value*> order;  // planned values in definition order
@@ -73,7 +79,7 @@ MemoryPlan planMemory(const Graph& graph, const std::function<bool(const Value*)
   std::unordered_map<const Value*, const Value*> root;  // value -> value whose buffer it uses
   for (const Value* v : order) {
     const Op* op = v->definingOp();
-    if (!op->info().has(kElementwise) || op->numResults() != 1) continue;
+    if (!op->info().has(kElementwise) || op->numResults() != 1 || ops_at[index[op]] != 1) continue;
     for (const Value* in : op->operands()) {
       auto it = plan.slots.find(in);
       if (!in || it == plan.slots.end() || it->second.last != index[op]) continue;

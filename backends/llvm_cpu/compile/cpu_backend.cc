@@ -28,6 +28,8 @@ using backends::Segment;
 
 // Whether `op` lowers, and why not (DLC_CPU_EXPLAIN=1 prints the reason).
 bool lowers(const Op& op) {
+  if (const char* off = std::getenv("DLC_CPU_DISABLE"))  // debugging: ops left to the reference kernels
+    if (std::string(",") .append(off).append(",").find(str(",", op.name(), ",")) != std::string::npos) return false;
   const Lowering* lowering = loweringFor(op.kind());
   Status s = lowering ? lowering->check(op) : Status::error(str(where(op), ": no lowering"));
   if (!s.ok() && std::getenv("DLC_CPU_EXPLAIN")) std::fprintf(stderr, "cpu: %s\n", s.message().c_str());
@@ -40,6 +42,11 @@ std::vector<Segment> planSegments(const Graph& graph) {
   auto flush = [&] {
     if (run.empty()) return;
     std::string prefix = str("dlc_seg", segments.size());
+    if (std::getenv("DLC_CPU_EXPLAIN")) {
+      std::string names;
+      for (const Op* op : run) names += str(" ", op->name(), "'", op->location(), "'");
+      std::fprintf(stderr, "cpu: %s:%s\n", prefix.c_str(), names.c_str());
+    }
     segments.push_back({run, backends::StepCode{"cpu", "segment", str("segment=", prefix)}});
     run.clear();
   };
