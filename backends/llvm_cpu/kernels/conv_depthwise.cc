@@ -149,49 +149,26 @@ DLC_INLINE void dw_rows_g(const float* plane, const Geo& g, const float* w, floa
   for (; i < i1; i++) dw_block<L, K, S, 1, G>(plane + i * S * g.rs + j0, g.rs, g.rl, w, out + i * ldo + j0, ldo);
 }
 
-// Rows [i, i + R) of wide outputs (more than 4 vectors): blocks of up to 4 vectors from right to
-// left, so that the last vector's spill into the next rows is overwritten by their first blocks.
-template <int L, int K, int S, int R>
-DLC_INLINE void dw_band(const float* plane, const Geo& g, const float* w, float* out, int64_t ldo, int64_t i,
-                        int64_t nv) {
-  const int64_t tail = nv - (nv - 1) / 4 * 4;  // 1..4 vectors
-  int64_t v = nv - tail;
-  switch (tail) {
-    case 1: dw_rows_g<L, K, S, 1, R>(plane, g, w, out, ldo, i, i + R, v * L); break;
-    case 2: dw_rows_g<L, K, S, 2, R>(plane, g, w, out, ldo, i, i + R, v * L); break;
-    case 3: dw_rows_g<L, K, S, 3, R>(plane, g, w, out, ldo, i, i + R, v * L); break;
-    default: dw_rows_g<L, K, S, 4, R>(plane, g, w, out, ldo, i, i + R, v * L); break;
-  }
-  for (v -= 4; v >= 0; v -= 4) dw_rows_g<L, K, S, 4, R>(plane, g, w, out, ldo, i, i + R, v * L);
-}
-
-// Output rows [i0, i1) of one channel. Several rows per step: with stride 1 they share input rows,
-// whose loads the compiler then issues once.
 template <int L, int K, int S>
-DLC_INLINE void dw_rows(const float* plane, const Geo& g, int64_t nv, const float* w, float* out, int64_t ldo,
-                        int64_t i0, int64_t i1) {
+void dw_rows(const dlc_conv_params* p, const float* plane, const Geo& g, const float* w, float* out, int64_t ldo,
+             int64_t i0, int64_t i1) {
+  const int64_t nv = ceil_div(p->out_w, L);
   switch (nv) {
     case 1: return dw_rows_g<L, K, S, 1, 4>(plane, g, w, out, ldo, i0, i1, 0);
-    case 2: return dw_rows_g<L, K, S, 2, 4>(plane, g, w, out, ldo, i0, i1, 0);
+    case 2: return dw_rows_g<L, K, S, 2, 2>(plane, g, w, out, ldo, i0, i1, 0);
     case 3: return dw_rows_g<L, K, S, 3, 2>(plane, g, w, out, ldo, i0, i1, 0);
-    case 4: return dw_rows_g<L, K, S, 4, 2>(plane, g, w, out, ldo, i0, i1, 0);
+    case 4: return dw_rows_g<L, K, S, 4, 1>(plane, g, w, out, ldo, i0, i1, 0);
+    case 5: return dw_rows_g<L, K, S, 5, 1>(plane, g, w, out, ldo, i0, i1, 0);
+    case 6: return dw_rows_g<L, K, S, 6, 1>(plane, g, w, out, ldo, i0, i1, 0);
+    case 7: return dw_rows_g<L, K, S, 7, 1>(plane, g, w, out, ldo, i0, i1, 0);
+    case 8: return dw_rows_g<L, K, S, 8, 1>(plane, g, w, out, ldo, i0, i1, 0);
     default: break;
   }
-  int64_t i = i0;
-  for (; i + 2 <= i1; i += 2) dw_band<L, K, S, 2>(plane, g, w, out, ldo, i, nv);
-  if (i < i1) dw_band<L, K, S, 1>(plane, g, w, out, ldo, i, nv);
-}
-
-// dw_rows in steps of 4 rows, each followed by its share of prefetches of the next input channel
-// (pf: next line to prefetch, pf_end), so that filling the next plane does not wait for memory.
-template <int L, int K, int S>
-void dw_rows_pf(const float* plane, const Geo& g, int64_t nv, const float* w, float* out, int64_t ldo, int64_t i0,
-                int64_t i1, int64_t oh, const char*& pf, const char* pf_end, int64_t pf_bytes) {
-  for (int64_t i = i0; i < i1; i += 4) {
-    const int64_t ie = imin(i + 4, i1);
-    dw_rows<L, K, S>(plane, g, nv, w, out, ldo, i, ie);
-    const char* stop = pf_end - pf_bytes + pf_bytes * ie / oh;
-    for (; pf < stop; pf += 64) __builtin_prefetch(pf, 0, 2);
+  // Wide rows: blocks of 4 vectors, then single vectors; row by row so that spills stay in order.
+  for (int64_t i = i0; i < i1; i++) {
+    int64_t v = 0;
+    for (; v + 4 <= nv; v += 4) dw_rows_g<L, K, S, 4, 1>(plane, g, w, out, ldo, i, i + 1, v * L);
+    for (; v < nv; v++) dw_rows_g<L, K, S, 1, 1>(plane, g, w, out, ldo, i, i + 1, v * L);
   }
 }
 
@@ -200,8 +177,7 @@ void dw_job_t(const dlc_conv_params* p, const float* x, const float* w, const Ep
               int64_t u0, int64_t u1) {
   const Geo g = geo(p);
   const int64_t OH = p->out_h, OW = p->out_w, plane_out = OH * OW, mult = p->out_c / p->groups;
-  const int64_t nv = ceil_div(OW, L), spill = nv * L;  // vectors per row, floats each row store writes
-  const int64_t in_plane = p->in_h * p->in_w;
+  const int64_t spill = ceil_div(OW, L) * L;  // floats each row store writes
   float* plane = scratch;
   float* tail = plane + g.ph * g.rs + 4 * 16;  // rows whose stores would spill past the job's outputs
   memset(plane, 0, (size_t)(g.ph * g.rs + 4 * 16) * sizeof(float));
@@ -217,13 +193,9 @@ void dw_job_t(const dlc_conv_params* p, const float* x, const float* w, const Ep
     // Rows [0, safe) store inside the job's outputs; the rest go through `tail`.
     const int64_t room = (u1 - u) * plane_out - spill;
     const int64_t safe = room < 0 ? 0 : imin(OH, room / OW + 1);
-    // While the last unit of this input channel runs, the next input channel is prefetched.
-    const char* pf = (const char*)(x + (ic + 1) * in_plane);
-    const int64_t pf_bytes = (o + 1) % mult == 0 && u + 1 < u1 ? in_plane * (int64_t)sizeof(float) : 0;
-    const char* pf_end = pf + pf_bytes;
-    dw_rows_pf<L, K, S>(plane, g, nv, wc, yc, OW, 0, safe, OH, pf, pf_end, pf_bytes);
+    dw_rows<L, K, S>(p, plane, g, wc, yc, OW, 0, safe);
     if (safe < OH) {
-      dw_rows_pf<L, K, S>(plane, g, nv, wc, tail - safe * OW, OW, safe, OH, OH, pf, pf_end, pf_bytes);
+      dw_rows<L, K, S>(p, plane, g, wc, tail - safe * OW, OW, safe, OH);
       memcpy(yc + safe * OW, tail, (size_t)((OH - safe) * OW) * sizeof(float));
     }
     // The epilogue over a run of channels of one batch, while they are still in cache.
