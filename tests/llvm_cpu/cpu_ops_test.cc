@@ -235,6 +235,25 @@ TEST(CpuOps, NormalizationSoftmaxAndDataMovement) {
   v.check("views inside and at the end of a segment", 1e-4, 1, 1);
 }
 
+TEST(CpuOps, BatchNormSliceAndReduceMean) {
+  Case bn(80);
+  bn.output(bn.op1(OpKind::BatchNormalization,
+                   {bn.input({2, 5, 6, 7}), bn.weight({5}), bn.weight({5}), bn.weight({5}), bn.weight({5}, 0.5f, 2.0f)}));
+  bn.check("BatchNormalization");
+  Case sl(81);  // starts/ends with negatives and clamping, an axis subset, steps
+  sl.output(sl.op1(OpKind::Slice, {sl.input({4, 9, 10}), sl.ints({1, -8, 0}), sl.ints({100, 8, -1}), sl.ints({0, 1, 2}),
+                                   sl.ints({2, 3, 1})}));
+  sl.check("Slice with steps");
+  Case sl2(82);
+  sl2.output(sl2.op1(OpKind::Slice, {sl2.input({3, 16}), sl2.ints({8}), sl2.ints({16}), sl2.ints({-1})}));
+  sl2.check("Slice of the last axis");
+  for (int keep = 0; keep < 2; ++keep) {
+    Case rm(83 + static_cast<uint32_t>(keep));
+    rm.output(rm.op1(OpKind::ReduceMean, {rm.input({2, 7, 5, 9})}, {{"axes", Attribute::ofInts({2, 3})}, {"keepdims", Attribute::ofInt(keep)}}));
+    rm.check(str("ReduceMean keepdims ", keep));
+  }
+}
+
 TEST(CpuOps, Attention) {
   for (int mask = 0; mask < 3; ++mask) {
     Case c(50 + static_cast<uint32_t>(mask));

@@ -1,6 +1,7 @@
 // Lowerings of the ops that become kernel library calls (convolution, matrix multiply, pooling,
 // softmax, layer norm, attention), data movement (Transpose, Split, Concat through dlc_k_copy)
 // and views (Reshape and friends share their operand's memory).
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -8,6 +9,7 @@
 
 #include "backends/llvm_cpu/compile/emitter.h"
 #include "backends/llvm_cpu/kernels/kernels.h"
+#include "ir/constant_value.h"
 
 namespace dlc::llvm_cpu {
 namespace {
@@ -456,6 +458,129 @@ Status checkView(const Op& op) {
 
 Status emitNothing(SegmentEmitter&, const Op&) { return Status::success(); }
 
+// --- BatchNormalization (inference), Slice, ReduceMean -------------------------------------------
+// BN(x) = (x - mean) / sqrt(var + eps) * scale + bias  ==>  x * a[c] + b[c] with
+// a = scale / sqrt(var + eps), b = bias - mean * a, folded here from the constant statistics.
+Expected<std::vector<float>> constantFloats(const Value* v) {
+  if (!isConstant(v)) return Status::error("not constant");
+  DLC_ASSIGN_OR_RETURN(Tensor t, constantOpValue(*v->definingOp()));
+  if (t.dtype() != DType::F32) return Status::error("not f32");
+  return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
+}
+
+Status checkBatchNorm(const Op& op) {
+  DLC_RETURN_IF_ERROR(checkF32(op));
+  if (op.getInt("training_mode", 0) != 0 || op.numResults() > 1) return Status::error(str(where(op), ": training mode"));
+  std::vector<int64_t> x = shapeOf(op.operand(0));
+  if (x.size() < 2) return Status::error(str(where(op), ": rank"));
+  for (int i = 1; i < 5; ++i)
+    if (!isConstant(op.operand(i)) || numel(shapeOf(op.operand(i))) != x[1])
+      return Status::error(str(where(op), ": statistics are not constant per-channel vectors"));
+  return Status::success();
+}
+
+Status emitBatchNorm(SegmentEmitter& e, const Op& op) {
+  std::vector<int64_t> x = shapeOf(op.operand(0));
+  DLC_ASSIGN_OR_RETURN(auto scale, constantFloats(op.operand(1)));
+  DLC_ASSIGN_OR_RETURN(auto bias, constantFloats(op.operand(2)));
+  DLC_ASSIGN_OR_RETURN(auto mean, constantFloats(op.operand(3)));
+  DLC_ASSIGN_OR_RETURN(auto var, constantFloats(op.operand(4)));
+  const double eps = op.getFloat("epsilon", 1e-5f);
+  std::vector<float> a(scale.size()), b(scale.size());
+  for (size_t c = 0; c < a.size(); ++c) {
+    double k = scale[c] / std::sqrt(static_cast<double>(var[c]) + eps);
+    a[c] = static_cast<float>(k);
+    b[c] = static_cast<float>(bias[c] - mean[c] * k);
+  }
+  int64_t len = numel(x) / (x[0] * x[1]);
+  auto& bld = e.b();
+  bld.CreateCall(e.kernel("dlc_k_channel_affine"),
+                 {bld.getInt64(x[0]), bld.getInt64(x[1]), bld.getInt64(len), e.ptr(op.operand(0)),
+                  e.params(a.data(), a.size() * sizeof(float)), e.params(b.data(), b.size() * sizeof(float)),
+                  e.ptr(op.result()), e.call()});
+  return Status::success();
+}
+
+// Slice with constant starts/ends/axes/steps (ONNX clamping), positive steps: a strided copy.
+Expected<std::pair<std::vector<int64_t>, std::vector<int64_t>>> sliceStartsSteps(const Op& op) {
+  std::vector<int64_t> x = shapeOf(op.operand(0));
+  auto ints = [&](int i) -> Expected<std::vector<int64_t>> {
+    const Value* v = op.operand(i);
+    if (!isConstant(v)) return Status::error(str(where(op), ": operand ", i, " is not constant"));
+    DLC_ASSIGN_OR_RETURN(Tensor t, constantOpValue(*v->definingOp()));
+    std::vector<int64_t> out;
+    for (int64_t k = 0; k < t.numel(); ++k) out.push_back(static_cast<int64_t>(t.getDouble(k)));
+    return out;
+  };
+  DLC_ASSIGN_OR_RETURN(auto starts, ints(1));
+  DLC_ASSIGN_OR_RETURN(auto ends, ints(2));
+  std::vector<int64_t> axes, steps;
+  if (op.operand(3)) {
+    DLC_ASSIGN_OR_RETURN(axes, ints(3));
+  } else {
+    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+  }
+  if (op.operand(4)) {
+    DLC_ASSIGN_OR_RETURN(steps, ints(4));
+  } else {
+    steps.assign(starts.size(), 1);
+  }
+  if (axes.size() != starts.size() || ends.size() != starts.size() || steps.size() != starts.size())
+    return Status::error(str(where(op), ": starts/ends/axes/steps lengths"));
+  std::vector<int64_t> begin(x.size(), 0), step(x.size(), 1);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t a = axes[i] < 0 ? axes[i] + static_cast<int64_t>(x.size()) : axes[i];
+    if (a < 0 || a >= static_cast<int64_t>(x.size()) || steps[i] <= 0)
+      return Status::error(str(where(op), ": axis or non-positive step"));
+    int64_t s = starts[i] < 0 ? starts[i] + x[static_cast<size_t>(a)] : starts[i];
+    begin[static_cast<size_t>(a)] = std::clamp<int64_t>(s, 0, x[static_cast<size_t>(a)]);
+    step[static_cast<size_t>(a)] = steps[i];
+  }
+  return std::make_pair(begin, step);
+}
+
+Status checkSlice(const Op& op) {
+  DLC_RETURN_IF_ERROR(checkMovement(op));
+  return sliceStartsSteps(op).status();
+}
+
+Status emitSlice(SegmentEmitter& e, const Op& op) {
+  DLC_ASSIGN_OR_RETURN(auto bs, sliceStartsSteps(op));
+  std::vector<int64_t> x = shapeOf(op.operand(0)), y = shapeOf(op.result()), xs = stridesOf(x), src(x.size());
+  int64_t offset = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    src[i] = xs[i] * bs.second[i];
+    offset += bs.first[i] * xs[i];
+  }
+  if (numel(y) > 0) emitCopy(e, y, src, stridesOf(y), e.ptr(op.operand(0)), offset, e.ptr(op.result()), 0, op.result()->type().dtype);
+  return Status::success();
+}
+
+// ReduceMean over trailing axes (global pooling written as ReduceMean): a row mean.
+Status checkReduceMean(const Op& op) {
+  DLC_RETURN_IF_ERROR(checkF32(op));
+  std::vector<int64_t> x = shapeOf(op.operand(0)), axes = op.getInts("axes");
+  if (axes.empty()) return Status::error(str(where(op), ": all axes"));
+  std::vector<bool> reduced(x.size(), false);
+  for (int64_t a : axes) {
+    int64_t n = a < 0 ? a + static_cast<int64_t>(x.size()) : a;
+    if (n < 0 || n >= static_cast<int64_t>(x.size())) return Status::error(str(where(op), ": axis"));
+    reduced[static_cast<size_t>(n)] = true;
+  }
+  size_t first = x.size() - axes.size();
+  for (size_t i = 0; i < x.size(); ++i)
+    if (reduced[i] != (i >= first)) return Status::error(str(where(op), ": axes other than the trailing ones"));
+  return Status::success();
+}
+
+Status emitReduceMean(SegmentEmitter& e, const Op& op) {
+  std::vector<int64_t> x = shapeOf(op.operand(0));
+  int64_t rows = numel(shapeOf(op.result())), len = numel(x) / std::max<int64_t>(1, rows);
+  e.b().CreateCall(e.kernel("dlc_k_row_mean"), {e.b().getInt64(rows), e.b().getInt64(len), e.ptr(op.operand(0)),
+                                                e.ptr(op.result()), e.call()});
+  return Status::success();
+}
+
 const std::unordered_map<OpKind, Lowering>& table() {
   static const std::unordered_map<OpKind, Lowering> t = {
       {OpKind::Conv, {checkConv, emitConv}},
@@ -472,6 +597,9 @@ const std::unordered_map<OpKind, Lowering>& table() {
       {OpKind::Transpose, {checkMovement, emitTranspose}},
       {OpKind::Split, {checkMovement, emitSplit}},
       {OpKind::Concat, {checkMovement, emitConcat}},
+      {OpKind::BatchNormalization, {checkBatchNorm, emitBatchNorm}},
+      {OpKind::Slice, {checkSlice, emitSlice}},
+      {OpKind::ReduceMean, {checkReduceMean, emitReduceMean}},
       {OpKind::Reshape, {checkView, emitNothing, true}},
       {OpKind::Flatten, {checkView, emitNothing, true}},
       {OpKind::Squeeze, {checkView, emitNothing, true}},

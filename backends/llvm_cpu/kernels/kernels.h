@@ -122,6 +122,11 @@ typedef struct dlc_layernorm_params {
 void dlc_k_layernorm(const dlc_layernorm_params* p, const float* x, const float* scale, const float* bias, float* y,
                      const dlc_cpu_call* call);
 
+/* y[r, c, i] = x[r, c, i] * scale[c] + shift[c] over [rows, channels, len]: inference
+ * BatchNormalization with its statistics folded into scale and shift at compile time. */
+void dlc_k_channel_affine(int64_t rows, int64_t channels, int64_t len, const float* x, const float* scale,
+                          const float* shift, float* y, const dlc_cpu_call* call);
+
 /* ---- attention (dlc's Attention op) -------------------------------------------------------- */
 /* Y[b, s, h*dv:(h+1)*dv] = softmax(Q_h K_h^T * scale + M[b, h, s, :]) V_h with Q [B,S,H*D],
  * K [B,T,H*D], V [B,T,H*Dv], all contiguous; M (optional) addressed with element strides

@@ -1,4 +1,5 @@
-// Softmax / LogSoftmax over the middle axis of [outer, len, inner], and LayerNormalization over rows.
+// Softmax / LogSoftmax over the middle axis of [outer, len, inner], LayerNormalization over rows, and
+// the per-channel affine map of inference BatchNormalization.
 #include "kernels.h"
 #include "vector_math.h"
 
@@ -169,4 +170,37 @@ extern "C" void dlc_k_layernorm(const dlc_layernorm_params* p, const float* x, c
     layernorm_job(&c, 0);
   else
     call->parallel_for(call->runtime, (size_t)c.jobs, layernorm_job, &c);
+}
+
+namespace {
+
+struct AffineCtx {
+  int64_t planes, channels, len;
+  const float *x, *scale, *shift;
+  float* y;
+  int64_t jobs;
+};
+
+void affine_job(void* ctx, size_t job) {
+  const AffineCtx& c = *static_cast<const AffineCtx*>(ctx);
+  const int64_t lo = split_point(c.planes, c.jobs, (int64_t)job), hi = split_point(c.planes, c.jobs, (int64_t)job + 1);
+  for (int64_t p = lo; p < hi; p++) {
+    const float a = c.scale[p % c.channels], b = c.shift[p % c.channels];
+    const float* x = c.x + p * c.len;
+    float* y = c.y + p * c.len;
+    for (int64_t i = 0; i < c.len; i++) y[i] = x[i] * a + b;
+  }
+}
+
+}  // namespace
+
+extern "C" void dlc_k_channel_affine(int64_t rows, int64_t channels, int64_t len, const float* x, const float* scale,
+                                     const float* shift, float* y, const dlc_cpu_call* call) {
+  if (rows <= 0 || channels <= 0 || len <= 0) return;
+  AffineCtx c = {rows * channels, channels, len, x, scale, shift, y, 1};
+  c.jobs = job_count(call, c.planes, c.planes * len, 32768);
+  if (c.jobs == 1)
+    affine_job(&c, 0);
+  else
+    call->parallel_for(call->runtime, (size_t)c.jobs, affine_job, &c);
 }
