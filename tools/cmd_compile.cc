@@ -89,6 +89,14 @@ int runCompile(const std::vector<std::string>& argv) {
   Status optimized = optimize(**graph, *ctx, *level);
   if (!optimized.ok()) return fail(str(optimized.message(), " (", model_path, ")"));
 
+  // Compiled targets need static shapes: say so when symbolic input dims will leave ops behind.
+  if (target != "reference")
+    for (int i = 0; i < (*graph)->body().numArguments(); ++i) {
+      const Value* arg = (*graph)->body().argument(i);
+      if (arg->type().isTensor() && !arg->type().shape.isStatic())
+        std::cerr << "dlc: note: input '" << arg->name() << "' is " << arg->type().toString() << "; ops whose shapes depend on "
+                  << "it run with the reference kernels (fix it with --input-shape " << arg->name() << "=...)\n";
+    }
   backends::ArtifactOptions options;
   options.target = target;
   options.compile.cpu = args->get("cpu");

@@ -148,4 +148,103 @@ inline std::map<std::string, Attribute> activation(BackendCase& c, std::map<std:
 }
 
 
+// Sizes of the random cases below (the oneDNN tests use smaller ones than the cpu tests).
+struct CaseSizes {
+  int64_t channels, width, out_channels;  // convolutions: 1..channels in, 5..width, 1..out_channels out
+  int64_t m, k, n;                        // matmuls
+  bool batched_full_bias;                 // a full bias is [batch, M, N] (else [M, N])
+};
+
+// A random convolution (plain, grouped or depthwise; strides, dilations, padding; Conv, or
+// FusedConv with a random activation and maybe a residual), its result made an output.
+// Returns a description for the failure message.
+inline std::string randomConvolution(BackendCase& c, const CaseSizes& z) {
+  int64_t n = c.pick(1, 2), ch = c.pick(1, static_cast<int>(z.channels)), h = c.pick(5, 17), w = c.pick(5, static_cast<int>(z.width));
+  int64_t k = 2 * c.pick(0, 2) + 1, stride = c.pick(1, 2), dil = c.pick(1, 2), pad = c.pick(0, static_cast<int>(k / 2));
+  int64_t group = 1, oc = c.pick(1, static_cast<int>(z.out_channels));
+  int kind = c.pick(0, 2);  // plain, grouped, depthwise
+  if (kind == 1 && ch % 2 == 0) group = 2, oc = 2 * c.pick(1, static_cast<int>(z.out_channels / 2));
+  if (kind == 2) group = ch, oc = ch * c.pick(1, 2);
+  if ((h + 2 * pad - (k - 1) * dil - 1) < 0 || (w + 2 * pad - (k - 1) * dil - 1) < 0) dil = 1;
+  Value* x = c.input({n, ch, h, w});
+  Value* wt = c.weight({oc, ch / group, k, k});
+  std::map<std::string, Attribute> attrs{{"strides", Attribute::ofInts({stride, stride})},
+                                         {"dilations", Attribute::ofInts({dil, dil})},
+                                         {"pads", Attribute::ofInts({pad, pad, pad, pad})},
+                                         {"group", Attribute::ofInt(group)}};
+  bool fused = c.coin();
+  std::vector<Value*> operands{x, wt};
+  if (c.coin()) operands.push_back(c.weight({oc}));
+  if (fused) {
+    attrs = activation(c, attrs);
+    if (c.coin()) {  // residual of the output's shape, from another input
+      if (operands.size() == 2) operands.push_back(nullptr);
+      int64_t oh = (h + 2 * pad - (k - 1) * dil - 1) / stride + 1, ow = (w + 2 * pad - (k - 1) * dil - 1) / stride + 1;
+      operands.push_back(c.input({n, oc, oh, ow}));
+    }
+  }
+  c.output(c.op1(fused ? OpKind::FusedConv : OpKind::Conv, operands, attrs));
+  return str(n, "x", ch, "x", h, "x", w, " k", k, " s", stride, " d", dil, " p", pad, " g", group, " oc", oc, fused ? " fused" : "");
+}
+
+// A random FusedMatMul: batched A, 2-D B (a weight or an input), transposes, bias none/[N]/full,
+// alpha, residual, activation.
+inline std::string randomMatMul(BackendCase& c, const CaseSizes& z) {
+  int64_t m = c.pick(1, static_cast<int>(z.m)), k = c.pick(1, static_cast<int>(z.k)), n = c.pick(1, static_cast<int>(z.n));
+  int64_t batch = c.pick(1, 3);
+  bool trans_a = c.coin(), trans_b = c.coin(), weights_const = c.coin();
+  std::vector<int64_t> ad = trans_a ? std::vector<int64_t>{batch, k, m} : std::vector<int64_t>{batch, m, k};
+  std::vector<int64_t> bd = trans_b ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n};
+  Value* a = c.input(ad);
+  Value* b = weights_const ? c.weight(bd) : c.input(bd);
+  std::map<std::string, Attribute> attrs = activation(c, {{"transA", Attribute::ofInt(trans_a)}, {"transB", Attribute::ofInt(trans_b)}});
+  std::vector<Value*> operands{a, b};
+  int bias = c.pick(0, 2);  // none, [N], full
+  if (bias == 1) operands.push_back(c.weight({n}));
+  if (bias == 2) operands.push_back(z.batched_full_bias ? c.weight({batch, m, n}) : c.weight({m, n}));
+  if ((bias == 0 || z.batched_full_bias) && c.coin()) attrs["alpha"] = Attribute::ofFloat(0.5f);
+  if (c.coin()) {
+    if (operands.size() == 2) operands.push_back(nullptr);
+    operands.push_back(c.input({batch, m, n}));
+  }
+  c.output(c.op1(OpKind::FusedMatMul, operands, attrs));
+  return str("[", batch, ",", m, ",", k, "]x[", k, ",", n, "] tA", trans_a, " tB", trans_b, " bias", bias,
+             weights_const ? " packed" : "");
+}
+
+// A random MaxPool/AveragePool (kernel, stride, padding, ceil mode, dilation, count_include_pad).
+inline std::string randomPooling(BackendCase& c, int64_t max_width) {
+  int64_t h = c.pick(4, 15), w = c.pick(4, static_cast<int>(max_width)), k = c.pick(1, 3), s = c.pick(1, 3),
+          p = c.pick(0, static_cast<int>(k - 1));
+  bool ceil_mode = c.coin(), is_max = c.coin();
+  Value* x = c.input({c.pick(1, 2), c.pick(1, 19), h, w});
+  std::map<std::string, Attribute> attrs{{"kernel_shape", Attribute::ofInts({k, k})}, {"strides", Attribute::ofInts({s, s})},
+                                         {"pads", Attribute::ofInts({p, p, p, p})}, {"ceil_mode", Attribute::ofInt(ceil_mode)}};
+  if (is_max && c.coin() && !ceil_mode) attrs["dilations"] = Attribute::ofInts({2, 2});
+  if (!is_max && !ceil_mode) attrs["count_include_pad"] = Attribute::ofInt(c.pick(0, 1));
+  c.output(c.op1(is_max ? OpKind::MaxPool : OpKind::AveragePool, {x}, attrs));
+  return str(is_max ? "max" : "avg", " k", k, " s", s, " p", p, " ceil", ceil_mode);
+}
+
+// conv -> relu -> max pool -> depthwise FusedConv (Clip, residual) -> add -> per-channel mul ->
+// global pool -> flatten -> matmul, with the pooled intermediate also an output: one segment
+// whose intermediates must flow between kernels intact.
+inline void smallCnn(BackendCase& c) {
+  int64_t ch = 16 + c.pick(0, 9);
+  Value* x = c.input({1, 3, 20, 20});
+  Value* y = c.op1(OpKind::Conv, {x, c.weight({ch, 3, 3, 3}), c.weight({ch})}, {{"pads", Attribute::ofInts({1, 1, 1, 1})}});
+  y = c.op1(OpKind::Relu, {y});
+  y = c.op1(OpKind::MaxPool, {y}, {{"kernel_shape", Attribute::ofInts({2, 2})}, {"strides", Attribute::ofInts({2, 2})}});
+  Value* z = c.op1(OpKind::FusedConv, {y, c.weight({ch, 1, 3, 3}), c.weight({ch}), y},
+                   {{"pads", Attribute::ofInts({1, 1, 1, 1})}, {"group", Attribute::ofInt(ch)}, {"activation", Attribute::ofString("Clip")},
+                    {"activation_alpha", Attribute::ofFloat(0.0f)}, {"activation_beta", Attribute::ofFloat(6.0f)}});
+  z = c.op1(OpKind::Add, {z, y});
+  z = c.op1(OpKind::Mul, {z, c.weight({1, ch, 1, 1})});
+  z = c.op1(OpKind::GlobalAveragePool, {z});
+  z = c.op1(OpKind::Flatten, {z});
+  z = c.op1(OpKind::FusedMatMul, {z, c.weight({10, ch}), c.weight({10})}, {{"transB", Attribute::ofInt(1)}});
+  c.output(z);
+  c.output(y);
+}
+
 }  // namespace dlc::testing

@@ -20,44 +20,16 @@ struct Case : BackendCase {
   explicit Case(uint32_t seed, std::string cpu = "") : BackendCase("cpu", seed) { setCpu(std::move(cpu)); }
 };
 
+const CaseSizes kSizes{19, 23, 40, 70, 90, 75, true};
+
 // The AVX2 kernels run on any machine with AVX2 (the AVX-512 ones are what `native` picks here).
 const char* cpuFor(uint32_t seed) { return seed % 3 == 0 ? "x86-64-v3" : ""; }
 
 TEST(CpuOps, Convolutions) {
   for (uint32_t seed = 1; seed <= 24; ++seed) {
     Case c(seed, cpuFor(seed));
-    int64_t n = c.pick(1, 2), ch = c.pick(1, 19), h = c.pick(5, 17), w = c.pick(5, 23), k = 2 * c.pick(0, 2) + 1;
-    int64_t stride = c.pick(1, 2), dil = c.pick(1, 2), pad = c.pick(0, k / 2);
-    int64_t group = 1, oc = c.pick(1, 40);
-    int kind = c.pick(0, 2);  // plain, grouped, depthwise
-    if (kind == 1 && ch % 2 == 0) group = 2, oc = 2 * c.pick(1, 12);
-    if (kind == 2) group = ch, oc = ch * c.pick(1, 2);
-    if ((h + 2 * pad - (k - 1) * dil - 1) < 0 || (w + 2 * pad - (k - 1) * dil - 1) < 0) dil = 1;
-    Value* x = c.input({n, ch, h, w});
-    Value* wt = c.weight({oc, ch / group, k, k});
-    std::map<std::string, Attribute> attrs{{"strides", Attribute::ofInts({stride, stride})},
-                                           {"dilations", Attribute::ofInts({dil, dil})},
-                                           {"pads", Attribute::ofInts({pad, pad, pad, pad})},
-                                           {"group", Attribute::ofInt(group)}};
-    bool fused = c.coin();
-    std::vector<Value*> operands{x, wt};
-    if (c.coin()) operands.push_back(c.weight({oc}));
-    Value* y = nullptr;
-    if (fused) {
-      attrs = activation(c, attrs);
-      if (c.coin()) {
-        if (operands.size() == 2) operands.push_back(nullptr);
-        int64_t ohh = (h + 2 * pad - (k - 1) * dil - 1) / stride + 1, oww = (w + 2 * pad - (k - 1) * dil - 1) / stride + 1;
-        operands.push_back(c.input({n, oc, ohh, oww}));
-      }
-      y = c.op1(OpKind::FusedConv, operands, attrs);
-    } else {
-      y = c.op1(OpKind::Conv, operands, attrs);
-    }
-    ASSERT_NE(y, nullptr);
-    c.output(y);
-    c.check(str("conv seed ", seed, ": ", n, "x", ch, "x", h, "x", w, " k", k, " s", stride, " d", dil, " p", pad, " g", group,
-                " oc", oc, fused ? " fused" : "", " cpu ", cpuFor(seed)));
+    std::string what = randomConvolution(c, kSizes);
+    c.check(str("conv seed ", seed, ": ", what, " cpu ", cpuFor(seed)));
   }
 }
 
@@ -88,25 +60,8 @@ TEST(CpuOps, LargerAndOneDimensionalConvolutions) {
 TEST(CpuOps, MatMuls) {
   for (uint32_t seed = 1; seed <= 24; ++seed) {
     Case c(seed, cpuFor(seed));
-    int64_t m = c.pick(1, 70), k = c.pick(1, 90), n = c.pick(1, 75), batch = c.pick(1, 3);
-    bool trans_a = c.coin(), trans_b = c.coin(), weights_const = c.coin();
-    std::vector<int64_t> ad = trans_a ? std::vector<int64_t>{batch, k, m} : std::vector<int64_t>{batch, m, k};
-    std::vector<int64_t> bd = trans_b ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n};
-    Value* a = c.input(ad);
-    Value* b = weights_const ? c.weight(bd) : c.input(bd);
-    std::map<std::string, Attribute> attrs = activation(c, {{"transA", Attribute::ofInt(trans_a)}, {"transB", Attribute::ofInt(trans_b)}});
-    std::vector<Value*> operands{a, b};
-    int bias = c.pick(0, 2);  // none, [N], [batch,M,N]
-    if (bias == 1) operands.push_back(c.weight({n}));
-    if (bias == 2) operands.push_back(c.weight({batch, m, n}));
-    if (c.coin()) attrs["alpha"] = Attribute::ofFloat(0.5f);
-    if (c.coin()) {
-      if (operands.size() == 2) operands.push_back(nullptr);
-      operands.push_back(c.input({batch, m, n}));
-    }
-    c.output(c.op1(OpKind::FusedMatMul, operands, attrs));
-    c.check(str("matmul seed ", seed, ": [", batch, ",", m, ",", k, "]x[", k, ",", n, "] tA", trans_a, " tB", trans_b, " bias", bias,
-                weights_const ? " packed" : "", " cpu ", cpuFor(seed)));
+    std::string what = randomMatMul(c, kSizes);
+    c.check(str("matmul seed ", seed, ": ", what, " cpu ", cpuFor(seed)));
   }
   Case plain(99);  // batched x batched, broadcasting the batch
   plain.output(plain.op1(OpKind::MatMul, {plain.input({2, 3, 5, 7}), plain.input({1, 3, 7, 4})}));
@@ -120,15 +75,8 @@ TEST(CpuOps, MatMuls) {
 TEST(CpuOps, Pooling) {
   for (uint32_t seed = 1; seed <= 30; ++seed) {
     Case c(seed, cpuFor(seed));
-    int64_t h = c.pick(4, 15), w = c.pick(4, 35), k = c.pick(1, 3), s = c.pick(1, 3), p = c.pick(0, k - 1);
-    bool ceil_mode = c.coin(), is_max = c.coin();
-    Value* x = c.input({c.pick(1, 2), c.pick(1, 19), h, w});
-    std::map<std::string, Attribute> attrs{{"kernel_shape", Attribute::ofInts({k, k})}, {"strides", Attribute::ofInts({s, s})},
-                                           {"pads", Attribute::ofInts({p, p, p, p})}, {"ceil_mode", Attribute::ofInt(ceil_mode)}};
-    if (is_max && c.coin() && !ceil_mode) attrs["dilations"] = Attribute::ofInts({2, 2});
-    if (!is_max && !ceil_mode) attrs["count_include_pad"] = Attribute::ofInt(c.pick(0, 1));
-    c.output(c.op1(is_max ? OpKind::MaxPool : OpKind::AveragePool, {x}, attrs));
-    c.check(str("pool seed ", seed, is_max ? " max" : " avg", " k", k, " s", s, " p", p, " ceil", ceil_mode));
+    std::string what = randomPooling(c, 35);
+    c.check(str("pool seed ", seed, " ", what));
   }
   Case c(7);
   c.output(c.op1(OpKind::GlobalAveragePool, {c.input({2, 13, 7, 5})}));
@@ -274,21 +222,7 @@ TEST(CpuOps, Attention) {
 TEST(CpuOps, OneSegmentCnn) {
   for (uint32_t seed = 1; seed <= 4; ++seed) {
     Case c(seed, cpuFor(seed));
-    int64_t ch = 16 + c.pick(0, 9);
-    Value* x = c.input({1, 3, 20, 20});
-    Value* y = c.op1(OpKind::Conv, {x, c.weight({ch, 3, 3, 3}), c.weight({ch})}, {{"pads", Attribute::ofInts({1, 1, 1, 1})}});
-    y = c.op1(OpKind::Relu, {y});
-    y = c.op1(OpKind::MaxPool, {y}, {{"kernel_shape", Attribute::ofInts({2, 2})}, {"strides", Attribute::ofInts({2, 2})}});
-    Value* z = c.op1(OpKind::FusedConv, {y, c.weight({ch, 1, 3, 3}), c.weight({ch}), y},
-                     {{"pads", Attribute::ofInts({1, 1, 1, 1})}, {"group", Attribute::ofInt(ch)}, {"activation", Attribute::ofString("Clip")},
-                      {"activation_alpha", Attribute::ofFloat(0.0f)}, {"activation_beta", Attribute::ofFloat(6.0f)}});
-    z = c.op1(OpKind::Add, {z, y});
-    z = c.op1(OpKind::Mul, {z, c.weight({1, ch, 1, 1})});
-    z = c.op1(OpKind::GlobalAveragePool, {z});
-    z = c.op1(OpKind::Flatten, {z});
-    z = c.op1(OpKind::FusedMatMul, {z, c.weight({10, ch}), c.weight({10})}, {{"transB", Attribute::ofInt(1)}});
-    c.output(z);
-    c.output(y);  // an intermediate also returned
+    smallCnn(c);
     c.check(str("segment seed ", seed), 1e-4, 1, 1);
   }
 }

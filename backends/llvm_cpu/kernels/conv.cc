@@ -9,6 +9,13 @@ bool dw_fast_ok(const dlc_conv_params* p);
 size_t dw_fast_scratch_floats(const dlc_conv_params* p);
 void dw_fast_job(const dlc_conv_params* p, const float* x, const float* w, const Epilogue& ep, float* y, float* scratch,
                  int64_t u0, int64_t u1);
+// conv_transposed.cc: convolutions with few output pixels, vectorized over output channels.
+bool ct_ok(const dlc_conv_params* p);
+size_t ct_packed_bytes(const dlc_conv_params* p);
+void ct_pack(const dlc_conv_params* p, const float* weight, void* packed);
+size_t ct_scratch_bytes(const dlc_conv_params* p);
+void ct_run(const dlc_conv_params* p, const float* x, const void* packed, const float* bias, const float* residual,
+            float* y, const dlc_cpu_call* call, void* scratch);
 }  // namespace dlc_cpu
 
 namespace {
@@ -197,6 +204,7 @@ void dw_job(void* vctx, size_t job) {
 
 extern "C" size_t dlc_k_conv_packed_bytes(const dlc_conv_params* p) {
   if (is_direct(p)) return (size_t)(p->out_c * p->kernel_h * p->kernel_w) * sizeof(float);
+  if (ct_ok(p)) return ct_packed_bytes(p);
   // Per group, MR-row panels over K; the largest MR rounding of any ISA (sizes may come from the host).
   const int64_t mg = group_rows(p);
   const int64_t rows = imax(round_up(mg, CfgAvx512::MR), imax(round_up(mg, CfgAvx2::MR), round_up(mg, CfgGeneric::MR)));
@@ -208,6 +216,7 @@ extern "C" void dlc_k_conv_pack(const dlc_conv_params* p, const float* weight, v
     memcpy(packed, weight, dlc_k_conv_packed_bytes(p));
     return;
   }
+  if (ct_ok(p)) return ct_pack(p, weight, packed);
   const int64_t mg = group_rows(p), k = gemm_k(p), group_floats = round_up(mg, isa_mr()) * k;
   for (int64_t g = 0; g < p->groups; g++) pack_a_full(mg, k, weight + g * mg * k, k, 1, (float*)packed + g * group_floats);
 }
@@ -219,6 +228,7 @@ extern "C" size_t dlc_k_conv_scratch_bytes(const dlc_conv_params* p) {
     const size_t fast = dw_fast_ok(p) ? dw_fast_scratch_floats(p) : 0;
     return (generic > fast ? generic : fast) * sizeof(float);
   }
+  if (ct_ok(p)) return ct_scratch_bytes(p);
   return gemm_scratch_bytes(group_rows(p), p->out_h * p->out_w, gemm_k(p), A_PACKED,
                             is_pointwise(p) ? B_STRIDED : B_IM2COL, p);
 }
@@ -238,6 +248,7 @@ extern "C" void dlc_k_conv(const dlc_conv_params* p, const float* x, const void*
       call->parallel_for(call->runtime, (size_t)c.jobs, dw_job, &c);
     return;
   }
+  if (ct_ok(p)) return ct_run(p, x, packed_weight, bias, residual, y, call, scratch);
   ConvCtx c;
   c.p = p;
   c.x = x;
