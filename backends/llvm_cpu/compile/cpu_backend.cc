@@ -10,6 +10,7 @@
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -92,6 +93,23 @@ Expected<BuiltModule> buildModule(const std::vector<Segment>& segments, const Cp
   isa->setConstant(true);
   new llvm::GlobalVariable(m, i32, true, llvm::GlobalValue::ExternalLinkage, llvm::ConstantInt::get(i32, DLC_CPU_ABI_VERSION),
                            "dlc_cpu_abi_version");
+  // What the model's kernels can meet, so that only that code is compiled (kernels.h).
+  uint32_t activations = 0, conv_paths = 0;
+  for (const Segment& seg : segments)
+    for (const Op* op : seg.ops) {
+      if (op->kind() == OpKind::FusedConv || op->kind() == OpKind::FusedMatMul) activations |= 1u << activationCode(*op);
+      if (op->kind() != OpKind::Conv && op->kind() != OpKind::FusedConv) continue;
+      std::vector<int64_t> x = shapeOf(op->operand(0)), y = shapeOf(op->result());
+      int64_t group = op->getInt("group", 1), pixels = numel(y) / (y[0] * y[1]);
+      if (group == x[1]) conv_paths |= DLC_CONV_PATH_DIRECT;
+      if (group == 1 && pixels <= 256) conv_paths |= DLC_CONV_PATH_FEW_PIXELS;
+    }
+  for (auto [name, value] : {std::pair<const char*, uint32_t>{"dlc_cpu_activations", activations}, {"dlc_cpu_conv_paths", conv_paths}}) {
+    llvm::GlobalVariable* g = m.getGlobalVariable(name);
+    if (!g) g = new llvm::GlobalVariable(m, i32, true, llvm::GlobalValue::ExternalLinkage, nullptr, name);
+    g->setInitializer(llvm::ConstantInt::get(i32, value));
+    g->setConstant(true);
+  }
   std::set<std::string> entry_points{"dlc_cpu_abi_version"};
   for (const Segment& seg : segments) {
     std::string prefix = seg.code.payload.substr(std::string("segment=").size());
@@ -122,10 +140,22 @@ class CpuBackend : public backends::Backend {
     backends::ArtifactParts parts;
     parts.segments = planSegments(graph);
     if (parts.segments.empty()) return parts;  // nothing to generate: every op is a reference step
+    // DLC_CPU_TIMING=1 prints where compile time goes.
+    const bool timing = std::getenv("DLC_CPU_TIMING") != nullptr;
+    auto t0 = std::chrono::steady_clock::now();
+    auto lap = [&](const char* what) {
+      auto now = std::chrono::steady_clock::now();
+      if (timing) std::fprintf(stderr, "cpu: %s %.0f ms\n", what, std::chrono::duration<double, std::milli>(now - t0).count());
+      t0 = now;
+    };
     DLC_ASSIGN_OR_RETURN(BuiltModule built, buildModule(parts.segments, target));
+    lap("build module");
     optimizeModule(*built.module, target);
+    lap("optimize (O3)");
     DLC_ASSIGN_OR_RETURN(std::string object, emitCode(*built.module, target, FileKind::Object));
+    lap("emit object");
     DLC_ASSIGN_OR_RETURN(std::string shared, linkSharedObject(object));
+    lap("link");
     parts.cpu_features = target.required;
     parts.native_code.push_back({"elf-shared-object", std::move(shared)});
     return parts;

@@ -38,6 +38,8 @@ Status emitElementwise(SegmentEmitter& e, const Op& op);
 // Static shape of `v` (its checks ran before: every value of a segment is a static tensor).
 std::vector<int64_t> shapeOf(const Value* v);
 int64_t numel(const std::vector<int64_t>& shape);
+// The DLC_ACT_* code of a fused op's activation attribute (DLC_ACT_NONE for unknown names).
+int32_t activationCode(const Op& op);
 // "FusedConv 'conv1'": where an error happened.
 std::string where(const Op& op);
 

@@ -33,17 +33,21 @@ llvm::Value* nullPtr(SegmentEmitter& e) { return llvm::ConstantPointerNull::get(
 llvm::Value* ptrOrNull(SegmentEmitter& e, const Value* v) { return v ? e.ptr(v) : nullPtr(e); }
 
 // --- epilogues ---------------------------------------------------------------------------------
-Expected<dlc_epilogue> epilogueOf(const Op& op) {
+const std::unordered_map<std::string, int32_t>& activationCodes() {
   static const std::unordered_map<std::string, int32_t> kActs = {
       {"none", DLC_ACT_NONE},       {"Relu", DLC_ACT_RELU},           {"LeakyRelu", DLC_ACT_LEAKY_RELU},
       {"Clip", DLC_ACT_CLIP},       {"Sigmoid", DLC_ACT_SIGMOID},     {"HardSigmoid", DLC_ACT_HARD_SIGMOID},
       {"HardSwish", DLC_ACT_HARD_SWISH}, {"Silu", DLC_ACT_SILU},      {"Gelu", DLC_ACT_GELU},
       {"Tanh", DLC_ACT_TANH}};
+  return kActs;
+}
+
+Expected<dlc_epilogue> epilogueOf(const Op& op) {
   dlc_epilogue ep{};
   ep.scale = 1.0f;
   if (op.kind() != OpKind::FusedConv && op.kind() != OpKind::FusedMatMul) return ep;
-  auto it = kActs.find(op.getString("activation", "none"));
-  if (it == kActs.end()) return Status::error(str(where(op), ": activation ", op.getString("activation")));
+  auto it = activationCodes().find(op.getString("activation", "none"));
+  if (it == activationCodes().end()) return Status::error(str(where(op), ": activation ", op.getString("activation")));
   ep.act = it->second;
   ep.alpha = op.getFloat("activation_alpha", 0.0f);
   ep.beta = op.getFloat("activation_beta", 0.0f);
@@ -609,6 +613,11 @@ const std::unordered_map<OpKind, Lowering>& table() {
 }
 
 }  // namespace
+
+int32_t activationCode(const Op& op) {
+  auto it = activationCodes().find(op.getString("activation", "none"));
+  return it == activationCodes().end() ? DLC_ACT_NONE : it->second;
+}
 
 const Lowering* loweringFor(OpKind kind) {
   static const Lowering elementwise{checkElementwise, emitElementwise};

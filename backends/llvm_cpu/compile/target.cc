@@ -15,6 +15,7 @@
 #include <llvm/TargetParser/Host.h>
 #include <llvm/TargetParser/Triple.h>
 #include <llvm/Transforms/IPO/GlobalDCE.h>
+#include <llvm/Transforms/IPO/SCCP.h>
 #include <llvm/MC/MCSubtargetInfo.h>
 
 #include <cstdio>
@@ -106,8 +107,11 @@ void optimizeModule(llvm::Module& module, const CpuTarget& target) {
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
-  // Kernels no segment calls go first, so O3 spends no time on them.
+  // Kernels no segment calls go first, and so do the other vector ISAs' variants (IPSCCP folds
+  // the branches on the constant dlc_cpu_isa), so O3 spends no time on them.
   llvm::ModulePassManager mpm;
+  mpm.addPass(llvm::GlobalDCEPass());
+  mpm.addPass(llvm::IPSCCPPass());
   mpm.addPass(llvm::GlobalDCEPass());
   mpm.addPass(pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3));
   mpm.run(module, mam);

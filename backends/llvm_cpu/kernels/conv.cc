@@ -22,7 +22,14 @@ namespace {
 
 // One input channel per group (depthwise, channel multiplier >= 1): a GEMM would have K = kh*kw,
 // far too short to amortize C traffic, so these run a direct kernel over a padded input plane.
-bool is_direct(const dlc_conv_params* p) { return p->groups > 0 && p->in_c == p->groups; }
+// Only where the model has such convolutions (dlc_cpu_conv_paths, a link-time constant): otherwise
+// they would take the GEMM path, correctly, and the direct kernels are not compiled in.
+bool is_direct(const dlc_conv_params* p) {
+  return (dlc_cpu_conv_paths & DLC_CONV_PATH_DIRECT) && p->groups > 0 && p->in_c == p->groups;
+}
+
+// Few output pixels: the GEMM transposed, vectorized over output channels (same gating).
+bool use_ct(const dlc_conv_params* p) { return (dlc_cpu_conv_paths & DLC_CONV_PATH_FEW_PIXELS) && ct_ok(p); }
 
 // 1x1, stride 1, no padding: the GEMM's B matrix is the input itself ([in_c][h*w]).
 bool is_pointwise(const dlc_conv_params* p) {
@@ -204,7 +211,7 @@ void dw_job(void* vctx, size_t job) {
 
 extern "C" size_t dlc_k_conv_packed_bytes(const dlc_conv_params* p) {
   if (is_direct(p)) return (size_t)(p->out_c * p->kernel_h * p->kernel_w) * sizeof(float);
-  if (ct_ok(p)) return ct_packed_bytes(p);
+  if (use_ct(p)) return ct_packed_bytes(p);
   // Per group, MR-row panels over K; the largest MR rounding of any ISA (sizes may come from the host).
   const int64_t mg = group_rows(p);
   const int64_t rows = imax(round_up(mg, CfgAvx512::MR), imax(round_up(mg, CfgAvx2::MR), round_up(mg, CfgGeneric::MR)));
@@ -216,7 +223,7 @@ extern "C" void dlc_k_conv_pack(const dlc_conv_params* p, const float* weight, v
     memcpy(packed, weight, dlc_k_conv_packed_bytes(p));
     return;
   }
-  if (ct_ok(p)) return ct_pack(p, weight, packed);
+  if (use_ct(p)) return ct_pack(p, weight, packed);
   const int64_t mg = group_rows(p), k = gemm_k(p), group_floats = round_up(mg, isa_mr()) * k;
   for (int64_t g = 0; g < p->groups; g++) pack_a_full(mg, k, weight + g * mg * k, k, 1, (float*)packed + g * group_floats);
 }
@@ -228,7 +235,7 @@ extern "C" size_t dlc_k_conv_scratch_bytes(const dlc_conv_params* p) {
     const size_t fast = dw_fast_ok(p) ? dw_fast_scratch_floats(p) : 0;
     return (generic > fast ? generic : fast) * sizeof(float);
   }
-  if (ct_ok(p)) return ct_scratch_bytes(p);
+  if (use_ct(p)) return ct_scratch_bytes(p);
   return gemm_scratch_bytes(group_rows(p), p->out_h * p->out_w, gemm_k(p), A_PACKED,
                             is_pointwise(p) ? B_STRIDED : B_IM2COL, p);
 }
@@ -248,7 +255,7 @@ extern "C" void dlc_k_conv(const dlc_conv_params* p, const float* x, const void*
       call->parallel_for(call->runtime, (size_t)c.jobs, dw_job, &c);
     return;
   }
-  if (ct_ok(p)) return ct_run(p, x, packed_weight, bias, residual, y, call, scratch);
+  if (use_ct(p)) return ct_run(p, x, packed_weight, bias, residual, y, call, scratch);
   ConvCtx c;
   c.p = p;
   c.x = x;

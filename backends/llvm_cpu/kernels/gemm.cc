@@ -36,21 +36,33 @@ static void epi_act(const Epilogue& e, float* c, int64_t ldc, int64_t m0, int64_
   }
 }
 
+// Activations the model's epilogues use (dlc_cpu_activations, a link-time constant) get vectorized
+// code; any other (which the code generator says cannot occur) still comes out right, per element.
+#define DLC_EPI_CASE(ACT)                                                      \
+  case ACT:                                                                    \
+    if (dlc_cpu_activations & (1u << ACT)) return epi_act<ACT>(e, c, ldc, m0, n0, mr, nr); \
+    break;
+
 void apply_epilogue(const Epilogue& e, float* c, int64_t ldc, int64_t m0, int64_t n0, int64_t mr, int64_t nr) {
   if (e.act == DLC_ACT_NONE && e.bias_kind == DLC_BIAS_NONE && !e.res && e.scale == 1.0f) return;
   switch (e.act) {
-    case DLC_ACT_RELU: return epi_act<DLC_ACT_RELU>(e, c, ldc, m0, n0, mr, nr);
-    case DLC_ACT_LEAKY_RELU: return epi_act<DLC_ACT_LEAKY_RELU>(e, c, ldc, m0, n0, mr, nr);
-    case DLC_ACT_CLIP: return epi_act<DLC_ACT_CLIP>(e, c, ldc, m0, n0, mr, nr);
-    case DLC_ACT_SIGMOID: return epi_act<DLC_ACT_SIGMOID>(e, c, ldc, m0, n0, mr, nr);
-    case DLC_ACT_HARD_SIGMOID: return epi_act<DLC_ACT_HARD_SIGMOID>(e, c, ldc, m0, n0, mr, nr);
-    case DLC_ACT_HARD_SWISH: return epi_act<DLC_ACT_HARD_SWISH>(e, c, ldc, m0, n0, mr, nr);
-    case DLC_ACT_SILU: return epi_act<DLC_ACT_SILU>(e, c, ldc, m0, n0, mr, nr);
-    case DLC_ACT_GELU: return epi_act<DLC_ACT_GELU>(e, c, ldc, m0, n0, mr, nr);
-    case DLC_ACT_TANH: return epi_act<DLC_ACT_TANH>(e, c, ldc, m0, n0, mr, nr);
-    default: return epi_act<DLC_ACT_NONE>(e, c, ldc, m0, n0, mr, nr);
+    DLC_EPI_CASE(DLC_ACT_RELU)
+    DLC_EPI_CASE(DLC_ACT_LEAKY_RELU)
+    DLC_EPI_CASE(DLC_ACT_CLIP)
+    DLC_EPI_CASE(DLC_ACT_SIGMOID)
+    DLC_EPI_CASE(DLC_ACT_HARD_SIGMOID)
+    DLC_EPI_CASE(DLC_ACT_HARD_SWISH)
+    DLC_EPI_CASE(DLC_ACT_SILU)
+    DLC_EPI_CASE(DLC_ACT_GELU)
+    DLC_EPI_CASE(DLC_ACT_TANH)
+    default:
+      return epi_act<DLC_ACT_NONE>(e, c, ldc, m0, n0, mr, nr);
   }
+  epi_act<DLC_ACT_NONE>(e, c, ldc, m0, n0, mr, nr);
+  for (int64_t i = 0; i < mr; i++)
+    for (int64_t j = 0; j < nr; j++) c[i * ldc + j] = dlc_k_activate(e.act, c[i * ldc + j], e.alpha, e.beta);
 }
+#undef DLC_EPI_CASE
 
 // ---- packing -------------------------------------------------------------------------------------
 // Panels of W "rows" (A rows or B columns): dst[p*panel_stride + kk*W + i] = X[p*W + i][kk] with

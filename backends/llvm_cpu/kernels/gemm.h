@@ -11,6 +11,8 @@
 // 2 = AVX-512, 1 = AVX2/FMA, 0 = other. The generated module defines it as a constant, so every
 // branch on it folds away after linking; here (bitcode without target flags) it is just extern.
 extern "C" const int32_t dlc_cpu_isa;
+extern "C" const uint32_t dlc_cpu_activations;
+extern "C" const uint32_t dlc_cpu_conv_paths;
 
 #define DLC_INLINE static inline __attribute__((always_inline))
 

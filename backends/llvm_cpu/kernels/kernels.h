@@ -153,6 +153,19 @@ typedef struct dlc_copy_params {
 } dlc_copy_params;
 void dlc_k_copy(const dlc_copy_params* p, const void* src, void* dst, const dlc_cpu_call* call);
 
+/* ---- link-time constants ---------------------------------------------------------------------
+ * The code generator defines these in each model's module, so that the kernels' branches on them
+ * fold away and only the code the model can reach is compiled:
+ *   const int32_t dlc_cpu_isa;           2 AVX-512, 1 AVX2/FMA, 0 other
+ *   const uint32_t dlc_cpu_activations;  bit (1 << DLC_ACT_*) for each activation an epilogue uses
+ *   const uint32_t dlc_cpu_conv_paths;   DLC_CONV_PATH_* for the kinds of convolution present
+ * They only select code: a kernel meeting a case whose bit is clear still computes it correctly
+ * (on a slower, general path). */
+enum {
+  DLC_CONV_PATH_DIRECT = 1,     /* depthwise: one input channel per group */
+  DLC_CONV_PATH_FEW_PIXELS = 2  /* groups == 1 and at most 256 output pixels */
+};
+
 /* ---- scalar math used by generated elementwise loops (vectorizable: no libm calls) ---------- */
 float dlc_k_expf(float x);
 float dlc_k_logf(float x);
