@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: install dependencies, build everything, then run the bundled example model
-# (a small CNN exported from PyTorch), compile it to a .dlc artifact and run that through the
+# (a small CNN exported from PyTorch), compile it to a .dlc artifact (reference kernels, and native
+# code with --target cpu) and run that through the
 # runtime library (from `dlc run` and from the C embedding example), checking every output
 # against PyTorch's.
 set -euo pipefail
@@ -25,5 +26,11 @@ build/tools/dlc run "$out/small_cnn.dlc" --input examples/models/small_cnn_input
 echo "== the artifact from C (examples/embed/embed.c links only libdlcrt and libdlc_kernels_reference)"
 /usr/bin/python3 examples/embed/check_embed.py --dlc build/tools/dlc --embed build/examples/embed/example_embed \
   --models examples/models --work "$out"
+echo "== dlc compile --target cpu: native code generated with LLVM, in the artifact and as a static bundle"
+build/tools/dlc compile "$model" -o "$out/small_cnn_cpu.dlc" --target cpu --input-shape image=1x3x32x32
+build/tools/dlc run "$out/small_cnn_cpu.dlc" --input examples/models/small_cnn_input.npy --output-dir "$out/cpu"
+/usr/bin/python3 tests/models/compare.py "$out/cpu/output_0.npy" examples/models/small_cnn_expected.npy
+build/examples/bundle/example_bundle build/examples/bundle/small_cnn.weights examples/models/small_cnn_input.npy \
+  examples/models/small_cnn_expected.npy | tail -1
 echo "== the same kind of model built with the C++ API (examples/small_cnn.cc)"
 build/examples/example_small_cnn
