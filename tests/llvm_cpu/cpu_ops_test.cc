@@ -124,6 +124,16 @@ TEST(CpuOps, BinaryWithBroadcasting) {
       }
     }
   }
+  for (OpKind kind : {OpKind::Sum, OpKind::Mean}) {  // variadic, broadcasting
+    Case c(seed++);
+    c.output(c.op1(kind, {c.input(full), c.input({3, 1, 1}), c.input({33})}));
+    c.check(opName(kind));
+  }
+  for (float exponent : {1.0f, 2.0f, 3.0f, 0.5f, -1.0f}) {  // Pow by the constant exponents it lowers
+    Case c(seed++);
+    c.output(c.op1(OpKind::Pow, {c.input({4, 9}, 0.5f, 2.0f), c.scalar(exponent)}));
+    c.check(str("Pow ", exponent));
+  }
   Case constant(90);  // a constant scalar operand becomes an immediate
   constant.output(constant.op1(OpKind::Mul, {constant.input({5, 7}), constant.scalar(0.25f)}));
   constant.check("Mul by a constant scalar");

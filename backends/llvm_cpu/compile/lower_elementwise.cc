@@ -14,6 +14,8 @@ namespace {
 
 using Builder = llvm::IRBuilder<>;
 
+// The ops ScalarEmitter::emit handles (dlc_cpu_tests' Elementwise and BinaryWithBroadcasting
+// cases run every one of them, so the two lists cannot drift apart unnoticed).
 bool isScalarKind(OpKind k) {
   switch (k) {
     case OpKind::Add: case OpKind::Sub: case OpKind::Mul: case OpKind::Div: case OpKind::Neg: case OpKind::Abs:

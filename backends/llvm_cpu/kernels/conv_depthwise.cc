@@ -1,13 +1,7 @@
 // Depthwise convolution fast path (3x3/5x5, stride 1/2, no dilation): unrolled taps over a zero-bordered plane.
-#include "gemm.h"
+#include "conv_paths.h"
 
 namespace dlc_cpu {
-
-// Declared again in conv.cc, which owns the dispatch.
-bool dw_fast_ok(const dlc_conv_params* p);
-size_t dw_fast_scratch_floats(const dlc_conv_params* p);
-void dw_fast_job(const dlc_conv_params* p, const float* x, const float* w, const Epilogue& ep, float* y, float* scratch,
-                 int64_t u0, int64_t u1);
 
 namespace {
 

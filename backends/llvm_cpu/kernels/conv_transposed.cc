@@ -1,15 +1,7 @@
 // Convolutions with few output pixels: C^T[pixels, out_c] = col^T[pixels, K] x W^T[K, out_c], vectorized over channels.
-#include "gemm.h"
+#include "conv_paths.h"
 
 namespace dlc_cpu {
-
-// Declared again in conv.cc, which owns the dispatch.
-bool ct_ok(const dlc_conv_params* p);
-size_t ct_packed_bytes(const dlc_conv_params* p);
-void ct_pack(const dlc_conv_params* p, const float* weight, void* packed);
-size_t ct_scratch_bytes(const dlc_conv_params* p);
-void ct_run(const dlc_conv_params* p, const float* x, const void* packed, const float* bias, const float* residual,
-            float* y, const dlc_cpu_call* call, void* scratch);
 
 namespace {
 
