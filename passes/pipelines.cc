@@ -1,6 +1,7 @@
 // Default pipelines. -O0 only binds --input-shape sizes (a fact, not an optimization: compiled
-// targets need static shapes); each higher level adds passes. Targets differ only where a
-// backend has its own needs (none yet: every target gets the same graph-level pipeline).
+// targets need static shapes) and expands the training ops (which have no kernels); each higher
+// level adds passes. Targets differ only where a backend has its own needs (none yet: every
+// target gets the same graph-level pipeline).
 #include "passes/pipelines.h"
 
 namespace dlc::passes {
@@ -11,6 +12,8 @@ Expected<std::vector<std::string>> pipelineFor(const std::string& target, int op
   std::vector<std::string> p;
   // -O1: shapes made concrete where the user asked, then cleanup that never changes numerics.
   p.push_back("specialize-shapes");  // does nothing without --input-shape
+  // Training ops have no kernels: they are definitions in terms of other ops, expanded at every level.
+  p.insert(p.end(), {"lower-gradients", "lower-optimizers"});
   if (opt_level >= 1) p.insert(p.end(), {"canonicalize", "constant-fold", "dce"});
   // -O2: simplification and fusion into the ops backends implement as one kernel.
   if (opt_level >= 2)

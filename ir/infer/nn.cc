@@ -23,6 +23,8 @@ Status requireFloat(InferContext& ctx, const Type* t, const char* what) {
   return Status::success();
 }
 
+}  // namespace
+
 // Output sizes of a sliding window (Conv, pools) along each spatial dim of `x` (dims 2..). Dims
 // that are not static stay unknown; kernel sizes <= 0 mean "unknown".
 Status windowDims(InferContext& ctx, const Shape& x, const std::vector<int64_t>& kernel, bool use_dilations,
@@ -68,7 +70,6 @@ Status windowDims(InferContext& ctx, const Shape& x, const std::vector<int64_t>&
   return Status::success();
 }
 
-}  // namespace
 
 // Shared by Conv, ConvInteger, QLinearConv and FusedConv: X and W at `x_idx` / `w_idx`.
 Status convResultType(InferContext& ctx, int x_idx, int w_idx, DType out_dtype, Type* result) {

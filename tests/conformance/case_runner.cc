@@ -11,6 +11,7 @@
 #include "frontend/onnx/importer.h"
 #include "ir/graph.h"
 #include "ir/status.h"
+#include "passes/pass_manager.h"
 
 namespace dlc::conformance {
 namespace fs = std::filesystem;
@@ -156,6 +157,12 @@ std::string compareValues(const DataValue& expected, const DataValue& actual, co
 std::string runCase(const std::string& case_dir, const Tolerance& tol) {
   auto imported = onnx_import::importModelFile(case_dir + "/model.onnx");
   if (!imported.ok()) return "import: " + imported.status().message();
+  // -O0: no optimization, but ops defined in terms of others (Gradient, the optimizers) expanded.
+  auto names = passes::defaultPipeline("reference", 0);
+  passes::PassManager pm;
+  Status lowered = names.ok() ? pm.add(*names) : names.status();
+  if (lowered.ok()) lowered = pm.run(*imported.value(), passes::PassContext{});
+  if (!lowered.ok()) return "-O0 pipeline: " + lowered.message();
   const Graph& graph = *imported.value();
   const std::vector<OpKind> missing = ref::unsupportedOps(graph);
   if (!missing.empty()) {

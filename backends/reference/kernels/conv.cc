@@ -1,7 +1,8 @@
 // Reference kernels: Conv (im2col + GEMM, direct depthwise, 1x1 as plain GEMM), ConvTranspose,
-// ConvInteger and QLinearConv (integer convs run the same core in f64, exact for int8 sums).
+// ConvGradWeight (the weight gradient, im2col + GEMM), ConvInteger and QLinearConv (integer convs run the same core in f64, exact for int8 sums).
 #include <cmath>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "backends/reference/gemm.h"
@@ -160,6 +161,46 @@ Status convKernel(KernelContext& ctx) {
                 y.data<T>());
   });
   ctx.setOutput(0, fromCompute(y, X.dtype()));
+  return Status::success();
+}
+
+// ConvGradWeight(X, dY): per image and group, dW_g += dY_g · im2col(X_g)ᵀ, the weight gradient of
+// the convolution whose output gradient dY is (its windows are those of Conv over X).
+template <typename T>
+void convGradWeightCore(const T* x, const T* dy, int64_t N, int64_t C, int64_t M, int64_t G, const Window& w, T* dw) {
+  const int64_t Cg = C / G, Mg = M / G, K = Cg * w.kSize(), P = w.outSize(), I = w.inSize();
+  std::unique_ptr<T[]> col(new T[static_cast<size_t>(K * P)]);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t g = 0; g < G; ++g) {
+      im2col(x + (n * C + g * Cg) * I, Cg, w, col.get());
+      const T* dyg = dy + (n * M + g * Mg) * P;
+      if constexpr (std::is_same_v<T, double>)
+        gemmF64(false, true, Mg, K, P, 1.0, dyg, P, col.get(), P, 1.0, dw + g * Mg * K, K);
+      else
+        gemmF32(false, true, Mg, K, P, 1.0f, dyg, P, col.get(), P, 1.0f, dw + g * Mg * K, K);
+    }
+}
+
+Status convGradWeightKernel(KernelContext& ctx) {
+  const Tensor& X = ctx.input(0);
+  const Tensor& dY = ctx.input(1);
+  if (!isNNFloat(X.dtype()) || X.dtype() != dY.dtype()) return ctx.error("X and dY must be floats of the same dtype");
+  if (X.rank() < 3 || dY.rank() != X.rank()) return ctx.error("X must be [N,C,spatial...] and dY of the same rank");
+  const int64_t G = ctx.op().getInt("group", 1), C = X.dim(1), M = dY.dim(1);
+  if (G < 1 || C % G != 0 || M % G != 0 || dY.dim(0) != X.dim(0))
+    return ctx.error(str("group ", G, " must divide X's ", C, " and dY's ", M, " channels, and the batches must agree"));
+  std::vector<int64_t> kernel = ctx.op().getInts("kernel_shape");
+  Window w;
+  DLC_RETURN_IF_ERROR(computeWindow(ctx, dimsFrom(X, 2), kernel, true, false, &w));
+  if (w.outDims() != dimsFrom(dY, 2)) return ctx.error("dY's spatial dims are not the convolution's output dims");
+  std::vector<int64_t> shape{M, C / G};
+  shape.insert(shape.end(), kernel.begin(), kernel.end());
+  Tensor xc = toCompute(X), gc = toCompute(dY);
+  Tensor dw(xc.dtype(), shape);
+  DLC_NN_FLOAT_DISPATCH(xc.dtype(), T, {
+    convGradWeightCore<T>(xc.data<T>(), gc.data<T>(), X.dim(0), C, M, G, w, dw.data<T>());
+  });
+  ctx.setOutput(0, fromCompute(dw, X.dtype()));
   return Status::success();
 }
 
@@ -356,6 +397,7 @@ void registerConvKernels(KernelTable& t) {
   t[static_cast<size_t>(OpKind::ConvInteger)] = convIntegerKernel;
   t[static_cast<size_t>(OpKind::QLinearConv)] = qlinearConvKernel;
   t[static_cast<size_t>(OpKind::ConvTranspose)] = convTransposeKernel;
+  t[static_cast<size_t>(OpKind::ConvGradWeight)] = convGradWeightKernel;
 }
 
 }  // namespace dlc::ref

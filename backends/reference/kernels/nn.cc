@@ -47,7 +47,6 @@ void registerNNKernels(KernelTable& table) {
   registerResizeKernels(table);
   registerDetectionKernels(table);
   registerLossKernels(table);
-  registerTrainingKernels(table);
   registerFusedEpilogueKernels(table);
 }
 

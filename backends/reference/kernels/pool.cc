@@ -1,4 +1,5 @@
-// Reference kernels: MaxPool (with Indices), AveragePool, LpPool, the global pools and MaxUnpool.
+// Reference kernels: MaxPool (with Indices), AveragePool, LpPool, the global pools, MaxUnpool, and
+// the pool gradients MaxPoolGrad and AveragePoolGrad.
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -152,6 +153,76 @@ Status sumPoolKernel(KernelContext& ctx, bool lp) {
 Status averagePoolKernel(KernelContext& ctx) { return sumPoolKernel(ctx, false); }
 Status lpPoolKernel(KernelContext& ctx) { return sumPoolKernel(ctx, true); }
 
+// MaxPoolGrad(dY, X): the windows are found again with maxPool's scan (so ties pick the same
+// first maximum) and each window's dY is added to the element its maximum came from.
+Status maxPoolGradKernel(KernelContext& ctx) {
+  const Tensor& dY = ctx.input(0);
+  const Tensor& X = ctx.input(1);
+  if (!isNNFloat(X.dtype()) || dY.dtype() != X.dtype()) return ctx.error("dY and X must be floats of the same dtype");
+  Window w;
+  DLC_RETURN_IF_ERROR(poolWindow(ctx, X, true, ctx.op().getInt("ceil_mode", 0) != 0, &w));
+  if (pooledShape(X, w) != dY.shape()) return ctx.error("dY does not have the pooled shape of X");
+  int64_t NC = X.dim(0) * X.dim(1);
+  Tensor xc = toCompute(X), gc = toCompute(dY);
+  Tensor dx(xc.dtype(), X.shape());
+  std::vector<int64_t> idx(static_cast<size_t>(dY.numel()));
+  DLC_NN_FLOAT_DISPATCH(xc.dtype(), T, {
+    Tensor scratch(xc.dtype(), dY.shape());
+    maxPool(xc.data<T>(), NC, w, false, scratch.data<T>(), idx.data());
+    const T* g = gc.data<T>();
+    T* out = dx.data<T>();
+    for (size_t o = 0; o < idx.size(); ++o)
+      if (idx[o] >= 0) out[idx[o]] += g[o];
+  });
+  ctx.setOutput(0, fromCompute(dx, X.dtype()));
+  return Status::success();
+}
+
+// AveragePoolGrad(dY, X): each window's dY divided by the count its average used (padded or valid
+// elements, as sumPool) goes to every valid element of the window.
+Status averagePoolGradKernel(KernelContext& ctx) {
+  const Tensor& dY = ctx.input(0);
+  const Tensor& X = ctx.input(1);
+  if (!isNNFloat(X.dtype()) || dY.dtype() != X.dtype()) return ctx.error("dY and X must be floats of the same dtype");
+  Window w;
+  DLC_RETURN_IF_ERROR(poolWindow(ctx, X, false, ctx.op().getInt("ceil_mode", 0) != 0, &w));
+  if (pooledShape(X, w) != dY.shape()) return ctx.error("dY does not have the pooled shape of X");
+  const bool include_pad = ctx.op().getInt("count_include_pad", 0) != 0;
+  const int64_t NC = X.dim(0) * X.dim(1), I = w.inSize();
+  Tensor gc = toCompute(dY);
+  Tensor dx(gc.dtype(), X.shape());
+  DLC_NN_FLOAT_DISPATCH(gc.dtype(), T, {
+    const T* g = gc.data<T>();
+    T* out = dx.data<T>();
+    int64_t o = 0;
+    for (int64_t nc = 0; nc < NC; ++nc) {
+      T* xc = out + nc * I;
+      for (int64_t z = 0; z < w.out[0]; ++z)
+        for (int64_t yy = 0; yy < w.out[1]; ++yy)
+          for (int64_t xx = 0; xx < w.out[2]; ++xx, ++o) {
+            int64_t start[3] = {z * w.s[0] - w.pb[0], yy * w.s[1] - w.pb[1], xx * w.s[2] - w.pb[2]};
+            int64_t lo[3], hi[3], padded = 1, valid = 1;
+            for (int i = 0; i < 3; ++i) {
+              int64_t end = std::min(start[i] + w.k[i], w.in[i] + w.pe[i]);
+              padded *= end - start[i];
+              lo[i] = std::max<int64_t>(start[i], 0);
+              hi[i] = std::min(end, w.in[i]);
+              valid *= std::max<int64_t>(hi[i] - lo[i], 0);
+            }
+            if (valid == 0) continue;
+            T share = g[o] / static_cast<T>(include_pad ? padded : valid);
+            for (int64_t iz = lo[0]; iz < hi[0]; ++iz)
+              for (int64_t iy = lo[1]; iy < hi[1]; ++iy) {
+                T* row = xc + (iz * w.in[1] + iy) * w.in[2];
+                for (int64_t ix = lo[2]; ix < hi[2]; ++ix) row[ix] += share;
+              }
+          }
+    }
+  });
+  ctx.setOutput(0, fromCompute(dx, X.dtype()));
+  return Status::success();
+}
+
 enum class GlobalKind { Avg, Max, Lp };
 
 template <GlobalKind K>
@@ -239,6 +310,8 @@ void registerPoolKernels(KernelTable& t) {
   t[static_cast<size_t>(OpKind::GlobalMaxPool)] = globalPoolKernel<GlobalKind::Max>;
   t[static_cast<size_t>(OpKind::GlobalLpPool)] = globalPoolKernel<GlobalKind::Lp>;
   t[static_cast<size_t>(OpKind::MaxUnpool)] = maxUnpoolKernel;
+  t[static_cast<size_t>(OpKind::MaxPoolGrad)] = maxPoolGradKernel;
+  t[static_cast<size_t>(OpKind::AveragePoolGrad)] = averagePoolGradKernel;
 }
 
 }  // namespace dlc::ref

@@ -1,4 +1,4 @@
-// Reference kernels: RandomNormal/Uniform(+Like), Bernoulli, Multinomial; deterministic per seed.
+// Reference kernels: RandomNormal/Uniform(+Like), Bernoulli, Multinomial, DropoutMask; deterministic per seed.
 #include <cmath>
 #include <random>
 
@@ -99,6 +99,29 @@ Status kMultinomial(KernelContext& ctx) {
   return Status::success();
 }
 
+// DropoutMask(X, ratio, seed): element i is kept when u(seed, i) >= ratio, with u the top 24 bits of
+// splitmix64(seed ^ i·0xD1B54A32D192ED03) scaled to [0, 1) (exact in f32, so every backend that
+// computes the same integer hash draws the same mask, whatever its thread split).
+Status kDropoutMask(KernelContext& ctx) {
+  const Tensor& X = ctx.input(0);
+  double ratio = ctx.input(1).getDouble(0);
+  if (ctx.input(1).numel() != 1 || ctx.input(2).numel() != 1) return ctx.error("ratio and seed must be scalars");
+  if (!(ratio >= 0 && ratio <= 1)) return ctx.error(str("ratio ", ratio, " must be in [0, 1]"));
+  const uint64_t seed = static_cast<uint64_t>(ctx.input(2).getInt(0));
+  const float r = static_cast<float>(ratio);
+  Tensor mask(DType::Bool, X.shape());
+  bool* m = mask.data<bool>();
+  for (int64_t i = 0; i < X.numel(); ++i) {
+    uint64_t z = (seed ^ (static_cast<uint64_t>(i) * 0xD1B54A32D192ED03ULL)) + 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    m[i] = static_cast<float>(z >> 40) * (1.0f / 16777216.0f) >= r;
+  }
+  ctx.setOutput(0, mask);
+  return Status::success();
+}
+
 }  // namespace
 
 void registerRandomKernels(KernelTable& table) {
@@ -108,6 +131,7 @@ void registerRandomKernels(KernelTable& table) {
   table[static_cast<size_t>(OpKind::RandomUniformLike)] = &kRandomUniformLike;
   table[static_cast<size_t>(OpKind::Bernoulli)] = &kBernoulli;
   table[static_cast<size_t>(OpKind::Multinomial)] = &kMultinomial;
+  table[static_cast<size_t>(OpKind::DropoutMask)] = &kDropoutMask;
 }
 
 }  // namespace dlc::ref
