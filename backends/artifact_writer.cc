@@ -98,6 +98,20 @@ Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& o
     for (const Value* v : planned.back().outputs) layout.add(v);
   }
   std::set<const Value*> outputs(body.outputs().begin(), body.outputs().end());
+  // A state's next value goes to the session's state buffer, never to the arena.
+  std::set<const Value*> state_outputs;
+  for (const StateSpec& st : options.states) {
+    if (st.input < 0 || st.input >= body.numArguments() || st.output < 0 || st.output >= body.numOutputs())
+      return Status::error(str("state ", st.input, " -> ", st.output, " is not a graph input and output"));
+    const Value* in = body.argument(st.input);
+    const Value* out = body.output(st.output);
+    std::vector<int64_t> want = in->type().shape.staticSizes();
+    if (!in->type().shape.isStatic() || in->type() != out->type() || st.initial.dtype() != in->type().dtype ||
+        st.initial.shape() != want)
+      return Status::error(str("state '", in->name(), "' (", in->type().toString(), ") needs a static type shared with its output '",
+                               out->name(), "' (", out->type().toString(), ") and its initial value"));
+    state_outputs.insert(out);
+  }
   // The arena holds only what crosses steps: values inside a segment are its library's business.
   // Times are steps: a segment may write an output before it has read all of its inputs.
   MemoryPlan plan = passes::planMemory(
@@ -129,7 +143,7 @@ Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& o
       storage = fb::Storage::Arena;
       offset = static_cast<uint64_t>(slot->second.offset);
       size = static_cast<uint64_t>(slot->second.size);
-    } else if (outputs.count(v) && t.shape.isStatic()) {
+    } else if (outputs.count(v) && t.shape.isStatic() && !state_outputs.count(v)) {
       std::vector<int64_t> sizes = t.shape.staticSizes();
       int64_t numel = 1;
       for (int64_t s : sizes) numel *= s;
@@ -143,6 +157,8 @@ Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& o
   }
 
   // Weights, each at a multiple of 64 in one aligned blob.
+  const size_t first_state_weight = weights.size();
+  for (const StateSpec& st : options.states) weights.push_back(st.initial);
   std::vector<fb::Weight> weight_table;
   uint64_t weights_size = 0;
   for (const Tensor& t : weights) {
@@ -177,10 +193,15 @@ Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& o
   auto weights_data = fbb.CreateUninitializedVector(weights_size, 1, &blob);
   for (size_t i = 0; i < weights.size(); ++i)
     if (weights[i].nbytes()) std::memcpy(blob + weight_table[i].offset(), weights[i].raw(), weights[i].nbytes());
+  std::vector<flatbuffers::Offset<fb::State>> states;
+  for (size_t k = 0; k < options.states.size(); ++k)
+    states.push_back(fb::CreateState(fbb, static_cast<uint32_t>(options.states[k].input), static_cast<uint32_t>(options.states[k].output),
+                                     static_cast<uint32_t>(first_state_weight + k)));
   auto model = fb::CreateModel(fbb, rt::kFormatVersion, fbb.CreateString(options.producer), fbb.CreateString(graph.name),
                                fbb.CreateString(options.target), fbb.CreateVector(features), fbb.CreateVector(value_infos),
                                fbb.CreateVector(inputs), fbb.CreateVector(outs), fbb.CreateVectorOfStructs(weight_table),
-                               weights_data, arena_bytes, fbb.CreateVector(steps), fbb.CreateVector(native));
+                               weights_data, arena_bytes, fbb.CreateVector(steps), fbb.CreateVector(native),
+                               fbb.CreateVector(states));
   fb::FinishModelBuffer(fbb, model);
 
   rt::FileHeader header = rt::headerFor(fbb.GetBufferPointer(), fbb.GetSize());

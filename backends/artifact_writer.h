@@ -2,15 +2,25 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "backends/backend.h"
 
 namespace dlc::backends {
 
+// A training state of the artifact: graph input `input` (its position) is fed by the session and
+// replaced by graph output `output` after each run, starting from `initial` (see runtime.h).
+struct StateSpec {
+  int input = 0;
+  int output = 0;
+  Tensor initial;
+};
+
 struct ArtifactOptions {
   std::string target = "reference";
   std::string producer = "dlc 0.1";
   CompileOptions compile;
+  std::vector<StateSpec> states;
 };
 
 // Plans memory, lays out weights (64-byte aligned), turns every top-level op into a step (the

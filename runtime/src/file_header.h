@@ -9,7 +9,7 @@
 namespace dlc::rt {
 
 constexpr char kFileMagic[8] = {'D', 'L', 'C', 'A', 'R', 'T', '\r', '\n'};
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;  // 2: training state
 constexpr size_t kHeaderBytes = 64;  // keeps the FlatBuffer (and its weights) 64-byte aligned
 
 struct FileHeader {

@@ -49,6 +49,13 @@ struct StepRecord {
   std::string describe(size_t index) const;  // "step 3 (Conv 'conv1', library reference)"
 };
 
+// A training state: signature input `input` takes signature output `output`'s value after each run.
+struct StateRecord {
+  size_t input = 0, output = 0;
+  const uint8_t* initial = nullptr;  // in the weights section
+  uint64_t bytes = 0;
+};
+
 }  // namespace dlc::rt
 
 struct dlc_model_t {
@@ -64,6 +71,8 @@ struct dlc_model_t {
   std::vector<int32_t> inputs, outputs;
   std::vector<dlc_tensor_info> input_infos, output_infos;
   std::vector<dlc::rt::StepRecord> steps;
+  std::vector<dlc::rt::StateRecord> states;
+  std::vector<char> input_is_state;  // per signature input
   uint64_t arena_bytes = 0, weight_bytes = 0;
   size_t weight_count = 0, native_code_bytes = 0;
   ~dlc_model_t();

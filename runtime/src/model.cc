@@ -170,6 +170,35 @@ void dlc_model_stats_get(const dlc_model* model, dlc_model_stats* out) {
   out->native_code_bytes = model->native_code_bytes;
 }
 
+size_t dlc_model_state_count(const dlc_model* model) { return model ? model->states.size() : 0; }
+
+dlc_status dlc_model_state_info(const dlc_model* model, size_t index, dlc_tensor_info* out_info) {
+  if (!model || !out_info) return makeStatus(DLC_INVALID_ARGUMENT, "model and out_info must not be NULL");
+  if (index >= model->states.size())
+    return makeStatus(DLC_INVALID_ARGUMENT, format("state index %zu out of range (the model has %zu)", index, model->states.size()));
+  *out_info = model->input_infos[model->states[index].input];
+  return nullptr;
+}
+
+dlc_status dlc_model_state_binding(const dlc_model* model, size_t index, size_t* out_input, size_t* out_output) {
+  if (!model || !out_input || !out_output) return makeStatus(DLC_INVALID_ARGUMENT, "NULL argument");
+  if (index >= model->states.size())
+    return makeStatus(DLC_INVALID_ARGUMENT, format("state index %zu out of range (the model has %zu)", index, model->states.size()));
+  *out_input = model->states[index].input;
+  *out_output = model->states[index].output;
+  return nullptr;
+}
+
+dlc_status dlc_model_state_find(const dlc_model* model, const char* name, size_t* out_index) {
+  if (!model || !name || !out_index) return makeStatus(DLC_INVALID_ARGUMENT, "NULL argument");
+  for (size_t i = 0; i < model->states.size(); ++i)
+    if (std::strcmp(model->input_infos[model->states[i].input].name, name) == 0) {
+      *out_index = i;
+      return nullptr;
+    }
+  return makeStatus(DLC_INVALID_ARGUMENT, format("the model has no state named '%s'", name));
+}
+
 size_t dlc_model_cpu_feature_count(const dlc_model* model) { return model ? model->cpu_features.size() : 0; }
 const char* dlc_model_cpu_feature(const dlc_model* model, size_t index) {
   return model && index < model->cpu_features.size() ? model->cpu_features[index].c_str() : nullptr;

@@ -2,6 +2,7 @@
 #include <pthreadpool.h>
 #include <sched.h>
 
+#include <array>
 #include <cstring>
 #include <ctime>
 #include <new>
@@ -48,8 +49,15 @@ struct dlc_session_t {
   std::vector<uint64_t> step_ns;  // with profile: summed over runs
   bool ran = false;  // a run completed since the last bind
   std::string error;
+  // Training state: two buffers per state of the model; buffer `phase` holds the current value and
+  // the other receives the next, and they swap after each successful run.
+  std::vector<std::array<void*, 2>> state_buffers;
+  int phase = 0;
 
   ~dlc_session_t() {
+    for (auto& pair : state_buffers)
+      for (void* p : pair)
+        if (p) allocator.free(allocator.user, p);
     for (Slot& s : slots)
       if (s.buffer) allocator.free(allocator.user, s.buffer);
     if (arena) allocator.free(allocator.user, arena);
@@ -256,6 +264,19 @@ dlc_status dlc_session_create(const dlc_model* model, const dlc_session_options*
     slot.bytes = v.static_bytes;
     slot.ready = true;
   }
+  s->state_buffers.assign(model->states.size(), {nullptr, nullptr});
+  for (size_t k = 0; k < model->states.size(); ++k) {
+    const StateRecord& st = model->states[k];
+    for (void*& p : s->state_buffers[k]) {
+      p = s->allocator.alloc(s->allocator.user, st.bytes ? st.bytes : 64, 64);
+      if (!p) {
+        delete s;
+        return makeStatus(DLC_OUT_OF_MEMORY, format("cannot allocate training state (%llu bytes)", static_cast<unsigned long long>(st.bytes)));
+      }
+    }
+    if (st.bytes) std::memcpy(s->state_buffers[k][0], st.initial, st.bytes);
+    s->input_bound[st.input] = 1;
+  }
   *out_session = s;
   return nullptr;
 }
@@ -269,6 +290,9 @@ dlc_status dlc_session_input_bind(dlc_session* session, size_t index, const dlc_
     return makeStatus(DLC_INVALID_ARGUMENT, format("input index %zu out of range (the model has %zu)", index, m->inputs.size()));
   int32_t value = m->inputs[index];
   const ValueRecord& v = m->values[static_cast<size_t>(value)];
+  if (m->input_is_state[index])
+    return makeStatus(DLC_INVALID_ARGUMENT, format("input '%s' is training state, which the session feeds itself "
+                                                   "(write it with dlc_session_state_set)", v.name.c_str()));
   session->symbols.clear();  // symbols are checked across inputs again at run time
   std::string why;
   if (!session->conforms(v, t->dtype, t->rank, t->shape, why))
@@ -302,6 +326,10 @@ dlc_status dlc_session_output_bind(dlc_session* session, size_t index, const dlc
   if (index >= session->bound_outputs.size())
     return makeStatus(DLC_INVALID_ARGUMENT, format("output index %zu out of range (the model has %zu)", index, session->bound_outputs.size()));
   if (t->bytes && !t->data) return makeStatus(DLC_INVALID_ARGUMENT, "output buffer is NULL");
+  for (const StateRecord& st : session->model->states)
+    if (st.output == index)
+      return makeStatus(DLC_INVALID_ARGUMENT, format("output %zu is the next value of training state '%s' and goes to the session's "
+                                                     "state buffer", index, session->model->input_infos[st.input].name));
   session->bound_outputs[index] = BoundOutput{t->data, t->bytes};
   session->ran = false;
   return nullptr;
@@ -317,6 +345,16 @@ dlc_status dlc_session_run(dlc_session* session) {
   if (!session) return makeStatus(DLC_INVALID_ARGUMENT, "session is NULL");
   const dlc_model* m = session->model;
   session->symbols.clear();
+  // State inputs read the current buffers, state outputs write the others.
+  for (size_t k = 0; k < m->states.size(); ++k) {
+    const StateRecord& st = m->states[k];
+    const ValueRecord& v = m->values[static_cast<size_t>(m->inputs[st.input])];
+    Slot& slot = session->slots[static_cast<size_t>(m->inputs[st.input])];
+    slot.data = session->state_buffers[k][static_cast<size_t>(session->phase)];
+    slot.shape = v.dims;
+    slot.bytes = v.static_bytes;
+    session->bound_outputs[st.output] = BoundOutput{session->state_buffers[k][static_cast<size_t>(1 - session->phase)], st.bytes};
+  }
   for (size_t i = 0; i < m->inputs.size(); ++i) {
     const ValueRecord& v = m->values[static_cast<size_t>(m->inputs[i])];
     if (!session->input_bound[i]) return makeStatus(DLC_INVALID_ARGUMENT, format("input '%s' is not bound", v.name.c_str()));
@@ -383,8 +421,45 @@ dlc_status dlc_session_run(dlc_session* session) {
                                                      static_cast<unsigned long long>(slot.bytes), static_cast<unsigned long long>(b.capacity)));
     std::memcpy(b.data, slot.data, slot.bytes);
   }
+  if (!m->states.empty()) session->phase = 1 - session->phase;
   session->ran = true;
   return nullptr;
+}
+
+dlc_status dlc_session_state_get(const dlc_session* session, size_t index, dlc_tensor* out) {
+  if (!session || !out) return makeStatus(DLC_INVALID_ARGUMENT, "session and out_tensor must not be NULL");
+  const dlc_model* m = session->model;
+  if (index >= m->states.size())
+    return makeStatus(DLC_INVALID_ARGUMENT, format("state index %zu out of range (the model has %zu)", index, m->states.size()));
+  const ValueRecord& v = m->values[static_cast<size_t>(m->inputs[m->states[index].input])];
+  *out = dlc_tensor{v.dtype, v.rank, v.dims.data(), session->state_buffers[index][static_cast<size_t>(session->phase)],
+                    static_cast<size_t>(v.static_bytes)};
+  return nullptr;
+}
+
+dlc_status dlc_session_state_set(dlc_session* session, size_t index, const dlc_tensor* t) {
+  if (!session || !t) return makeStatus(DLC_INVALID_ARGUMENT, "session and tensor must not be NULL");
+  const dlc_model* m = session->model;
+  if (index >= m->states.size())
+    return makeStatus(DLC_INVALID_ARGUMENT, format("state index %zu out of range (the model has %zu)", index, m->states.size()));
+  const ValueRecord& v = m->values[static_cast<size_t>(m->inputs[m->states[index].input])];
+  bool same = t->dtype == v.dtype && t->rank == v.rank && (t->rank == 0 || t->shape);
+  for (int32_t i = 0; same && i < t->rank; ++i) same = t->shape[i] == v.dims[static_cast<size_t>(i)];
+  if (!same) return makeStatus(DLC_INVALID_ARGUMENT, format("state '%s' needs its own dtype and shape", v.name.c_str()));
+  if (t->bytes < v.static_bytes || (v.static_bytes && !t->data))
+    return makeStatus(DLC_INVALID_ARGUMENT, format("state '%s' needs %llu bytes, the tensor gives %zu", v.name.c_str(),
+                                                   static_cast<unsigned long long>(v.static_bytes), t->bytes));
+  if (v.static_bytes) std::memcpy(session->state_buffers[index][static_cast<size_t>(session->phase)], t->data, v.static_bytes);
+  session->ran = false;
+  return nullptr;
+}
+
+void dlc_session_state_reset(dlc_session* session) {
+  if (!session) return;
+  const dlc_model* m = session->model;
+  for (size_t k = 0; k < m->states.size(); ++k)
+    if (m->states[k].bytes) std::memcpy(session->state_buffers[k][static_cast<size_t>(session->phase)], m->states[k].initial, m->states[k].bytes);
+  session->ran = false;
 }
 
 dlc_status dlc_session_step_time(const dlc_session* session, size_t index, uint64_t* out_ns) {

@@ -96,6 +96,38 @@ dlc_status readIndexList(const flatbuffers::Vector<int32_t>* list, size_t num_va
   return nullptr;
 }
 
+// Training states: each pairs a distinct signature input with a distinct signature output of the
+// same dtype and static shape, and starts from a weight of exactly that size.
+dlc_status readStates(const fb::Model& fbm, dlc_model_t& model) {
+  model.input_is_state.assign(model.inputs.size(), 0);
+  if (!fbm.states()) return nullptr;
+  std::vector<char> output_used(model.outputs.size(), 0);
+  for (flatbuffers::uoffset_t k = 0; k < fbm.states()->size(); ++k) {
+    const fb::State* st = fbm.states()->Get(k);
+    if (!st) return invalid(format("state %u is missing", k));
+    if (st->input() >= model.inputs.size() || st->output() >= model.outputs.size())
+      return invalid(format("state %u names input %u and output %u of %zu and %zu", k, st->input(), st->output(),
+                            model.inputs.size(), model.outputs.size()));
+    if (model.input_is_state[st->input()] || output_used[st->output()])
+      return invalid(format("state %u shares its input or output with another state", k));
+    const ValueRecord& in = model.values[static_cast<size_t>(model.inputs[st->input()])];
+    const ValueRecord& out = model.values[static_cast<size_t>(model.outputs[st->output()])];
+    if (!in.static_shape || !out.static_shape || in.dtype != out.dtype || in.dims != out.dims)
+      return invalid(format("state '%s' and its output '%s' need one static type", in.name.c_str(), out.name.c_str()));
+    const auto* weights = fbm.weights();
+    const auto* data = fbm.weights_data();
+    if (!weights || st->initial() >= weights->size()) return invalid(format("state '%s' names a missing weight", in.name.c_str()));
+    const fb::Weight* w = weights->Get(st->initial());
+    uint64_t available = data ? data->size() : 0;
+    if (w->size() != in.static_bytes || w->offset() % 64 != 0 || w->offset() > available || w->size() > available - w->offset())
+      return invalid(format("the initial value of state '%s' does not fit it", in.name.c_str()));
+    model.input_is_state[st->input()] = 1;
+    output_used[st->output()] = 1;
+    model.states.push_back(StateRecord{st->input(), st->output(), data ? data->data() + w->offset() : nullptr, w->size()});
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 dlc_tensor_info ValueRecord::info() const {
@@ -191,6 +223,8 @@ dlc_status buildModel(dlc_model_t& model, const uint8_t* body, size_t size) {
   for (int32_t o : model.outputs)
     if (!defined[static_cast<size_t>(o)])
       return invalid(format("output '%s' is never computed", model.values[static_cast<size_t>(o)].name.c_str()));
+
+  if (dlc_status s = readStates(fbm, model)) return s;
 
   for (int32_t i : model.inputs) model.input_infos.push_back(model.values[static_cast<size_t>(i)].info());
   for (int32_t o : model.outputs) model.output_infos.push_back(model.values[static_cast<size_t>(o)].info());

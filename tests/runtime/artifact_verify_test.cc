@@ -119,7 +119,7 @@ TEST_F(ArtifactVerify, HeaderDefects) {
   EXPECT_EQ(load(std::string(200, 'x')).message, "not a .dlc artifact (bad magic)");
   std::string v = good;
   v[8] = 9;
-  EXPECT_EQ(load(v).message, ".dlc format version 9; this runtime reads version 1");
+  EXPECT_EQ(load(v).message, ".dlc format version 9; this runtime reads version 2");
   EXPECT_NE(load(good.substr(0, good.size() - 1)).message.find("truncated or padded artifact"), std::string::npos);
   EXPECT_NE(load(good + "x").message.find("truncated or padded artifact"), std::string::npos);
   std::string flipped = good;

@@ -116,6 +116,17 @@ DLC_API const char* dlc_model_cpu_feature(const dlc_model* model, size_t index);
 DLC_API dlc_status dlc_model_step_describe(const dlc_model* model, size_t index, const char** out_library,
                                            const char** out_kernel, const char** out_location);
 
+/* Training state. A training step's artifact carries state (parameters, optimizer state, the step
+ * count): signature inputs the session feeds itself, each replaced after every run by a signature
+ * output. A session keeps two buffers per state and swaps them, so a step allocates nothing and
+ * copies no state. State inputs and outputs cannot be bound; use dlc_session_state_*. */
+DLC_API size_t dlc_model_state_count(const dlc_model* model);
+/* State `index`'s name (its input's), dtype and static shape. */
+DLC_API dlc_status dlc_model_state_info(const dlc_model* model, size_t index, dlc_tensor_info* out_info);
+/* The signature input and output positions state `index` connects. */
+DLC_API dlc_status dlc_model_state_binding(const dlc_model* model, size_t index, size_t* out_input, size_t* out_output);
+DLC_API dlc_status dlc_model_state_find(const dlc_model* model, const char* name, size_t* out_index);
+
 /* ---- sessions -------------------------------------------------------------------------------- */
 
 typedef struct dlc_session_t dlc_session;
@@ -148,6 +159,13 @@ DLC_API dlc_status dlc_session_run(dlc_session* session);
 
 /* With options.profile: nanoseconds step `index` took, summed over the runs so far. */
 DLC_API dlc_status dlc_session_step_time(const dlc_session* session, size_t index, uint64_t* out_ns);
+
+/* The current value of state `index`: a view valid until the next run, state write or free. */
+DLC_API dlc_status dlc_session_state_get(const dlc_session* session, size_t index, dlc_tensor* out_tensor);
+/* Copies `tensor` (the state's dtype and shape) into state `index`. */
+DLC_API dlc_status dlc_session_state_set(dlc_session* session, size_t index, const dlc_tensor* tensor);
+/* Puts every state back to the artifact's initial value. */
+DLC_API void dlc_session_state_reset(dlc_session* session);
 
 /* The result of the last run: a view valid until the next run, rebind or free. */
 DLC_API dlc_status dlc_session_output_get(const dlc_session* session, size_t index, dlc_tensor* out_tensor);

@@ -61,6 +61,18 @@ class Model {
     check(dlc_model_output_info(model_, i, &info));
     return info;
   }
+  size_t stateCount() const { return dlc_model_state_count(model_); }
+  dlc_tensor_info state(size_t i) const {
+    dlc_tensor_info info;
+    check(dlc_model_state_info(model_, i, &info));
+    return info;
+  }
+  // The signature input and output positions state i connects.
+  std::pair<size_t, size_t> stateBinding(size_t i) const {
+    size_t in = 0, out = 0;
+    check(dlc_model_state_binding(model_, i, &in, &out));
+    return {in, out};
+  }
 
  private:
   explicit Model(dlc_model* m) : model_(m) {}
@@ -103,6 +115,17 @@ class Session {
     check(dlc_session_step_time(session_, index, &ns));
     return ns;
   }
+  // Training state: the current value (a view valid until the next run or write), and a copy in.
+  dlc_tensor state(size_t index) const {
+    dlc_tensor t;
+    check(dlc_session_state_get(session_, index, &t));
+    return t;
+  }
+  void setState(size_t index, int32_t dtype, const std::vector<int64_t>& shape, const void* data, size_t bytes) {
+    dlc_tensor t{dtype, static_cast<int32_t>(shape.size()), shape.data(), const_cast<void*>(data), bytes};
+    check(dlc_session_state_set(session_, index, &t));
+  }
+  void resetState() { dlc_session_state_reset(session_); }
   dlc_session* get() { return session_; }
 
  private:
