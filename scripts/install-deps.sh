@@ -9,7 +9,7 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libdnnl-dev
   libflatbuffers-dev flatbuffers-compiler libxxhash-dev libpthreadpool-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev zlib1g-dev
   python3 python3-numpy python3-torch python3-torchvision python3-matplotlib
   nodejs
 )

@@ -31,6 +31,15 @@ Expected<std::unique_ptr<runtime::Model>> loadArtifact(const std::string& path) 
   }
 }
 
+Expected<std::unique_ptr<runtime::Model>> loadArtifactBytes(const std::string& bytes) {
+  try {
+    registerLibraries();
+    return std::make_unique<runtime::Model>(runtime::Model::loadMemory(bytes.data(), bytes.size()));
+  } catch (const runtime::Error& e) {
+    return Status::error(e.what());
+  }
+}
+
 Status checkTarget(const std::string& target) {
   if (backends::findBackend(target)) return Status::success();
   std::string names;
@@ -59,12 +68,7 @@ Expected<std::unique_ptr<runtime::Model>> compileForInputs(Graph& graph, const s
   backends::ArtifactOptions options;
   options.target = target;
   DLC_ASSIGN_OR_RETURN(std::string bytes, backends::writeArtifact(graph, options));
-  try {
-    registerLibraries();
-    return std::make_unique<runtime::Model>(runtime::Model::loadMemory(bytes.data(), bytes.size()));
-  } catch (const runtime::Error& e) {
-    return Status::error(e.what());
-  }
+  return loadArtifactBytes(bytes);
 }
 
 Type typeOf(const dlc_tensor_info& info) {

@@ -19,6 +19,9 @@ bool isArtifactPath(const std::string& path);
 // Registers the kernel libraries linked into the tool, then loads and verifies `path`.
 Expected<std::unique_ptr<runtime::Model>> loadArtifact(const std::string& path);
 
+// Registers the kernel libraries linked into the tool, then loads and verifies artifact bytes.
+Expected<std::unique_ptr<runtime::Model>> loadArtifactBytes(const std::string& bytes);
+
 // A graph with one argument per artifact input (name and type) and nothing else, so the IR-based
 // helpers (matchInputFiles, readInput, randomInput) serve artifacts too.
 std::unique_ptr<Graph> signatureGraph(const runtime::Model& model);

@@ -74,6 +74,25 @@ Expected<int> intOption(const Args& args, const std::string& name, int fallback,
   return static_cast<int>(v);
 }
 
+Expected<double> doubleOption(const Args& args, const std::string& name, double fallback, double min, double max) {
+  if (!args.has(name)) return fallback;
+  std::string text = args.get(name);
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(v >= min && v <= max))
+    return Status::error(str("--", name, " must be a number in [", min, ", ", max, "], got '", text, "'"));
+  return v;
+}
+
+std::vector<std::string> splitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
 Expected<std::unique_ptr<Graph>> loadModel(const std::string& path) {
   auto ends_with = [&](const std::string& suffix) {
     return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;

@@ -31,6 +31,10 @@ class Args {
 
 // A whole-string integer option >= `min` (at most 1,000,000), or `fallback` when absent.
 Expected<int> intOption(const Args& args, const std::string& name, int fallback, int min);
+// A whole-string finite number in [min, max], or `fallback` when absent.
+Expected<double> doubleOption(const Args& args, const std::string& name, double fallback, double min, double max);
+// A comma-separated list (empty items dropped).
+std::vector<std::string> splitList(const std::string& text);
 
 // Loads a model from .onnx (import) or .dlcir (textual IR), verifying it.
 Expected<std::unique_ptr<Graph>> loadModel(const std::string& path);
@@ -51,5 +55,6 @@ int runInspect(const std::vector<std::string>& args);
 int runBench(const std::vector<std::string>& args);
 int runOpt(const std::vector<std::string>& args);
 int runCompile(const std::vector<std::string>& args);
+int runTrain(const std::vector<std::string>& args);
 
 }  // namespace dlc::cli

@@ -49,7 +49,11 @@ Expected<Tensor> readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::error(str("cannot open '", path, "'"));
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto bad = [&](const std::string& what) { return Status::error(str(path, ": not a valid .npy file: ", what)); };
+  return parse(bytes, path);
+}
+
+Expected<Tensor> parse(const std::string& bytes, const std::string& what_file) {
+  auto bad = [&](const std::string& what) { return Status::error(str(what_file, ": not a valid .npy file: ", what)); };
   if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0) return bad("missing magic");
   int major = static_cast<unsigned char>(bytes[6]);
   size_t header_len, header_start;
@@ -106,6 +110,15 @@ Expected<Tensor> readFile(const std::string& path) {
 }
 
 Status writeFile(const std::string& path, const Tensor& t) {
+  DLC_ASSIGN_OR_RETURN(std::string bytes, serialize(t, path));
+  std::ofstream out(path, std::ios::binary);
+  if (!out) return Status::error(str("cannot write '", path, "'"));
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) return Status::error(str("failed writing '", path, "'"));
+  return Status::success();
+}
+
+Expected<std::string> serialize(const Tensor& t, const std::string& what_file) {
   Tensor data = t.dtype() == DType::BF16 ? t.castTo(DType::F32) : t;
   std::string descr;
   size_t str_width = 1;
@@ -115,7 +128,7 @@ Status writeFile(const std::string& path, const Tensor& t) {
   } else {
     for (const auto& row : kDescrs)
       if (row.dtype == data.dtype()) descr = str(row.dtype == DType::Bool || row.dtype == DType::I8 || row.dtype == DType::U8 ? "|" : "<", row.descr);
-    if (descr.empty()) return Status::error(str("cannot write dtype ", dtypeName(t.dtype()), " to .npy (", path, ")"));
+    if (descr.empty()) return Status::error(str("cannot write dtype ", dtypeName(t.dtype()), " to .npy (", what_file, ")"));
   }
   // Python tuple syntax: "()", "(3,)", "(2, 3)".
   std::string shape = "(";
@@ -125,25 +138,22 @@ Status writeFile(const std::string& path, const Tensor& t) {
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  std::ofstream out(path, std::ios::binary);
-  if (!out) return Status::error(str("cannot write '", path, "'"));
-  out.write("\x93NUMPY\x01\x00", 8);
-  char len[2] = {static_cast<char>(header.size() & 0xff), static_cast<char>(header.size() >> 8)};
-  out.write(len, 2);
-  out << header;
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>(header.size() >> 8);
+  out += header;
   if (data.dtype() == DType::String) {
     // NumPy unicode: UTF-32LE code units, zero padded. Bytes are written as code points (ASCII/Latin-1).
     for (const auto& s : data.strings()) {
       for (size_t i = 0; i < str_width; ++i) {
         uint32_t c = i < s.size() ? static_cast<unsigned char>(s[i]) : 0;
-        out.write(reinterpret_cast<const char*>(&c), 4);
+        out.append(reinterpret_cast<const char*>(&c), 4);
       }
     }
   } else {
-    out.write(static_cast<const char*>(data.raw()), static_cast<std::streamsize>(data.nbytes()));
+    out.append(static_cast<const char*>(data.raw()), data.nbytes());
   }
-  if (!out) return Status::error(str("failed writing '", path, "'"));
-  return Status::success();
+  return out;
 }
 
 }  // namespace dlc::npy

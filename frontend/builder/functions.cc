@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "frontend/builder/model.h"
+#include "ir/dtype_onnx.h"
 
 namespace dlc::builder {
 namespace {
@@ -12,7 +13,7 @@ Var binary(OpKind kind, Var a, Var b) {
 Var unary(OpKind kind, Var x, std::map<std::string, Attribute> attrs = {}) {
   return x.model() ? x.model()->op1(kind, {x}, std::move(attrs)) : Var();
 }
-Var scalar(Var like, float v) {
+Var scalar(Var like, double v) {
   if (!like.model()) return Var();
   DType dt = like.valid() ? like.type().dtype : DType::F32;
   return like.model()->constant(Tensor::scalar(dt, v));
@@ -27,7 +28,62 @@ std::map<std::string, Attribute> poolAttrs(int64_t kernel, int64_t stride, int64
 Var add(Var a, Var b) { return binary(OpKind::Add, a, b); }
 Var sub(Var a, Var b) { return binary(OpKind::Sub, a, b); }
 Var mul(Var a, Var b) { return binary(OpKind::Mul, a, b); }
+Var div(Var a, Var b) { return binary(OpKind::Div, a, b); }
+Var add(Var a, double b) { return add(a, scalar(a, b)); }
+Var mul(Var a, double b) { return mul(a, scalar(a, b)); }
+Var pow(Var a, double b) { return binary(OpKind::Pow, a, scalar(a, b)); }
+Var minimum(Var a, Var b) { return binary(OpKind::Min, a, b); }
+Var maximum(Var a, Var b) { return binary(OpKind::Max, a, b); }
+Var neg(Var x) { return unary(OpKind::Neg, x); }
+Var abs(Var x) { return unary(OpKind::Abs, x); }
+Var exp(Var x) { return unary(OpKind::Exp, x); }
+Var log(Var x) { return unary(OpKind::Log, x); }
+Var sqrt(Var x) { return unary(OpKind::Sqrt, x); }
+Var softplus(Var x) { return unary(OpKind::Softplus, x); }
 Var matmul(Var a, Var b) { return binary(OpKind::MatMul, a, b); }
+Var greater(Var a, Var b) { return binary(OpKind::Greater, a, b); }
+Var less(Var a, Var b) { return binary(OpKind::Less, a, b); }
+Var equal(Var a, Var b) { return binary(OpKind::Equal, a, b); }
+Var logicalNot(Var x) { return unary(OpKind::Not, x); }
+Var where(Var cond, Var a, Var b) {
+  Model* m = cond.model() ? cond.model() : a.model();
+  return m ? m->op1(OpKind::Where, {cond, a, b}) : Var();
+}
+Var cast(Var x, DType to) {
+  if (x.valid() && x.type().dtype == to) return x;
+  return unary(OpKind::Cast, x, {{"to", Attribute::ofInt(dtypeToOnnxCode(to))}});
+}
+Var reduceSum(Var x, std::vector<int64_t> axes, bool keepdims) {
+  if (!x.model()) return Var();
+  std::vector<Var> operands{x};
+  if (!axes.empty()) {
+    Tensor t = Tensor::fromVector(DType::I64, {static_cast<int64_t>(axes.size())}, axes);
+    operands.push_back(x.model()->constant(t));
+  }
+  return x.model()->op1(OpKind::ReduceSum, operands, {{"keepdims", Attribute::ofInt(keepdims)}});
+}
+Var reduceMean(Var x, std::vector<int64_t> axes, bool keepdims) {
+  std::map<std::string, Attribute> attrs{{"keepdims", Attribute::ofInt(keepdims)}};
+  if (!axes.empty()) attrs["axes"] = Attribute::ofInts(axes);
+  return unary(OpKind::ReduceMean, x, attrs);
+}
+Var argmax(Var x, int64_t axis, bool keepdims) {
+  return unary(OpKind::ArgMax, x, {{"axis", Attribute::ofInt(axis)}, {"keepdims", Attribute::ofInt(keepdims)}});
+}
+Var logSoftmax(Var x, int64_t axis) { return unary(OpKind::LogSoftmax, x, {{"axis", Attribute::ofInt(axis)}}); }
+Var transpose(Var x, std::vector<int64_t> perm) { return unary(OpKind::Transpose, x, {{"perm", Attribute::ofInts(perm)}}); }
+Var reshape(Var x, std::vector<int64_t> shape) {
+  if (!x.model()) return Var();
+  Tensor t = Tensor::fromVector(DType::I64, {static_cast<int64_t>(shape.size())}, shape);
+  return x.model()->op1(OpKind::Reshape, {x, x.model()->constant(t)});
+}
+Var unsqueeze(Var x, std::vector<int64_t> axes) {
+  if (!x.model()) return Var();
+  Tensor t = Tensor::fromVector(DType::I64, {static_cast<int64_t>(axes.size())}, axes);
+  return x.model()->op1(OpKind::Unsqueeze, {x, x.model()->constant(t)});
+}
+Var scalarLike(Var like, double v) { return scalar(like, v); }
+Var scalarOf(Model& m, DType dtype, double v) { return m.constant(Tensor::scalar(dtype, v)); }
 Var relu(Var x) { return unary(OpKind::Relu, x); }
 Var sigmoid(Var x) { return unary(OpKind::Sigmoid, x); }
 Var tanh(Var x) { return unary(OpKind::Tanh, x); }
@@ -35,7 +91,7 @@ Var silu(Var x) { return mul(x, sigmoid(x)); }
 
 Var gelu(Var x) {
   // GELU(x) = x * 0.5 * (1 + erf(x / sqrt(2))), the form PyTorch exports and the passes recognise.
-  Var scaled = binary(OpKind::Div, x, scalar(x, static_cast<float>(std::sqrt(2.0))));
+  Var scaled = binary(OpKind::Div, x, scalar(x, std::sqrt(2.0)));
   Var e = unary(OpKind::Erf, scaled);
   Var one_plus = add(e, scalar(x, 1.0f));
   return mul(mul(x, one_plus), scalar(x, 0.5f));

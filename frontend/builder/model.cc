@@ -10,6 +10,9 @@ Model::Model(std::string name, uint64_t seed)
   graph_->opset_imports[""] = 17;
 }
 
+Model::Model(std::unique_ptr<Graph> graph, std::string prefix, uint64_t seed)
+    : graph_(std::move(graph)), builder_(graph_->body()), rng_(seed), prefix_(std::move(prefix)) {}
+
 Var Model::input(const std::string& name, DType dtype, std::vector<Dim> dims) {
   return Var(this, builder_.addInput(name, Type::tensor(dtype, Shape(std::move(dims)))));
 }
@@ -61,7 +64,7 @@ std::vector<Var> Model::op(OpKind kind, std::vector<Var> operands, std::map<std:
   return out;
 }
 
-std::string Model::nextName(const std::string& prefix) { return str(prefix, "_", counter_++); }
+std::string Model::nextName(const std::string& prefix) { return str(prefix_, prefix, "_", counter_++); }
 
 void Model::fail(Status s) {
   if (status_.ok()) status_ = std::move(s);

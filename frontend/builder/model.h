@@ -35,6 +35,16 @@ class Var {
 class Model {
  public:
   explicit Model(std::string name = "model", uint64_t seed = 0);
+  // Continues building an existing graph (new ops go at the end of its body); generated names start
+  // with `prefix`, so they cannot collide with the graph's own.
+  Model(std::unique_ptr<Graph> graph, std::string prefix, uint64_t seed = 0);
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  Graph& graph() { return *graph_; }
+  // New ops go just before `op` (of the body) until insertAtEnd().
+  void insertBefore(Op* op) { builder_.setInsertionPoint(op); }
+  void insertAtEnd() { builder_.setInsertionPoint(nullptr); }
 
   // A graph input; dims may be symbolic: input("x", DType::F32, {Dim::sym("N"), Dim::of(784)}).
   Var input(const std::string& name, DType dtype, std::vector<Dim> dims);
@@ -67,13 +77,44 @@ class Model {
   Status status_;
   std::mt19937_64 rng_;
   int counter_ = 0;
+  std::string prefix_;
 };
 
-// Functions (stateless ops).
+// Functions (stateless ops). Scalars (double) become constants of the other operand's dtype.
 Var add(Var a, Var b);
 Var sub(Var a, Var b);
 Var mul(Var a, Var b);
+Var div(Var a, Var b);
+Var add(Var a, double b);
+Var mul(Var a, double b);
+Var pow(Var a, double b);
+Var minimum(Var a, Var b);
+Var maximum(Var a, Var b);
+Var neg(Var x);
+Var abs(Var x);
+Var exp(Var x);
+Var log(Var x);
+Var sqrt(Var x);
+Var softplus(Var x);
 Var matmul(Var a, Var b);
+// Comparisons give bool tensors; where() selects elementwise.
+Var greater(Var a, Var b);
+Var less(Var a, Var b);
+Var equal(Var a, Var b);
+Var logicalNot(Var x);
+Var where(Var cond, Var a, Var b);
+Var cast(Var x, DType to);
+// Reductions over `axes` (all axes when empty).
+Var reduceSum(Var x, std::vector<int64_t> axes = {}, bool keepdims = false);
+Var reduceMean(Var x, std::vector<int64_t> axes = {}, bool keepdims = false);
+Var argmax(Var x, int64_t axis, bool keepdims = false);
+Var logSoftmax(Var x, int64_t axis = -1);
+Var transpose(Var x, std::vector<int64_t> perm);
+Var reshape(Var x, std::vector<int64_t> shape);
+Var unsqueeze(Var x, std::vector<int64_t> axes);
+// A scalar constant of `like`'s dtype (or `dtype`).
+Var scalarLike(Var like, double v);
+Var scalarOf(Model& m, DType dtype, double v);
 Var relu(Var x);
 Var sigmoid(Var x);
 Var tanh(Var x);

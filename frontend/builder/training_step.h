@@ -1,0 +1,66 @@
+// Training steps as IR: from an inference graph, the pure function
+//   (data, target, params, optimizer state, buffers, step) -> (loss, metrics, params', state', buffers', step')
+// with the loss, a Gradient op (lowered by the autodiff pass), gradient clipping, centralization and
+// accumulation, the learning-rate schedule and the optimizer steps; and the matching evaluation graph.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "frontend/builder/losses.h"
+#include "frontend/builder/optimizers.h"
+#include "frontend/builder/schedules.h"
+#include "ir/graph.h"
+
+namespace dlc::builder {
+
+struct TrainingConfig {
+  std::string loss = "cross-entropy";
+  LossOptions loss_options;
+  OptimizerOptions optimizer;
+  ScheduleOptions schedule;
+  double clip_norm = 0;   // > 0: scale all gradients so their global L2 norm is at most this (clip_grad_norm_)
+  double clip_value = 0;  // > 0: clamp every gradient element to [−v, v] (clip_grad_value_)
+  int64_t accumulate = 1;  // micro-batches per optimizer step (their mean gradient is applied)
+  std::vector<std::string> freeze;  // parameters kept as they are
+  uint64_t seed = 0;                // dropout masks: a function of the seed and the step
+  bool train_batchnorm = true;      // batch statistics and running-statistics updates (torch's train())
+};
+
+struct StateInfo {
+  enum class Kind { Parameter, Optimizer, Buffer, Step };
+  std::string name;
+  Kind kind = Kind::Parameter;
+  int input = 0, output = 0;  // graph input and output positions
+  Tensor initial;
+};
+
+struct TrainingStep {
+  std::unique_ptr<Graph> graph;
+  std::vector<StateInfo> states;
+  std::vector<std::string> data_inputs;  // graph inputs the caller feeds: the model's inputs, then "target"
+  std::vector<std::string> metrics;      // outputs after the loss (output 0): correct, counted (classification), lr
+};
+
+// The trainable parameters of an inference graph: its named float constants of rank >= 1 from which
+// a float path reaches an output, except BatchNormalization statistics (buffers) and `freeze`. Names
+// in `freeze` that are not parameters are an error.
+Expected<std::vector<std::string>> trainableParameters(const Graph& forward, const std::vector<std::string>& freeze);
+// The BatchNormalization running statistics (constant mean and variance operands).
+std::vector<std::string> batchNormBuffers(const Graph& forward);
+
+// Builds the training step of `forward` (consumed). Its dims may be symbolic; compile it with the
+// data's shapes.
+Expected<TrainingStep> buildTrainingStep(std::unique_ptr<Graph> forward, const TrainingConfig& config);
+
+struct EvalStep {
+  std::unique_ptr<Graph> graph;          // outputs: loss, then the training step's metrics
+  std::vector<std::string> data_inputs;  // as the training step's
+  std::vector<std::string> state_inputs;  // parameters and buffers, named as the training step's states
+};
+// The evaluation graph of `forward` (consumed): inference mode (running statistics, no dropout),
+// parameters and buffers as inputs.
+Expected<EvalStep> buildEvalStep(std::unique_ptr<Graph> forward, const TrainingConfig& config);
+
+}  // namespace dlc::builder

@@ -1,0 +1,53 @@
+// The training driver of `dlc train`: builds the training step (and the evaluation graph) from an
+// inference graph, compiles them for a target, and runs epochs over .npz data through libdlcrt,
+// with a progress bar, per-epoch lines, a CSV log, checkpoints, resume and SWA.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "frontend/builder/training_step.h"
+#include "ir/graph.h"
+
+namespace dlc::cli {
+
+struct TrainRun {
+  std::string target = "onednn";
+  int opt_level = 2;
+  int threads = 0;                // 0: every CPU the process may use
+  int64_t epochs = 1;
+  int64_t max_steps = 0;          // > 0: stop after this many micro-batch steps
+  int64_t batch = 32;
+  uint64_t seed = 0;              // shuffling (and, through the config, dropout)
+  bool shuffle = true;
+  std::string train_path, val_path;
+  std::string checkpoint_dir;     // a checkpoint after every epoch
+  std::string resume_dir;         // continue from its checkpoint
+  std::string log_csv;            // one line per epoch
+  std::string export_step;        // also write the compiled training step as a .dlc artifact
+  bool progress = false;          // a progress bar on stderr (a terminal)
+  int64_t swa_start = -1;         // SWA: average the weights after every epoch from this one on
+  // Schedule periods given in epochs (StepLR and MultiStepLR are stepped per epoch in torch code),
+  // turned into optimizer steps once the data fixes the steps per epoch.
+  int64_t step_size_epochs = 0;
+  std::vector<int64_t> milestone_epochs;
+};
+
+struct TrainResult {
+  std::map<std::string, Tensor> values;  // trained parameters and BatchNorm statistics, by name
+  int64_t steps = 0;                     // micro-batch steps run (in this process)
+  int64_t epochs_done = 0;               // epochs completed, counting resumed ones
+  double last_train_loss = 0, last_val_accuracy = -1;
+};
+
+// Trains `forward` with `config` as `run` says. Errors (data that does not fit the model, a
+// non-finite loss, a checkpoint of another model) are one-line messages; nothing is written then
+// except earlier checkpoints.
+Expected<TrainResult> trainModel(const Graph& forward, builder::TrainingConfig config, const TrainRun& run);
+
+// Writes `values` into the constants of the same names in `graph` (the trained weights into the
+// inference model); an error names a value the graph has no constant for.
+Status applyTrainedValues(Graph& graph, const std::map<std::string, Tensor>& values);
+
+}  // namespace dlc::cli
