@@ -10,7 +10,8 @@ packages=(
   libdnnl-dev
   libflatbuffers-dev flatbuffers-compiler libxxhash-dev libpthreadpool-dev
   libgtest-dev libgmock-dev zlib1g-dev
-  python3 python3-numpy python3-torch python3-torchvision python3-matplotlib
+  python3 python3-numpy python3-torch python3-torchvision python3-matplotlib python3-sklearn
+  dataset-fashion-mnist
   nodejs
 )
 

@@ -87,22 +87,32 @@ Type typeOf(const dlc_tensor_info& info) {
   return t;
 }
 
+std::vector<size_t> callerInputs(const runtime::Model& model) {
+  std::vector<char> state(model.inputCount(), 0);
+  for (size_t k = 0; k < model.stateCount(); ++k) state[model.stateBinding(k).first] = 1;
+  std::vector<size_t> out;
+  for (size_t i = 0; i < model.inputCount(); ++i)
+    if (!state[i]) out.push_back(i);
+  return out;
+}
+
 std::unique_ptr<Graph> signatureGraph(const runtime::Model& model) {
   auto g = std::make_unique<Graph>();
-  for (size_t i = 0; i < model.inputCount(); ++i) {
+  for (size_t i : callerInputs(model)) {
     dlc_tensor_info info = model.input(i);
     g->body().addArgument(typeOf(info), info.name);
   }
   return g;
 }
 
-Status bindInputs(runtime::Session& session, const std::vector<DataValue>& inputs) {
+Status bindInputs(const runtime::Model& model, runtime::Session& session, const std::vector<DataValue>& inputs) {
+  std::vector<size_t> positions = callerInputs(model);
   try {
-    for (size_t i = 0; i < inputs.size(); ++i) {
+    for (size_t i = 0; i < inputs.size() && i < positions.size(); ++i) {
       const DataValue& v = inputs[i];
       if (v.is_none || v.is_sequence) return Status::error(str("input ", i, ": .dlc artifacts take tensors only"));
       const Tensor& t = v.tensor;
-      session.bindInput(i, static_cast<int32_t>(dtypeToOnnxCode(t.dtype())), t.shape(), t.raw(), t.nbytes());
+      session.bindInput(positions[i], static_cast<int32_t>(dtypeToOnnxCode(t.dtype())), t.shape(), t.raw(), t.nbytes());
     }
   } catch (const runtime::Error& e) {
     return Status::error(e.what());
@@ -112,7 +122,7 @@ Status bindInputs(runtime::Session& session, const std::vector<DataValue>& input
 
 Expected<std::vector<DataValue>> runSession(const runtime::Model& model, runtime::Session& session,
                                             const std::vector<DataValue>& inputs) {
-  DLC_RETURN_IF_ERROR(bindInputs(session, inputs));
+  DLC_RETURN_IF_ERROR(bindInputs(model, session, inputs));
   try {
     session.run();
     std::vector<DataValue> outputs;

@@ -22,13 +22,16 @@ Expected<std::unique_ptr<runtime::Model>> loadArtifact(const std::string& path);
 // Registers the kernel libraries linked into the tool, then loads and verifies artifact bytes.
 Expected<std::unique_ptr<runtime::Model>> loadArtifactBytes(const std::string& bytes);
 
-// A graph with one argument per artifact input (name and type) and nothing else, so the IR-based
-// helpers (matchInputFiles, readInput, randomInput) serve artifacts too.
+// The signature inputs the caller binds: all but training state, which the session feeds itself.
+std::vector<size_t> callerInputs(const runtime::Model& model);
+
+// A graph with one argument per artifact input the caller binds (name and type) and nothing else,
+// so the IR-based helpers (matchInputFiles, readInput, randomInput) serve artifacts too.
 std::unique_ptr<Graph> signatureGraph(const runtime::Model& model);
 Type typeOf(const dlc_tensor_info& info);
 
-// Binds `inputs` (tensors only) to the session's inputs in order.
-Status bindInputs(runtime::Session& session, const std::vector<DataValue>& inputs);
+// Binds `inputs` (tensors only) to the session's caller inputs in order.
+Status bindInputs(const runtime::Model& model, runtime::Session& session, const std::vector<DataValue>& inputs);
 
 // Binds `inputs`, runs the session of `model` and copies the outputs out.
 Expected<std::vector<DataValue>> runSession(const runtime::Model& model, runtime::Session& session,

@@ -205,7 +205,7 @@ int benchModel(const runtime::Model& model, const std::string& model_path, const
                bool profile) {
   try {
     runtime::Session session(model, threads, nullptr, profile);
-    Status bound = bindInputs(session, inputs);
+    Status bound = bindInputs(model, session, inputs);
     if (!bound.ok()) return fail(str(bound.message(), " (", model_path, ")"));
     for (int i = 0; i < warmup; ++i) session.run();
     dlc_model_stats stats;

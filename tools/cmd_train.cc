@@ -252,6 +252,9 @@ int runTrain(const std::vector<std::string>& argv) {
 
   auto graph = loadModel(model_path);
   if (!graph.ok()) return fail(graph.status());
+  if (int untied = builder::untieExportedCopies(**graph))
+    std::cerr << "dlc: note: " << untied << " initializers are exporter copies of others (Identity of an initializer, as "
+              << "torch.onnx.export writes equal tensors); they train as separate parameters\n";
   auto result = trainModel(**graph, config, run);
   if (!result.ok()) return fail(str(result.status().message(), " (", model_path, ")"));
   Status applied = applyTrainedValues(**graph, result->values);

@@ -84,6 +84,13 @@ Expected<OptimizerOptions> resolveOptimizer(OptimizerOptions o) {
   return o;
 }
 
+Var centralizeGradient(Var g) {
+  if (!g.valid() || !g.type().shape.ranked || g.type().shape.rank() < 2) return g;
+  std::vector<int64_t> axes;
+  for (int i = 1; i < g.type().shape.rank(); ++i) axes.push_back(i);
+  return sub(g, reduceMean(g, axes, true));
+}
+
 ParamStep optimizerStep(const OptimizerOptions& o, Var lr, Var t, Var x, Var g, const std::string& name,
                         const Tensor& x_initial, StateSource& states) {
   Model* m = x.model();

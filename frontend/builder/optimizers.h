@@ -44,6 +44,10 @@ struct ParamStep {
   std::vector<std::pair<Var, Var>> states;     // (state read this step, its next value)
 };
 
+// Gradient centralization (Yong et al. 2020): g − mean(g) over every axis but the first when g has
+// rank > 1 (a convolution's or linear layer's weights), g itself otherwise.
+Var centralizeGradient(Var g);
+
 // One optimizer step of parameter x (named `name`, starting from `x_initial`) with gradient g,
 // learning rate lr and 1-based step t (f32 scalars). `o` must be resolved.
 ParamStep optimizerStep(const OptimizerOptions& o, Var lr, Var t, Var x, Var g, const std::string& name,

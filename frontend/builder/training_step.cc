@@ -223,6 +223,27 @@ struct StepStates : StateSource {
 
 }  // namespace
 
+int untieExportedCopies(Graph& forward) {
+  Region& body = forward.body();
+  std::vector<Op*> copies;
+  for (const auto& op : body.ops()) {
+    Value* in = op->kind() == OpKind::Identity ? op->operand(0) : nullptr;
+    if (in && in->definingOp() && in->definingOp()->kind() == OpKind::Constant && isFloatTensor(in) &&
+        !op->result()->name().empty())
+      copies.push_back(op.get());
+  }
+  for (Op* op : copies) {
+    auto value = constantOpValue(*op->operand(0)->definingOp());
+    if (!value.ok()) continue;
+    Builder b(body);
+    b.setInsertionPoint(op);
+    Value* c = b.constant(value->clone(), op->result()->name());
+    op->result()->replaceAllUsesWith(c);
+    op->erase();
+  }
+  return static_cast<int>(copies.size());
+}
+
 Expected<std::vector<std::string>> trainableParameters(const Graph& forward, const std::vector<std::string>& freeze) {
   const Region& body = forward.body();
   std::unordered_set<const Value*> reach = reachingOutputs(body);
@@ -348,13 +369,7 @@ Expected<TrainingStep> buildTrainingStep(std::unique_ptr<Graph> forward, const T
     for (Var& g : grads) g = mul(g, cast(coef, g.type().dtype));
   }
   if (*opt.gradient_centralization)
-    for (Var& g : grads) {
-      int r = g.type().shape.rank();
-      if (r < 2) continue;
-      std::vector<int64_t> axes;
-      for (int i = 1; i < r; ++i) axes.push_back(i);
-      g = sub(g, reduceMean(g, axes, true));
-    }
+    for (Var& g : grads) g = centralizeGradient(g);
 
   // The optimizer at the scheduled rate.
   Var lr = learningRate(s, *opt.lr, config.schedule);

@@ -43,6 +43,12 @@ struct TrainingStep {
   std::vector<std::string> metrics;      // outputs after the loss (output 0): correct, counted (classification), lr
 };
 
+// torch.onnx.export (eval mode) merges initializers of equal value into one and names the others
+// through Identity ops ("layers.0.norm1.weight" = Identity("norm.weight")): parameters that are
+// separate in the PyTorch model. This gives each such Identity of a float constant its own
+// constant again, so they train separately as in PyTorch. Returns how many it untied.
+int untieExportedCopies(Graph& forward);
+
 // The trainable parameters of an inference graph: its named float constants of rank >= 1 from which
 // a float path reaches an output, except BatchNormalization statistics (buffers) and `freeze`. Names
 // in `freeze` that are not parameters are an error.

@@ -119,6 +119,19 @@ Expected<std::vector<Value*>> lowerOnnx(Op& op, Emitter& e, int states) {
 }  // namespace
 
 Expected<bool> lowerOptimizerOp(Op& op) {
+  if (op.kind() == OpKind::LookaheadUpdate) {  // (t, x, slow) -> (x', slow')
+    Emitter e(*op.parent(), &op, op.location());
+    Value* x = op.operand(1);
+    Lookahead p{op.getInt("k", 5), op.getFloat("alpha", 0.5f)};
+    std::vector<Value*> r = lookahead(e, p, e.castLike(op.operand(0), x), x, op.operand(2));
+    if (!e.ok()) return e.status();
+    for (int i = 0; i < 2; ++i) {
+      r[static_cast<size_t>(i)]->setName(op.result(i)->name());
+      op.result(i)->replaceAllUsesWith(r[static_cast<size_t>(i)]);
+    }
+    op.erase();
+    return true;
+  }
   int onnx_states = op.kind() == OpKind::Adam ? 2 : (op.kind() == OpKind::Adagrad || op.kind() == OpKind::Momentum) ? 1 : 0;
   Emitter e(*op.parent(), &op, op.location());
   Expected<std::vector<Value*>> lowered = onnx_states ? lowerOnnx(op, e, onnx_states) : lowerUpdate(op, e);

@@ -37,6 +37,12 @@ const RegisterGradCases kLinear{
        c.out(c.op1(OpKind::Conv, {c.input({1, 3, 6, 5}), c.input({3, 1, 3, 2})},
                    {{"strides", ints({2, 2})}, {"auto_pad", Attribute::ofString("SAME_UPPER")}, {"group", i(3)}}));
      }},
+    {"linear/DepthwiseKernelLargerThanInput", [](GradCase& c) {  // mobilenet_v2's last blocks at 32x32
+       c.out(c.op1(OpKind::Conv, {c.input({2, 4, 2, 2}), c.input({4, 1, 3, 3})},
+                   {{"pads", ints({1, 1, 1, 1})}, {"group", i(4)}}));
+       c.out(c.op1(OpKind::Conv, {c.input({1, 3, 3, 3}), c.input({3, 1, 3, 3})},
+                   {{"pads", ints({1, 1, 1, 1})}, {"strides", ints({2, 2})}, {"group", i(3)}}));
+     }},
     {"linear/Conv1D", [](GradCase& c) {
        c.out(c.op1(OpKind::Conv, {c.input({2, 3, 9}), c.input({2, 3, 4}), c.input({2})}, {{"strides", ints({3})}}));
      }},
