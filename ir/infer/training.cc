@@ -31,7 +31,7 @@ Status checkWindow(InferContext& ctx, const Type& x, const Type& dy, const std::
 
 }  // namespace
 
-// dW [M, C/G, k...]: M from dY's channels, C from X's.
+// dW [M, C/G, k...]: M from dY's channels, C from X's; dB [M].
 Status inferConvGradWeight(InferContext& ctx) {
   const Type *x, *dy;
   DLC_RETURN_IF_ERROR(tensorOperand(ctx, 0, &x));
@@ -55,6 +55,7 @@ Status inferConvGradWeight(InferContext& ctx) {
   std::vector<Dim> dims{m, c};
   for (int64_t k : kernel) dims.push_back(Dim::of(k));
   ctx.setOutput(0, Type::tensor(x->dtype, Shape(dims)));
+  if (ctx.numOutputs() > 1) ctx.setOutput(1, Type::tensor(x->dtype, Shape({m})));
   return Status::success();
 }
 
@@ -72,6 +73,23 @@ Status inferAveragePoolGrad(InferContext& ctx) {
   DLC_RETURN_IF_ERROR(tensorOperand(ctx, 0, &dy));
   DLC_RETURN_IF_ERROR(tensorOperand(ctx, 1, &x));
   DLC_RETURN_IF_ERROR(checkWindow(ctx, *x, *dy, ctx.op().getInts("kernel_shape"), false, ctx.op().getInt("ceil_mode", 0) != 0));
+  ctx.setOutput(0, *x);
+  return Status::success();
+}
+
+Status inferActivationGrad(InferContext& ctx) {
+  const Type *dy, *x;
+  DLC_RETURN_IF_ERROR(tensorOperand(ctx, 0, &dy));
+  DLC_RETURN_IF_ERROR(tensorOperand(ctx, 1, &x));
+  if (!isFloat(x->dtype) || dy->dtype != x->dtype) return ctx.error("dY and X must be floats of the same dtype");
+  if (dy->shape.isStatic() && x->shape.isStatic() && dy->shape != x->shape)
+    return ctx.error(str("dY ", dy->shape.toString(), " and X ", x->shape.toString(), " must have one shape"));
+  static const char* kKnown[] = {"Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Gelu", "GeluTanh", "HardSwish",
+                                 "HardSigmoid", "Clip", "Softplus"};
+  std::string a = ctx.op().getString("activation");
+  bool known = false;
+  for (const char* k : kKnown) known = known || a == k;
+  if (!known) return ctx.error(str("unknown activation '", a, "'"));
   ctx.setOutput(0, *x);
   return Status::success();
 }

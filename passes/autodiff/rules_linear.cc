@@ -146,7 +146,8 @@ void gradGemm(GradContext& c) {
 }
 
 // Y = Conv(X, W) + B. dX is ConvTranspose(dY, W) with the same geometry, its output padding
-// restoring the rows the forward stride skipped; dW = ConvGradWeight(X, dY); dB = Σ dY per channel.
+// restoring the rows the forward stride skipped; dW = ConvGradWeight(X, dY); dB = Σ dY per channel
+// (ConvGradWeight's second result when dW is needed too).
 void gradConv(GradContext& c) {
   Op& op = c.node();
   ConvGeometry g;
@@ -163,11 +164,16 @@ void gradConv(GradContext& c) {
                    {{"strides", ints(g.strides)}, {"dilations", ints(g.dilations)}, {"pads", ints(g.pads())},
                     {"group", Attribute::ofInt(group)}, {"output_padding", ints(out_pad)}});
   }
-  if (c.needs(1))
-    c.dx[1] = c.op(OpKind::ConvGradWeight, {c.x(0), dy},
-                   {{"strides", ints(g.strides)}, {"dilations", ints(g.dilations)}, {"pads", ints(g.pads())},
-                    {"group", Attribute::ofInt(group)}, {"kernel_shape", ints(g.kernel)}});
-  if (c.needs(2)) c.dx[2] = channelSum(c, dy);
+  // The weight gradient op also sums dY per channel when the bias needs it (one pass over dY).
+  std::map<std::string, Attribute> attrs{{"strides", ints(g.strides)}, {"dilations", ints(g.dilations)}, {"pads", ints(g.pads())},
+                                         {"group", Attribute::ofInt(group)}, {"kernel_shape", ints(g.kernel)}};
+  if (c.needs(1)) {
+    std::vector<Value*> r = c.ops(OpKind::ConvGradWeight, {c.x(0), dy}, attrs, c.needs(2) ? 2 : 1);
+    c.dx[1] = r[0];
+    if (c.needs(2)) c.dx[2] = r[1];
+  } else if (c.needs(2)) {
+    c.dx[2] = channelSum(c, dy);
+  }
 }
 
 // Y = ConvTranspose(X, W) + B, W [C, M/G, k...]. ConvTranspose is the adjoint of Conv(·, W) with the

@@ -1,6 +1,8 @@
 // Gradient rules of the elementwise unary ops: y = f(x), dx = dy · f'(x). Each rule's derivative is
 // in its comment; piecewise definitions take the derivative of the branch PyTorch takes at a kink.
 #include <cmath>
+#include <limits>
+#include <optional>
 
 #include "passes/autodiff/rules.h"
 
@@ -13,6 +15,23 @@ constexpr double kPi = 3.14159265358979323846;
 void scaleBy(GradContext& c, Value* d) { c.dx[0] = c.mul(c.dy(), d); }
 
 Value* square(GradContext& c, Value* v) { return c.mul(v, v); }
+
+// dx = ActivationGrad(dy, x): the derivatives of the activations backends run as one kernel
+// (oneDNN's eltwise backward), with their math at the op (ir/ops.def) and its reference kernel.
+void activationGrad(GradContext& c, const char* activation, double alpha = 0, double beta = 0) {
+  std::map<std::string, Attribute> attrs{{"activation", Attribute::ofString(activation)}};
+  if (alpha != 0) attrs["activation_alpha"] = Attribute::ofFloat(static_cast<float>(alpha));
+  if (beta != 0) attrs["activation_beta"] = Attribute::ofFloat(static_cast<float>(beta));
+  c.dx[0] = c.op(OpKind::ActivationGrad, {c.dy(), c.x(0)}, attrs);
+}
+
+// The value of a constant scalar operand, if it is one.
+std::optional<double> constantScalar(Value* v) {
+  if (!v || !v->definingOp() || v->definingOp()->kind() != OpKind::Constant) return std::nullopt;
+  const Attribute* a = v->definingOp()->attr("value");
+  if (!a || a->type != AttrType::Tensor || a->t.numel() != 1) return std::nullopt;
+  return a->t.getDouble(0);
+}
 Value* zero(GradContext& c) { return c.scalarLike(c.x(0), 0.0); }
 Value* gt(GradContext& c, Value* a, Value* b) { return c.op(OpKind::Greater, {a, b}); }
 
@@ -49,16 +68,20 @@ void gradCelu(GradContext& c) {
   Value* e = c.op(OpKind::Exp, {c.mulScalar(c.x(0), 1.0 / alpha)});
   c.dx[0] = c.where(gt(c, c.x(0), zero(c)), c.dy(), c.mul(c.dy(), e));
 }
-// clip(x, lo, hi)' = 1 where lo ≤ x ≤ hi (PyTorch's clamp), else 0. lo and hi get no gradient.
+// clip(x, lo, hi)' = 1 where lo < x < hi (PyTorch's hardtanh), else 0; lo and hi get no gradient.
+// Constant bounds go to ActivationGrad(Clip); others are compared here.
 void gradClip(GradContext& c) {
+  if (c.needs(1) || c.needs(2)) return c.fail("Clip's min and max get no gradient (make them constants)");
+  std::optional<double> lo = c.x(1) ? constantScalar(c.x(1)) : std::optional<double>(-std::numeric_limits<double>::infinity());
+  std::optional<double> hi = c.x(2) ? constantScalar(c.x(2)) : std::optional<double>(std::numeric_limits<double>::infinity());
+  if (lo && hi && std::isfinite(*lo) && std::isfinite(*hi)) return activationGrad(c, "Clip", *lo, *hi);
   Value* keep = nullptr;
-  if (c.x(1)) keep = c.op(OpKind::GreaterOrEqual, {c.x(0), c.x(1)});
+  if (c.x(1)) keep = c.op(OpKind::Greater, {c.x(0), c.x(1)});
   if (c.x(2)) {
-    Value* upper = c.op(OpKind::LessOrEqual, {c.x(0), c.x(2)});
+    Value* upper = c.op(OpKind::Less, {c.x(0), c.x(2)});
     keep = keep ? c.op(OpKind::And, {keep, upper}) : upper;
   }
   c.dx[0] = keep ? c.where(keep, c.dy(), zero(c)) : c.dy();
-  if (c.needs(1) || c.needs(2)) c.fail("Clip's min and max get no gradient (make them constants)");
 }
 // cos' = −sin
 void gradCos(GradContext& c) { c.dx[0] = c.neg(c.mul(c.dy(), c.op(OpKind::Sin, {c.x(0)}))); }
@@ -87,11 +110,8 @@ void gradDropout(GradContext& c) {
   c.dx[0] = c.where(op.result(1), c.mul(c.dy(), scale), zero(c));
   if (c.needs(1)) c.fail("Dropout's ratio gets no gradient");
 }
-// elu(x) = x for x > 0, α(eˣ−1) otherwise: 1, or y + α
-void gradElu(GradContext& c) {
-  double alpha = c.node().getFloat("alpha", 1.0f);
-  c.dx[0] = c.where(gt(c, c.x(0), zero(c)), c.dy(), c.mul(c.dy(), c.addScalar(c.y(), alpha)));
-}
+// elu(x) = x for x > 0, α(eˣ−1) otherwise: ActivationGrad(Elu)
+void gradElu(GradContext& c) { activationGrad(c, "Elu", c.node().getFloat("alpha", 1.0f)); }
 // erf' = 2/√π · e^{−x²}
 void gradErf(GradContext& c) {
   Value* e = c.op(OpKind::Exp, {c.neg(square(c, c.x(0)))});
@@ -99,53 +119,24 @@ void gradErf(GradContext& c) {
 }
 // exp' = exp = y
 void gradExp(GradContext& c) { scaleBy(c, c.y()); }
-// gelu(x) = x·Φ(x): Φ(x) + x·φ(x), φ(x) = e^{−x²/2}/√(2π). The tanh form
-// 0.5x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³): 0.5(1 + t) + 0.5x(1 − t²)·√(2/π)(1 + 3·0.044715x²).
-void gradGelu(GradContext& c) {
-  Value* x = c.x(0);
-  if (c.node().getString("approximate", "none") == "tanh") {
-    const double k = std::sqrt(2.0 / kPi);
-    Value* x2 = square(c, x);
-    Value* u = c.mulScalar(c.mul(x, c.addScalar(c.mulScalar(x2, 0.044715), 1.0)), k);
-    Value* t = c.op(OpKind::Tanh, {u});
-    Value* du = c.mulScalar(c.addScalar(c.mulScalar(x2, 3 * 0.044715), 1.0), k);
-    Value* left = c.mulScalar(c.addScalar(t, 1.0), 0.5);
-    Value* right = c.mul(c.mulScalar(x, 0.5), c.mul(c.sub(c.scalarLike(x, 1.0), square(c, t)), du));
-    scaleBy(c, c.add(left, right));
-    return;
-  }
-  Value* cdf = c.mulScalar(c.addScalar(c.op(OpKind::Erf, {c.mulScalar(x, 1.0 / std::sqrt(2.0))}), 1.0), 0.5);
-  Value* pdf = c.mulScalar(c.op(OpKind::Exp, {c.mulScalar(square(c, x), -0.5)}), 1.0 / std::sqrt(2.0 * kPi));
-  scaleBy(c, c.add(cdf, c.mul(x, pdf)));
-}
-// hardsigmoid(x) = max(0, min(1, αx + β)): α inside (0, 1), else 0
+// gelu(x) = x·Φ(x) (or its tanh form): ActivationGrad(Gelu / GeluTanh)
+void gradGelu(GradContext& c) { activationGrad(c, c.node().getString("approximate", "none") == "tanh" ? "GeluTanh" : "Gelu"); }
+// hardsigmoid(x) = max(0, min(1, αx + β)): ActivationGrad(HardSigmoid)
 void gradHardSigmoid(GradContext& c) {
-  double alpha = c.node().getFloat("alpha", 0.2f), beta = c.node().getFloat("beta", 0.5f);
-  Value* z = c.addScalar(c.mulScalar(c.x(0), alpha), beta);
-  Value* inside = c.op(OpKind::And, {gt(c, z, zero(c)), c.op(OpKind::Less, {z, c.scalarLike(z, 1.0)})});
-  c.dx[0] = c.where(inside, c.mulScalar(c.dy(), alpha), zero(c));
+  activationGrad(c, "HardSigmoid", c.node().getFloat("alpha", 0.2f), c.node().getFloat("beta", 0.5f));
 }
-// hardswish(x) = x·min(max(x+3, 0), 6)/6: 0 for x < −3, x/3 + 1/2 for x ≤ 3, 1 above (PyTorch's branches)
-void gradHardSwish(GradContext& c) {
-  Value* x = c.x(0);
-  Value* mid = c.addScalar(c.mulScalar(x, 1.0 / 3.0), 0.5);
-  Value* d = c.where(c.op(OpKind::Less, {x, c.scalarLike(x, -3.0)}), zero(c),
-                     c.where(c.op(OpKind::LessOrEqual, {x, c.scalarLike(x, 3.0)}), mid, c.scalarLike(x, 1.0)));
-  scaleBy(c, d);
-}
+// hardswish(x) = x·min(max(x+3, 0), 6)/6: ActivationGrad(HardSwish)
+void gradHardSwish(GradContext& c) { activationGrad(c, "HardSwish"); }
 void gradIdentity(GradContext& c) { c.dx[0] = c.dy(); }
-// leakyrelu(x) = x for x > 0, αx otherwise
-void gradLeakyRelu(GradContext& c) {
-  double alpha = c.node().getFloat("alpha", 0.01f);
-  c.dx[0] = c.where(gt(c, c.x(0), zero(c)), c.dy(), c.mulScalar(c.dy(), alpha));
-}
+// leakyrelu(x) = x for x > 0, αx otherwise: ActivationGrad(LeakyRelu)
+void gradLeakyRelu(GradContext& c) { activationGrad(c, "LeakyRelu", c.node().getFloat("alpha", 0.01f)); }
 // log' = 1/x
 void gradLog(GradContext& c) { c.dx[0] = c.div(c.dy(), c.x(0)); }
 void gradNeg(GradContext& c) { c.dx[0] = c.neg(c.dy()); }
 // (1/x)' = −1/x² = −y²
 void gradReciprocal(GradContext& c) { c.dx[0] = c.neg(c.mul(c.dy(), square(c, c.y()))); }
-// relu' = 1 for x > 0, else 0
-void gradRelu(GradContext& c) { c.dx[0] = c.where(gt(c, c.x(0), zero(c)), c.dy(), zero(c)); }
+// relu: ActivationGrad(Relu)
+void gradRelu(GradContext& c) { activationGrad(c, "Relu"); }
 // selu(x) = γx for x > 0, γα(eˣ−1) otherwise: γ, or y + γα
 void gradSelu(GradContext& c) {
   double alpha = c.node().getFloat("alpha", 1.67326319f), gamma = c.node().getFloat("gamma", 1.05070102f);
@@ -158,14 +149,14 @@ void gradShrink(GradContext& c) {
                                      c.op(OpKind::Less, {c.x(0), c.scalarLike(c.x(0), -lambd)})});
   c.dx[0] = c.where(outside, c.dy(), zero(c));
 }
-// σ' = y(1 − y)
-void gradSigmoid(GradContext& c) { scaleBy(c, c.mul(c.y(), c.sub(c.scalarLike(c.y(), 1.0), c.y()))); }
+// σ: ActivationGrad(Sigmoid)
+void gradSigmoid(GradContext& c) { activationGrad(c, "Sigmoid"); }
 // sin' = cos
 void gradSin(GradContext& c) { scaleBy(c, c.op(OpKind::Cos, {c.x(0)})); }
 // sinh' = cosh
 void gradSinh(GradContext& c) { scaleBy(c, c.op(OpKind::Cosh, {c.x(0)})); }
-// softplus(x) = ln(1 + eˣ): σ(x)
-void gradSoftplus(GradContext& c) { scaleBy(c, c.op(OpKind::Sigmoid, {c.x(0)})); }
+// softplus(x) = ln(1 + eˣ): ActivationGrad(Softplus)
+void gradSoftplus(GradContext& c) { activationGrad(c, "Softplus"); }
 // softsign(x) = x/(1 + |x|): 1/(1 + |x|)²
 void gradSoftsign(GradContext& c) {
   Value* d = c.addScalar(c.op(OpKind::Abs, {c.x(0)}), 1.0);
@@ -175,8 +166,8 @@ void gradSoftsign(GradContext& c) {
 void gradSqrt(GradContext& c) { c.dx[0] = c.div(c.dy(), c.mulScalar(c.y(), 2.0)); }
 // tan' = 1 + y²
 void gradTan(GradContext& c) { scaleBy(c, c.addScalar(square(c, c.y()), 1.0)); }
-// tanh' = 1 − y²
-void gradTanh(GradContext& c) { scaleBy(c, c.sub(c.scalarLike(c.y(), 1.0), square(c, c.y()))); }
+// tanh: ActivationGrad(Tanh)
+void gradTanh(GradContext& c) { activationGrad(c, "Tanh"); }
 // thresholdedrelu(x) = x for x > α, else 0
 void gradThresholdedRelu(GradContext& c) {
   double alpha = c.node().getFloat("alpha", 1.0f);

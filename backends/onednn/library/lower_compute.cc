@@ -1,7 +1,8 @@
 // Lowering of the compute-heavy ops: convolution (grouped, depthwise, dilated; fused bias,
 // residual sum and activation as post-ops; f32 and bf16), deconvolution, matrix multiply
 // (batched, transposed, fused epilogue), attention (two batched matmuls around a softmax), and the
-// int8 convolution and matmul of ONNX's QLinear ops (per-channel weight scales).
+// int8 convolution and matmul of ONNX's QLinear ops (per-channel weight scales), and the
+// convolution's weight gradient for training.
 #include <cmath>
 
 #include "backends/onednn/library/program.h"
@@ -128,6 +129,42 @@ Status lowerConv(Builder& b, const Op& op) {
   DLC_ASSIGN_OR_RETURN(auto args, weightedArgs(b, op, pd.src_desc(), pd.weights_desc(), 0, 1, plainDesc(g.weights, dt), 2, dst));
   b.exec(dnnl::convolution_forward(pd), std::move(args), pd.scratchpad_desc(), op);
   b.bind(op.result(), dst);
+  return Status::success();
+}
+
+// ConvGradWeight(X, dY) -> dW [M, C/g, k...] (and dB): oneDNN's convolution backward-weights
+// primitive (with diff_bias), hinted by the forward convolution of the same geometry; dW comes out
+// in the primitive's layout and is handed on plain, grouped weights seen without their group axis.
+Status lowerConvGradWeight(Builder& b, const Op& op) {
+  const Type& xt = op.operand(0)->type();
+  if (xt.dtype != DType::F32 || op.operand(1)->type().dtype != DType::F32) return Status::error(str(where(op), ": f32 only"));
+  memory::dims x = dimsOf(xt), dy = dimsOf(op.operand(1)->type()), w = dimsOf(op.result()->type());
+  DLC_ASSIGN_OR_RETURN(ConvGeometry g, convGeometry(op, x, w, dy));
+  auto any = [](const memory::dims& d) { return memory::desc(d, memory::data_type::f32, memory::format_tag::any); };
+  const bool with_bias = op.numResults() > 1;
+  memory::desc bias_md = with_bias ? plainDesc({dy[1]}) : memory::desc();
+  dnnl::convolution_forward::primitive_desc fwd(
+      dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, any(x), any(g.weights),
+                                      bias_md, any(dy), g.strides, g.dilations, g.pad_l, g.pad_r),
+      Builder::baseAttr(), cpuEngine());
+  dnnl::convolution_backward_weights::primitive_desc pd(
+      dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, any(x), any(g.weights), bias_md, any(dy),
+                                               g.strides, g.dilations, g.pad_l, g.pad_r),
+      Builder::baseAttr(), cpuEngine(), fwd);
+  DLC_ASSIGN_OR_RETURN(int xs, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int dys, b.tensorOf(op.operand(1)));
+  DLC_ASSIGN_OR_RETURN(int src, b.ensure(xs, pd.src_desc()));
+  DLC_ASSIGN_OR_RETURN(int diff_dst, b.ensure(dys, pd.diff_dst_desc()));
+  int dw = b.internal(pd.diff_weights_desc());
+  std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
+  if (with_bias) {
+    int db = b.internal(pd.diff_bias_desc());
+    args.push_back({DNNL_ARG_DIFF_BIAS, db});
+    b.bind(op.result(1), db);
+  }
+  b.exec(dnnl::convolution_backward_weights(pd), std::move(args), pd.scratchpad_desc(), op);
+  DLC_ASSIGN_OR_RETURN(int plain, b.ensure(dw, plainDesc(g.weights)));
+  b.bind(op.result(), g.group > 1 ? b.view(plain, plainDesc(w)) : plain);
   return Status::success();
 }
 
@@ -449,6 +486,7 @@ Status lowerConvTransposeOp(Builder& b, const Op& op) { return lowerConvTranspos
 Status lowerQLinearConvOp(Builder& b, const Op& op) { return lowerQLinearConv(b, op); }
 Status lowerQLinearMatMulOp(Builder& b, const Op& op) { return lowerQLinearMatMul(b, op); }
 Status lowerConvOp(Builder& b, const Op& op) { return lowerConv(b, op); }
+Status lowerConvGradWeightOp(Builder& b, const Op& op) { return lowerConvGradWeight(b, op); }
 Status lowerMatMulOp(Builder& b, const Op& op) { return lowerMatMul(b, op); }
 Status lowerAttentionOp(Builder& b, const Op& op) { return lowerAttention(b, op); }
 

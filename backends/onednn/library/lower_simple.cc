@@ -1,6 +1,8 @@
 // Lowering of the memory-bound ops: elementwise (eltwise and binary, in whatever layout their
-// input has; not Log, whose oneDNN approximation gives log(1) = -1.4e-6), pooling, normalizations, softmax, concat, and the layout ops (reshape-likes as
-// views, transpose and split as reorders). Also the activation post-ops and the lowering table.
+// input has; not Log, whose oneDNN approximation gives log(1) = -1.4e-6), pooling and its
+// gradients, activation gradients, sum/mean reductions, normalizations, softmax, concat, and the
+// layout ops (reshape-likes as views, transpose and split as reorders). Also the activation
+// post-ops and the lowering table.
 #include <cmath>
 #include <limits>
 
@@ -17,6 +19,7 @@ Status lowerAttentionOp(Builder& b, const Op& op);
 Status lowerConvTransposeOp(Builder& b, const Op& op);
 Status lowerQLinearConvOp(Builder& b, const Op& op);
 Status lowerQLinearMatMulOp(Builder& b, const Op& op);
+Status lowerConvGradWeightOp(Builder& b, const Op& op);
 
 Status appendActivation(dnnl::post_ops& ops, const Op& op) {
   std::string name = op.getString("activation", "none");
@@ -133,15 +136,30 @@ Status lowerBinary(Builder& b, const Op& op) {
   return Status::success();
 }
 
-Status lowerPool(Builder& b, const Op& op) {
-  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
-  if (op.numResults() > 1 && op.result(1)->hasUses()) return Status::error(str(where(op), ": MaxPool indices"));
-  memory::dims x = dimsOf(op.operand(0)->type()), y = dimsOf(op.result()->type());
+// The channel-blocked layout of oneDNN's JIT kernels on this CPU (16 channels with AVX-512, 8 with
+// AVX2) for a 2-D or 3-D image tensor; plain for other ranks.
+memory::desc channelBlocked(const memory::dims& d) {
+  bool wide = __builtin_cpu_supports("avx512f");
+  if (d.size() == 4) return memory::desc(d, memory::data_type::f32, wide ? memory::format_tag::nChw16c : memory::format_tag::nChw8c);
+  if (d.size() == 5) return memory::desc(d, memory::data_type::f32, wide ? memory::format_tag::nCdhw16c : memory::format_tag::nCdhw8c);
+  return plainDesc(d);
+}
+
+// A pool's geometry in oneDNN's terms from X's and Y's dims (for the gradients, dY's), with the
+// algorithm; ceil mode and SAME padding show as extra right padding.
+struct PoolGeometry {
+  memory::dims kernel, strides, dil, pad_l, pad_r;
+  algorithm alg;
+};
+Expected<PoolGeometry> poolGeometry(const Op& op, const memory::dims& x, const memory::dims& y, bool global, bool is_max) {
   size_t n = x.size() - 2;
   if (x.size() < 3 || x.size() > 5) return Status::error(str(where(op), ": rank ", x.size()));
-  bool global = op.kind() == OpKind::GlobalAveragePool || op.kind() == OpKind::GlobalMaxPool;
-  bool is_max = op.kind() == OpKind::MaxPool || op.kind() == OpKind::GlobalMaxPool;
-  memory::dims kernel(x.begin() + 2, x.end()), strides(n, 1), dil(n, 0), pad_l(n, 0), pad_r(n, 0);
+  PoolGeometry g;
+  g.kernel.assign(x.begin() + 2, x.end());
+  g.strides.assign(n, 1);
+  g.dil.assign(n, 0);
+  g.pad_l.assign(n, 0);
+  g.pad_r.assign(n, 0);
   if (!global) {
     std::vector<int64_t> k = op.getInts("kernel_shape"), s = op.getInts("strides"), d = op.getInts("dilations"),
                          p = op.getInts("pads");
@@ -149,35 +167,177 @@ Status lowerPool(Builder& b, const Op& op) {
     std::string auto_pad = op.getString("auto_pad", "NOTSET");
     bool ceil_mode = op.getInt("ceil_mode", 0) != 0;
     for (size_t i = 0; i < n; ++i) {
-      kernel[i] = k[i];
-      strides[i] = s.empty() ? 1 : s[i];
+      g.kernel[i] = k[i];
+      g.strides[i] = s.empty() ? 1 : s[i];
       int64_t dilation = d.empty() ? 1 : d[i];
-      dil[i] = dilation - 1;
-      int64_t span = (kernel[i] - 1) * dilation + 1;
-      int64_t total = std::max<int64_t>(0, (y[i + 2] - 1) * strides[i] + span - x[i + 2]);
+      g.dil[i] = dilation - 1;
+      int64_t span = (g.kernel[i] - 1) * dilation + 1;
+      int64_t total = std::max<int64_t>(0, (y[i + 2] - 1) * g.strides[i] + span - x[i + 2]);
       if (auto_pad == "NOTSET") {
-        pad_l[i] = p.empty() ? 0 : p[i];
+        g.pad_l[i] = p.empty() ? 0 : p[i];
         // Ceil mode (or SAME) may need more on the right than `pads` says: the window runs past.
-        pad_r[i] = std::max<int64_t>(p.empty() ? 0 : p[i + n], total - pad_l[i]);
+        g.pad_r[i] = std::max<int64_t>(p.empty() ? 0 : p[i + n], total - g.pad_l[i]);
       } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-        pad_l[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-        pad_r[i] = total - pad_l[i];
+        g.pad_l[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+        g.pad_r[i] = total - g.pad_l[i];
       }
       if (!is_max && op.getInt("count_include_pad", 0) && (ceil_mode || auto_pad != "NOTSET"))
         return Status::error(str(where(op), ": count_include_pad with implicit padding"));
     }
   }
-  algorithm alg = is_max ? algorithm::pooling_max
-                         : (!global && op.getInt("count_include_pad", 0) ? algorithm::pooling_avg_include_padding
-                                                                         : algorithm::pooling_avg_exclude_padding);
+  g.alg = is_max ? algorithm::pooling_max
+                 : (!global && op.getInt("count_include_pad", 0) ? algorithm::pooling_avg_include_padding
+                                                                 : algorithm::pooling_avg_exclude_padding);
+  return g;
+}
+
+Status lowerPool(Builder& b, const Op& op) {
+  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
+  if (op.numResults() > 1 && op.result(1)->hasUses()) return Status::error(str(where(op), ": MaxPool indices"));
+  memory::dims x = dimsOf(op.operand(0)->type()), y = dimsOf(op.result()->type());
+  bool global = op.kind() == OpKind::GlobalAveragePool || op.kind() == OpKind::GlobalMaxPool;
+  bool is_max = op.kind() == OpKind::MaxPool || op.kind() == OpKind::GlobalMaxPool;
+  DLC_ASSIGN_OR_RETURN(PoolGeometry g, poolGeometry(op, x, y, global, is_max));
   DLC_ASSIGN_OR_RETURN(int src, b.tensorOf(op.operand(0)));
   memory::desc dst_any(y, memory::data_type::f32, memory::format_tag::any);
   dnnl::pooling_v2_forward::primitive_desc pd(
-      dnnl::pooling_v2_forward::desc(dnnl::prop_kind::forward_inference, alg, b.md(src), dst_any, strides, kernel, dil, pad_l, pad_r),
+      dnnl::pooling_v2_forward::desc(dnnl::prop_kind::forward_inference, g.alg, b.md(src), dst_any, g.strides, g.kernel, g.dil,
+                                     g.pad_l, g.pad_r),
       Builder::baseAttr(), cpuEngine());
   int dst = b.internal(pd.dst_desc());
   b.exec(dnnl::pooling_v2_forward(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, pd.scratchpad_desc(), op);
   b.bind(op.result(), dst);
+  return Status::success();
+}
+
+// MaxPoolGrad(dY, X) / AveragePoolGrad(dY, X): oneDNN's pooling backward. Max pooling's backward
+// needs the forward's workspace (where each maximum was), so the forward runs again here, in
+// training mode, on X.
+Status lowerPoolGrad(Builder& b, const Op& op) {
+  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
+  bool is_max = op.kind() == OpKind::MaxPoolGrad;
+  memory::dims x = dimsOf(op.operand(1)->type()), y = dimsOf(op.operand(0)->type());
+  DLC_ASSIGN_OR_RETURN(PoolGeometry g, poolGeometry(op, x, y, false, is_max));
+  DLC_ASSIGN_OR_RETURN(int xs, b.tensorOf(op.operand(1)));
+  DLC_ASSIGN_OR_RETURN(int dys, b.tensorOf(op.operand(0)));
+  // In the layout of a convolution's output (oneDNN's pooling has JIT code only for blocked
+  // layouts; X arrives plain from the forward step): the reorders cost far less than plain pooling.
+  memory::desc x_any(x, memory::data_type::f32, memory::format_tag::any), y_any(y, memory::data_type::f32, memory::format_tag::any);
+  memory::desc x_md = b.md(xs) != plainDesc(x) ? b.md(xs) : channelBlocked(x);
+  dnnl::pooling_v2_forward::primitive_desc fwd(
+      dnnl::pooling_v2_forward::desc(dnnl::prop_kind::forward_training, g.alg, x_md, y_any, g.strides, g.kernel, g.dil, g.pad_l,
+                                     g.pad_r),
+      Builder::baseAttr(), cpuEngine());
+  dnnl::pooling_v2_backward::primitive_desc pd(
+      dnnl::pooling_v2_backward::desc(g.alg, x_any, fwd.dst_desc(), g.strides, g.kernel, g.dil, g.pad_l, g.pad_r),
+      Builder::baseAttr(), cpuEngine(), fwd);
+  DLC_ASSIGN_OR_RETURN(xs, b.ensure(xs, fwd.src_desc()));
+  DLC_ASSIGN_OR_RETURN(int diff_dst, b.ensure(dys, pd.diff_dst_desc()));
+  std::vector<std::pair<int, int>> args{{DNNL_ARG_DIFF_DST, diff_dst}};
+  if (is_max) {
+    int recomputed = b.internal(fwd.dst_desc());
+    int ws = b.internal(fwd.workspace_desc());
+    b.exec(dnnl::pooling_v2_forward(fwd), {{DNNL_ARG_SRC, xs}, {DNNL_ARG_DST, recomputed}, {DNNL_ARG_WORKSPACE, ws}},
+           fwd.scratchpad_desc(), op);
+    args.push_back({DNNL_ARG_WORKSPACE, ws});
+  }
+  int dx = b.internal(pd.diff_src_desc());
+  args.push_back({DNNL_ARG_DIFF_SRC, dx});
+  b.exec(dnnl::pooling_v2_backward(pd), std::move(args), pd.scratchpad_desc(), op);
+  b.bind(op.result(), dx);
+  return Status::success();
+}
+
+// ActivationGrad(dY, X): oneDNN's eltwise backward from the source, in X's layout. HardSigmoid has
+// no oneDNN algorithm in this version and stays with the reference kernels.
+Status lowerActivationGrad(Builder& b, const Op& op) {
+  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
+  std::string a = op.getString("activation");
+  float alpha = op.getFloat("activation_alpha", 0.0f), beta = op.getFloat("activation_beta", 0.0f);
+  algorithm alg;
+  if (a == "Relu") alg = algorithm::eltwise_relu, alpha = 0;
+  else if (a == "LeakyRelu") alg = algorithm::eltwise_relu;
+  else if (a == "Elu") alg = algorithm::eltwise_elu;
+  else if (a == "Sigmoid") alg = algorithm::eltwise_logistic;
+  else if (a == "Tanh") alg = algorithm::eltwise_tanh;
+  else if (a == "Gelu") alg = algorithm::eltwise_gelu_erf;
+  else if (a == "GeluTanh") alg = algorithm::eltwise_gelu_tanh;
+  else if (a == "HardSwish") alg = algorithm::eltwise_hardswish;
+  else if (a == "Clip") alg = algorithm::eltwise_clip_v2;
+  else if (a == "Softplus") alg = algorithm::eltwise_soft_relu;
+  else return Status::error(str(where(op), ": no oneDNN eltwise backward for ", a));
+  DLC_ASSIGN_OR_RETURN(int xs, b.tensorOf(op.operand(1)));
+  DLC_ASSIGN_OR_RETURN(int dys, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int dy, b.ensure(dys, b.md(xs)));
+  dnnl::eltwise_forward::primitive_desc fwd(
+      dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, alg, b.md(xs), alpha, beta), Builder::baseAttr(), cpuEngine());
+  dnnl::eltwise_backward::primitive_desc pd(dnnl::eltwise_backward::desc(alg, b.md(xs), b.md(xs), alpha, beta), Builder::baseAttr(),
+                                            cpuEngine(), fwd);
+  int dx = b.internal(pd.diff_src_desc());
+  b.exec(dnnl::eltwise_backward(pd), {{DNNL_ARG_SRC, xs}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}}, pd.scratchpad_desc(), op);
+  b.bind(op.result(), dx);
+  return Status::success();
+}
+
+// ReduceSum / ReduceMean over constant axes: oneDNN's reduction into the kept-dims shape, then
+// seen without the reduced axes when keepdims is 0.
+Status lowerReduce(Builder& b, const Op& op) {
+  if (op.operand(0)->type().dtype != DType::F32) return Status::error(str(where(op), ": f32 only"));
+  memory::dims x = dimsOf(op.operand(0)->type());
+  int rank = static_cast<int>(x.size());
+  std::vector<int64_t> axes;
+  if (op.kind() == OpKind::ReduceSum) {
+    if (op.numOperands() > 1 && op.operand(1)) {
+      DLC_ASSIGN_OR_RETURN(int t, b.tensorOf(op.operand(1)));
+      if (!b.isConstant(t)) return Status::error(str(where(op), ": axes must be constant"));
+      const int64_t* p = static_cast<const int64_t*>(b.constantData(t));
+      axes.assign(p, p + b.md(t).get_size() / sizeof(int64_t));
+    } else if (op.getInt("noop_with_empty_axes", 0)) {
+      return Status::error(str(where(op), ": an identity ReduceSum"));
+    }
+  } else {
+    axes = op.getInts("axes");
+  }
+  if (axes.empty())
+    for (int i = 0; i < rank; ++i) axes.push_back(i);
+  memory::dims kept = x;
+  for (int64_t& a : axes) {
+    if (a < 0) a += rank;
+    if (a < 0 || a >= rank) return Status::error(str(where(op), ": axis out of range"));
+    kept[static_cast<size_t>(a)] = 1;
+  }
+  if (rank == 0) return Status::error(str(where(op), ": a scalar"));
+  DLC_ASSIGN_OR_RETURN(int xs, b.tensorOf(op.operand(0)));
+  algorithm alg = op.kind() == OpKind::ReduceSum ? algorithm::reduction_sum : algorithm::reduction_mean;
+  auto reduce = [&](int src, const memory::dims& to) -> int {
+    dnnl::reduction::primitive_desc pd(
+        dnnl::reduction::desc(alg, b.md(src), memory::desc(to, memory::data_type::f32, memory::format_tag::any), 0.0f, 0.0f),
+        Builder::baseAttr(), cpuEngine());
+    int dst = b.internal(pd.dst_desc());
+    b.exec(dnnl::reduction(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, pd.scratchpad_desc(), op);
+    return dst;
+  };
+  // oneDNN 2.6 has a JIT reduction only over the innermost axes of a plain tensor (others fall to
+  // its reference code: 16 ms instead of 0.3 for a bias gradient over N, H, W). So the reduced
+  // innermost axes go first, on the plain tensor, and the rest (now small) after.
+  size_t inner = x.size();
+  while (inner > 0 && kept[inner - 1] == 1 && x[inner - 1] != 1) --inner;
+  int y;
+  if (inner < x.size() && kept != memory::dims(x.size(), 1)) {
+    DLC_ASSIGN_OR_RETURN(int plain, b.ensurePlain(xs));
+    memory::dims mid = x;
+    for (size_t i = inner; i < x.size(); ++i) mid[i] = 1;
+    int partial = reduce(plain, mid);
+    y = mid == kept ? partial : reduce(partial, kept);
+  } else {
+    y = reduce(xs, kept);
+  }
+  if (op.getInt("keepdims", 1) != 0) {
+    b.bind(op.result(), y);
+    return Status::success();
+  }
+  DLC_ASSIGN_OR_RETURN(int plain, b.ensurePlain(y));
+  b.bind(op.result(), b.view(plain, plainDesc(dimsOf(op.result()->type()))));
   return Status::success();
 }
 
@@ -339,6 +499,10 @@ Lowering loweringFor(OpKind kind) {
     case OpKind::Min: return lowerBinary;
     case OpKind::MaxPool: case OpKind::AveragePool: case OpKind::GlobalAveragePool:
     case OpKind::GlobalMaxPool: return lowerPool;
+    case OpKind::MaxPoolGrad: case OpKind::AveragePoolGrad: return lowerPoolGrad;
+    case OpKind::ActivationGrad: return lowerActivationGrad;
+    case OpKind::ConvGradWeight: return lowerConvGradWeightOp;
+    case OpKind::ReduceSum: case OpKind::ReduceMean: return lowerReduce;
     case OpKind::Softmax: return lowerSoftmax;
     case OpKind::LayerNormalization: return lowerLayerNorm;
     case OpKind::BatchNormalization: return lowerBatchNorm;

@@ -201,6 +201,17 @@ Status convGradWeightKernel(KernelContext& ctx) {
     convGradWeightCore<T>(xc.data<T>(), gc.data<T>(), X.dim(0), C, M, G, w, dw.data<T>());
   });
   ctx.setOutput(0, fromCompute(dw, X.dtype()));
+  if (ctx.numOutputs() > 1) {  // dB[m] = Σ dY[n, m, ...]
+    Tensor db(gc.dtype(), {M});
+    const int64_t P = w.outSize();
+    for (int64_t n = 0; n < X.dim(0); ++n)
+      for (int64_t m = 0; m < M; ++m) {
+        double acc = db.getDouble(m);
+        for (int64_t p = 0; p < P; ++p) acc += gc.getDouble((n * M + m) * P + p);
+        db.setDouble(m, acc);
+      }
+    ctx.setOutput(1, fromCompute(db, X.dtype()));
+  }
   return Status::success();
 }
 

@@ -47,6 +47,7 @@ void registerNNKernels(KernelTable& table) {
   registerResizeKernels(table);
   registerDetectionKernels(table);
   registerLossKernels(table);
+  registerActivationGradKernels(table);
   registerFusedEpilogueKernels(table);
 }
 
