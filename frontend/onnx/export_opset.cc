@@ -114,14 +114,11 @@ Status castLikeBefore15(const Op& op, int64_t opset, onnx::NodeProto& node, Node
   return Status::success();
 }
 
-// LayerNormalization-17(X, γ, β) over axes [axis, rank), as in ONNX's own function body:
-//   μ = ReduceMean(X), D = X − μ, σ² = ReduceMean(D·D), Y = D · Reciprocal(Sqrt(σ² + ε)) · γ + β
-// computed in f32 for f16/bf16 inputs when stash_type = 1 (Cast in, Cast back before γ). The Mean
-// and InvStdDev outputs have no older form.
+// LayerNormalization-17(X, γ, β) over axes [axis, rank), in the reference kernel's order:
+//   μ = ReduceMean(X), D = X − μ, σ⁻¹ = Reciprocal(Sqrt(ReduceMean(D·D) + ε)), Y = D·σ⁻¹·γ + β
+// computed in f64 when X or stash_type is f64 and in f32 otherwise (Casts around 16-bit inputs);
+// the Mean and InvStdDev outputs are μ and σ⁻¹ cast to the stash type.
 Status layerNormBefore17(const Op& op, int64_t opset, onnx::NodeProto& node, NodeSink& sink) {
-  for (int i = 1; i < op.numResults(); ++i)
-    if (op.result(i)->hasUses() || !op.result(i)->name().empty())
-      return needsOpset(op, opset, "LayerNormalization's Mean and InvStdDev outputs", 17);
   const Type& xt = op.operand(0)->type();
   if (!xt.isTensor() || !isFloat(xt.dtype))
     return Status::error(str(nodeWhere(op), ": cannot decompose LayerNormalization of ", xt.toString(), " before opset 17"));
@@ -135,16 +132,20 @@ Status layerNormBefore17(const Op& op, int64_t opset, onnx::NodeProto& node, Nod
                                " of an unranked input before opset 17"));
     for (int64_t a = axis; a < xt.shape.rank(); ++a) axes.push_back(a);
   }
-  const bool widen = (xt.dtype == DType::F16 || xt.dtype == DType::BF16) && op.getInt("stash_type", 1) == 1;
-  const DType ct = widen ? DType::F32 : xt.dtype;
-  const std::string y = node.output(0), scale = input(node, 1), bias = input(node, 2);
+  std::optional<DType> stash = dtypeFromOnnxCode(op.getInt("stash_type", 1));
+  if (!stash || !isFloat(*stash)) stash = DType::F32;
+  const DType ct = *stash == DType::F64 || xt.dtype == DType::F64 ? DType::F64 : DType::F32;
+  const std::string y = node.output(0);
   auto name = [&](const char* what) { return sink.freshName(str(y, "_", what)); };
-  std::string x = input(node, 0);
-  if (widen) {
-    std::string xc = name("f32");
-    setAttr(*sink.addNode("Cast", {x}, {xc}), "to", Attribute::ofInt(dtypeToOnnxCode(ct)));
-    x = xc;
-  }
+  // `v` in dtype `to` (a Cast when `from` differs), named `out` when given.
+  auto cast = [&](const std::string& v, DType from, DType to, const char* what, std::string out = {}) {
+    if (from == to && out.empty()) return v;
+    if (out.empty()) out = name(what);
+    onnx::NodeProto* n = sink.addNode(from == to ? "Identity" : "Cast", {v}, {out});
+    if (from != to) setAttr(*n, "to", Attribute::ofInt(dtypeToOnnxCode(to)));
+    return out;
+  };
+  auto dtypeOf = [&](int i) { return op.operand(i) ? op.operand(i)->type().dtype : ct; };
   auto reduceMean = [&](const std::string& in, const char* what) {
     std::string out = name(what);
     onnx::NodeProto* n = sink.addNode("ReduceMean", {in}, {out});
@@ -152,52 +153,46 @@ Status layerNormBefore17(const Op& op, int64_t opset, onnx::NodeProto& node, Nod
     setAttr(*n, "keepdims", Attribute::ofInt(1));
     return out;
   };
-  auto binary = [&](const char* op_type, const std::string& a, const std::string& b, const char* what) {
+  auto apply = [&](const char* op_type, std::vector<std::string> in, const char* what) {
     std::string out = name(what);
-    sink.addNode(op_type, {a, b}, {out});
+    sink.addNode(op_type, in, {out});
     return out;
   };
-  auto unary = [&](const char* op_type, const std::string& a, const char* what) {
-    std::string out = name(what);
-    sink.addNode(op_type, {a}, {out});
-    return out;
-  };
+  const std::string x = cast(input(node, 0), xt.dtype, ct, "x");
   const std::string mean = reduceMean(x, "mean");
-  const std::string d = binary("Sub", x, mean, "centered");
-  const std::string var = reduceMean(binary("Mul", d, d, "squared"), "variance");
+  const std::string d = apply("Sub", {x, mean}, "centered");
+  const std::string var = reduceMean(apply("Mul", {d, d}, "squared"), "variance");
   DLC_ASSIGN_OR_RETURN(std::string eps, sink.constant(Tensor::scalar(ct, op.getFloat("epsilon", 1e-5f)), y + "_epsilon"));
-  const std::string inv = unary("Reciprocal", unary("Sqrt", binary("Add", var, eps, "var_eps"), "stddev"), "inv_stddev");
-  std::string normalized = binary("Mul", d, inv, "normalized");
-  if (widen) {
-    std::string back = name("normalized_cast");
-    setAttr(*sink.addNode("Cast", {normalized}, {back}), "to", Attribute::ofInt(dtypeToOnnxCode(xt.dtype)));
-    normalized = back;
-  }
+  const std::string inv = apply("Reciprocal", {apply("Sqrt", {apply("Add", {var, eps}, "var_eps")}, "stddev")}, "inv_stddev");
+  const std::string normalized = apply("Mul", {d, inv}, "normalized");
+  const std::string scale = cast(input(node, 1), dtypeOf(1), ct, "scale");
+  const std::string bias = op.operand(2) ? cast(input(node, 2), dtypeOf(2), ct, "bias") : std::string();
+  for (int i = 1; i < 3 && i < node.output_size(); ++i)
+    if (!node.output(i).empty()) cast(i == 1 ? mean : inv, ct, *stash, "", node.output(i));
+  // The node itself becomes the last step, producing Y: the scale or bias, or the Cast back.
   clearAttrs(node);
   node.mutable_output()->DeleteSubrange(1, node.output_size() - 1);
-  if (bias.empty()) {
-    rewrite(node, "Mul", {normalized, scale});
+  if (xt.dtype == ct) {
+    if (bias.empty()) rewrite(node, "Mul", {normalized, scale});
+    else rewrite(node, "Add", {apply("Mul", {normalized, scale}, "scaled"), bias});
   } else {
-    rewrite(node, "Add", {binary("Mul", normalized, scale, "scaled"), bias});
+    std::string v = apply("Mul", {normalized, scale}, "scaled");
+    if (!bias.empty()) v = apply("Add", {v, bias}, "shifted");
+    rewrite(node, "Cast", {v});
+    setAttr(node, "to", Attribute::ofInt(dtypeToOnnxCode(xt.dtype)));
   }
   return Status::success();
 }
 
 // ---- ops whose older version differs, before the generic attribute and type checks ----
 
-// BatchNormalization-9 has no training_mode: it trains when asked for the running mean and
-// variance outputs, and only then.
-Status batchNormBefore14(const Op& op, int64_t opset, onnx::NodeProto& node, NodeSink& sink) {
-  const bool training = op.getInt("training_mode", 0) != 0;
+// BatchNormalization-9 has no training_mode: inference is its one-output form. Its training form
+// has five outputs (the batch statistics last), which dlc's importer does not take, so a training
+// node is refused rather than written in a form dlc could not read back.
+Status batchNormBefore14(const Op& op, int64_t opset, onnx::NodeProto& node, NodeSink&) {
+  if (op.getInt("training_mode", 0) != 0 || node.output_size() > 1)
+    return needsOpset(op, opset, "training-mode BatchNormalization", 14);
   removeAttr(node, "training_mode");
-  if (!training) {
-    if (node.output_size() > 1) return needsOpset(op, opset, "inference-mode BatchNormalization with statistics outputs", 14);
-    return Status::success();
-  }
-  if (op.numResults() < 3) return needsOpset(op, opset, "training-mode BatchNormalization without its running mean and variance outputs", 14);
-  while (node.output_size() < 3) node.add_output();
-  for (int i = 1; i < 3; ++i)
-    if (node.output(i).empty()) node.set_output(i, sink.freshName(str(node.output(0), "_running_", i == 1 ? "mean" : "var")));
   return Status::success();
 }
 
@@ -244,28 +239,31 @@ Status shapeBefore15(const Op& op, int64_t, onnx::NodeProto& node, NodeSink& sin
 
 using Rule = Status (*)(const Op&, int64_t opset, onnx::NodeProto&, NodeSink&);
 
-// Rules for ops absent at the target opset (`since`: the version that introduced them).
-struct Decomposition {
+// A rule for exporting `kind` at opsets below `before`.
+struct OpsetRule {
   OpKind kind;
+  int64_t before;
   Rule rule;
 };
-const Decomposition kDecompositions[] = {
-    {OpKind::HardSwish, hardSwishBefore14},
-    {OpKind::CastLike, castLikeBefore15},
-    {OpKind::LayerNormalization, layerNormBefore17},
+
+// Ops absent below `before`, written with older ops.
+const OpsetRule kDecompositions[] = {
+    {OpKind::HardSwish, 14, hardSwishBefore14},
+    {OpKind::CastLike, 15, castLikeBefore15},
+    {OpKind::LayerNormalization, 17, layerNormBefore17},
 };
 
-// Rules for ops whose version at the target opset is older than opset 17's.
-const Decomposition kOlderForms[] = {
-    {OpKind::BatchNormalization, batchNormBefore14},
-    {OpKind::RoiAlign, roiAlignBefore16},
-    {OpKind::Reshape, reshapeBefore14},
-    {OpKind::Shape, shapeBefore15},
+// Ops whose version below `before` differs in more than its types and new attributes' defaults.
+const OpsetRule kOlderForms[] = {
+    {OpKind::BatchNormalization, 14, batchNormBefore14},
+    {OpKind::RoiAlign, 16, roiAlignBefore16},
+    {OpKind::Reshape, 14, reshapeBefore14},
+    {OpKind::Shape, 15, shapeBefore15},
 };
 
-Rule findRule(const Decomposition* begin, const Decomposition* end, OpKind kind) {
-  for (const Decomposition* d = begin; d != end; ++d)
-    if (d->kind == kind) return d->rule;
+Rule findRule(const OpsetRule* begin, const OpsetRule* end, OpKind kind, int64_t opset) {
+  for (const OpsetRule* r = begin; r != end; ++r)
+    if (r->kind == kind && opset < r->before) return r->rule;
   return nullptr;
 }
 
@@ -385,13 +383,13 @@ Status lowerNode(const Op& op, int64_t opset, onnx::NodeProto& node, NodeSink& s
   const OpSchema* older = schemaAt(op.name(), domain, version);
   if (!latest) return Status::error(str(nodeWhere(op), ": ONNX 1.12 has no schema for ", op.name()));
   if (!older) {
-    Rule rule = findRule(std::begin(kDecompositions), std::end(kDecompositions), op.kind());
+    Rule rule = findRule(std::begin(kDecompositions), std::end(kDecompositions), op.kind(), opset);
     if (!rule) return needsOpset(op, opset, op.name(), latest->since_version());
     DLC_RETURN_IF_ERROR(rule(op, opset, node, sink));
     return verifyNode(op, opset, node);
   }
   if (older->since_version() != latest->since_version()) {
-    if (Rule rule = findRule(std::begin(kOlderForms), std::end(kOlderForms), op.kind()))
+    if (Rule rule = findRule(std::begin(kOlderForms), std::end(kOlderForms), op.kind(), opset))
       DLC_RETURN_IF_ERROR(rule(op, opset, node, sink));
     if (node.op_type() == op.name()) {
       DLC_RETURN_IF_ERROR(dropNewAttributes(op, *older, opset, node));
