@@ -60,7 +60,7 @@ class RegionSink : public NodeSink {
                            const std::vector<std::string>& outputs) override {
     onnx::NodeProto* n = g_->add_node();
     n->set_op_type(op_type);
-    if (!outputs.empty()) n->set_name(outputs[0]);
+    if (!outputs.empty()) n->set_name(ctx_.nodeName(outputs[0]));
     for (const auto& i : inputs) n->add_input(i);
     for (const auto& o : outputs) n->add_output(o);
     return n;
@@ -179,7 +179,7 @@ class GraphWriter {
       node.set_domain(domain);
       ctx_.domains.insert(domain);
     }
-    if (!op.location().empty()) node.set_name(op.location());
+    if (!op.location().empty()) node.set_name(ctx_.nodeName(op.location()));
     for (const Value* v : op.operands()) node.add_input(v ? ctx_.names.of(v) : std::string());
     for (int i = 0; i < op.numResults(); ++i) {
       const Value* v = op.result(i);
@@ -243,6 +243,13 @@ std::string ValueNames::unused(const std::string& base) {
   std::string name = base;
   for (int k = 1; reserved_.count(name); ++k) name = str(base, "_", k);
   reserved_.insert(name);
+  return name;
+}
+
+std::string ExportContext::nodeName(const std::string& base) {
+  if (base.empty()) return base;
+  std::string name = base;
+  for (int k = 1; !node_names.insert(name).second; ++k) name = str(base, "_", k);
   return name;
 }
 

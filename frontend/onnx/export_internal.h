@@ -69,6 +69,12 @@ struct ExportContext {
   ValueNames names;
   ExternalData external;
   std::unordered_set<std::string> domains;  // non-default domains the nodes use
+  std::unordered_set<std::string> node_names;
+
+  // A node name unique in the model (ONNX Runtime refuses repeated ones): `base`, an op's location,
+  // or `base_1`, `base_2`, ... when taken (unfused ops share their fused op's location). Empty
+  // stays empty.
+  std::string nodeName(const std::string& base);
 };
 
 // Writes the graph body: top-level Constants as initializers (except those returned directly as
