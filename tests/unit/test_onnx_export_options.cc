@@ -370,6 +370,10 @@ TEST(OnnxExportFiles, FailedExportLeavesNoPartialOutput) {
   ASSERT_TRUE(g);
   EXPECT_EQ(onnx_export::exportModelFile(*g, dir + "/no/such/dir/m.onnx").message(),
             str("cannot write '", dir, "/no/such/dir/m.onnx.tmp'"));
+  // The last step, the rename, failing (a folder is in the way): the temporary file goes too.
+  fs::create_directories(dir + "/taken");
+  EXPECT_EQ(onnx_export::exportModelFile(*g, dir + "/taken").message(), str("cannot replace '", dir, "/taken'"));
+  EXPECT_FALSE(fs::exists(dir + "/taken.tmp"));
   ASSERT_TRUE(onnx_export::exportModelFile(*g, path).ok());
   EXPECT_NE(readAll(path), "previous");
   EXPECT_FALSE(fs::exists(path + ".data"));  // nothing asked for external data
