@@ -80,11 +80,12 @@ Status needsOpset(const Op& op, int64_t opset, const std::string& what, int64_t 
   return Status::error(str(nodeWhere(op), ": ", what, " needs opset ", needed, " (exporting at opset ", opset, ")"));
 }
 
-// The first opset after `opset` whose version of the op has attribute `attr`.
-int64_t opsetWithAttr(const Op& op, int64_t opset, const std::string& attr) {
+// The first opset after `opset` whose version of the op exists and has attribute `attr` (any,
+// when `attr` is empty).
+int64_t firstOpsetWith(const Op& op, int64_t opset, const std::string& attr = {}) {
   for (int64_t v = opset + 1; v <= kMaxExportOpset; ++v) {
     const OpSchema* s = schemaAt(op.name(), op.info().domain, static_cast<int>(v));
-    if (s && s->attributes().count(attr)) return v;
+    if (s && (attr.empty() || s->attributes().count(attr))) return v;
   }
   return kMaxExportOpset;
 }
@@ -280,7 +281,7 @@ Status dropNewAttributes(const Op& op, const OpSchema& older, int64_t opset, onn
       removeAttr(node, name);
       continue;
     }
-    return needsOpset(op, opset, str("attribute '", name, "'"), opsetWithAttr(op, opset, name));
+    return needsOpset(op, opset, str("attribute '", name, "'"), firstOpsetWith(op, opset, name));
   }
   return Status::success();
 }
@@ -384,7 +385,7 @@ Status lowerNode(const Op& op, int64_t opset, onnx::NodeProto& node, NodeSink& s
   if (!latest) return Status::error(str(nodeWhere(op), ": ONNX 1.12 has no schema for ", op.name()));
   if (!older) {
     Rule rule = findRule(std::begin(kDecompositions), std::end(kDecompositions), op.kind(), opset);
-    if (!rule) return needsOpset(op, opset, op.name(), latest->since_version());
+    if (!rule) return needsOpset(op, opset, op.name(), firstOpsetWith(op, opset));
     DLC_RETURN_IF_ERROR(rule(op, opset, node, sink));
     return verifyNode(op, opset, node);
   }
