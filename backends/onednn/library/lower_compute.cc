@@ -386,9 +386,15 @@ Expected<dnnl::primitive_attr> int8Attr(Builder& b, const Op& op, int x_scale, i
   return attr;
 }
 
+// oneDNN 2.6's int8 kernels for CPUs without a VNNI dot product (AVX2, AVX-512 without VNNI) add
+// adjacent u8·s8 products in 16 bits with saturation (vpmaddubsw), so full-range weights give wrong
+// results (seen: off by up to 65 steps on a Zen 2). Those CPUs leave int8 ops to the reference kernels.
+bool cpuHasInt8DotProduct() { return __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni"); }
+
 // QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B?): u8/s8 activations, s8
-// weights, int32 bias in the accumulator's scale; oneDNN's int8 convolution (VNNI where present).
+// weights, int32 bias in the accumulator's scale; oneDNN's int8 convolution (VNNI kernels).
 Status lowerQLinearConv(Builder& b, const Op& op) {
+  if (!cpuHasInt8DotProduct()) return Status::error(str(where(op), ": int8 needs a CPU with VNNI (this one saturates u8*s8 pairs)"));
   DType xt = op.operand(0)->type().dtype, wt = op.operand(3)->type().dtype, yt = op.result()->type().dtype;
   if ((xt != DType::U8 && xt != DType::I8) || wt != DType::I8 || (yt != DType::U8 && yt != DType::I8))
     return Status::error(str(where(op), ": u8/s8 activations with s8 weights only"));
@@ -414,6 +420,7 @@ Status lowerQLinearConv(Builder& b, const Op& op) {
 
 // QLinearMatMul(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp): u8/s8 x s8 -> u8/s8, batched.
 Status lowerQLinearMatMul(Builder& b, const Op& op) {
+  if (!cpuHasInt8DotProduct()) return Status::error(str(where(op), ": int8 needs a CPU with VNNI (this one saturates u8*s8 pairs)"));
   DType at = op.operand(0)->type().dtype, bt = op.operand(3)->type().dtype, yt = op.result()->type().dtype;
   if ((at != DType::U8 && at != DType::I8) || bt != DType::I8 || (yt != DType::U8 && yt != DType::I8))
     return Status::error(str(where(op), ": u8/s8 activations with s8 weights only"));
