@@ -55,6 +55,7 @@ int runInspect(const std::vector<std::string>& args);
 int runBench(const std::vector<std::string>& args);
 int runOpt(const std::vector<std::string>& args);
 int runCompile(const std::vector<std::string>& args);
+int runExport(const std::vector<std::string>& args);
 int runTrain(const std::vector<std::string>& args);
 
 }  // namespace dlc::cli

@@ -17,6 +17,7 @@ constexpr const char* kUsage =
     "  inspect  MODEL(.onnx|.dlcir|.dlc) [--format text|json|dot]\n"
     "  opt      IN.dlcir [--passes=P1,P2] [-o OUT.dlcir]        run passes on textual IR\n"
     "  bench    MODEL(.onnx|.dlcir|.dlc) [--target T] [--runs N] [--threads N] [--profile]\n"
+    "  export   MODEL(.onnx|.dlcir) -o OUT.onnx [--opset N] [--external-data]   write standard ONNX\n"
     "  train    MODEL(.onnx|.dlcir) --data TRAIN.npz -o TRAINED.onnx [--val VAL.npz] [--loss L] ...\n"
     "\n"
     "Run `dlc <command> --help` for a command's options.\n";
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
     if (command == "opt") return dlc::cli::runOpt(rest);
     if (command == "bench") return dlc::cli::runBench(rest);
     if (command == "compile") return dlc::cli::runCompile(rest);
+    if (command == "export") return dlc::cli::runExport(rest);
     if (command == "train") return dlc::cli::runTrain(rest);
   } catch (const std::bad_alloc&) {
     return dlc::cli::fail("out of memory");

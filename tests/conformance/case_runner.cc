@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backends/reference/interpreter.h"
+#include "frontend/onnx/exporter.h"
 #include "frontend/onnx/importer.h"
 #include "ir/graph.h"
 #include "ir/status.h"
@@ -154,9 +155,17 @@ std::string compareValues(const DataValue& expected, const DataValue& actual, co
   return {};
 }
 
-std::string runCase(const std::string& case_dir, const Tolerance& tol) {
+std::string runCase(const std::string& case_dir, const Tolerance& tol, int export_opset) {
   auto imported = onnx_import::importModelFile(case_dir + "/model.onnx");
   if (!imported.ok()) return "import: " + imported.status().message();
+  if (export_opset != 0) {
+    onnx_export::ExportOptions options;
+    options.opset = export_opset;
+    auto bytes = onnx_export::exportModelBytes(*imported.value(), options);
+    if (!bytes.ok()) return "export: " + bytes.status().message();
+    imported = onnx_import::importModelBytes(bytes.value(), "exported model.onnx", case_dir);
+    if (!imported.ok()) return "re-import: " + imported.status().message();
+  }
   // -O0: no optimization, but ops defined in terms of others (Gradient, the optimizers) expanded.
   auto names = passes::defaultPipeline("reference", 0);
   passes::PassManager pm;

@@ -19,8 +19,9 @@ struct Tolerance {
 std::string compareValues(const DataValue& expected, const DataValue& actual, const Tolerance& tol);
 
 // Runs every test_data_set_* of the case folder `case_dir` (model.onnx + input_N.pb/output_N.pb).
-// Returns an empty string on success, otherwise a one-line reason. Runs in the calling process:
-// the caller isolates it (fork) because a kernel bug may crash or hang.
-std::string runCase(const std::string& case_dir, const Tolerance& tol);
+// With `export_opset` (13..17; 0 = none), the imported model is exported to ONNX bytes at that
+// opset and imported again, and that copy is run. Returns an empty string on success, otherwise a one-line reason. Runs in the
+// calling process: the caller isolates it (fork) because a kernel bug may crash or hang.
+std::string runCase(const std::string& case_dir, const Tolerance& tol, int export_opset = 0);
 
 }  // namespace dlc::conformance

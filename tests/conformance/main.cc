@@ -32,7 +32,7 @@ const char* const kFolders[] = {"node", "pytorch-converted", "pytorch-operator",
 const char* const kUsage =
     "usage: dlc_conformance --data DIR --expected FILE [--filter SUBSTR] [--jobs N]\n"
     "                       [--list-failures] [--write-expected FILE] [--timeout SEC]\n"
-    "                       [--mem-limit-mb MB] [--verbose]\n"
+    "                       [--mem-limit-mb MB] [--export-opset N] [--verbose]\n"
     "\n"
     "Runs every case DIR/{node,pytorch-converted,pytorch-operator,simple}/<case>/ of ONNX's\n"
     "backend tests on the reference backend, each in its own process, and compares the outputs\n"
@@ -47,6 +47,8 @@ const char* const kUsage =
     "                         existing FILE outside --filter are kept)\n"
     "  --timeout SEC          per-case time limit (default 60)\n"
     "  --mem-limit-mb MB      per-case address-space limit (default 4096, 0 = none)\n"
+    "  --export-opset N       run each model after exporting it to ONNX at opset N (13..17) and\n"
+    "                         importing it again\n"
     "  --verbose              print each case's result to stderr as it finishes\n";
 
 struct Options {
@@ -55,6 +57,7 @@ struct Options {
   int timeout_s = 60;
   long mem_limit_mb = 4096;
   bool list_failures = false;
+  int export_opset = 0;
   bool verbose = false;
 };
 
@@ -115,6 +118,9 @@ Options parseArgs(int argc, char** argv) {
       o.mem_limit_mb = number();
     } else if (a == "--list-failures") {
       o.list_failures = true;
+    } else if (a == "--export-opset") {
+      o.export_opset = static_cast<int>(number());
+      if (o.export_opset < 13 || o.export_opset > 17) usageError("--export-opset must be 13 to 17");
     } else if (a == "--verbose") {
       o.verbose = true;
     } else {
@@ -190,7 +196,7 @@ std::map<std::string, std::string> readExpected(const std::string& path, bool mu
   char tag = 'P';
   std::string why;
   try {
-    why = dlc::conformance::runCase(opt.data + "/" + name, Tolerance{});
+    why = dlc::conformance::runCase(opt.data + "/" + name, Tolerance{}, opt.export_opset);
     if (!why.empty()) tag = 'F';
   } catch (const std::bad_alloc&) {
     tag = 'C';
@@ -344,6 +350,9 @@ void writeExpected(const Options& opt, const std::vector<Result>& results) {
          "# line: `<folder>/<case>  # <reason>`. dlc_conformance fails when the failing set differs from\n"
          "# this list, so it only shrinks. Regenerate with\n"
          "#   dlc_conformance --data /usr/share/libonnx-testdata/data --write-expected <this file>\n";
+  if (opt.export_opset != 0)
+    out << "# with --export-opset " << opt.export_opset << ": each model is exported at that opset and imported again\n"
+           "# first; besides the reference failures, this lists the ops the export refuses at that opset.\n";
   for (auto& [name, reason] : entries) out << name << "  # " << reason << "\n";
 }
 
