@@ -3,6 +3,8 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "passes/unfuse.h"
+
 #include "passes/pass.h"
 #include "passes/pattern.h"
 
@@ -11,9 +13,9 @@ namespace {
 
 // Builds the replacement ops of one fused op: each new value is named after the fused result
 // (`<name>_<what>`) and carries the fused op's location.
-class Emitter {
+class UnfuseEmitter {
  public:
-  Emitter(Rewriter& rw, Op& fused) : rw_(rw), fused_(fused) {}
+  UnfuseEmitter(Rewriter& rw, Op& fused) : rw_(rw), fused_(fused) {}
 
   Expected<Value*> op(OpKind kind, std::vector<Value*> operands, std::map<std::string, Attribute> attrs,
                       const char* what) {
@@ -48,11 +50,11 @@ bool narrowFloat(DType t) { return t == DType::F16 || t == DType::BF16; }
 
 // 16-bit floats: the reference kernels of the fused ops compute in f32 and round once at the end,
 // so a multi-op expansion runs in f32 between a Cast in and a Cast back.
-Expected<Value*> widen(Emitter& e, Value* x, const char* what) {
+Expected<Value*> widen(UnfuseEmitter& e, Value* x, const char* what) {
   if (!narrowFloat(x->type().dtype)) return x;
   return e.op(OpKind::Cast, {x}, {{"to", Attribute::ofInt(1)}}, what);
 }
-Expected<Value*> narrowBack(Emitter& e, Value* y, DType to) {
+Expected<Value*> narrowBack(UnfuseEmitter& e, Value* y, DType to) {
   if (!narrowFloat(to)) return y;
   return e.op(OpKind::Cast, {y}, {{"to", Attribute::ofInt(to == DType::F16 ? 10 : 16)}}, "narrow");
 }
@@ -60,7 +62,7 @@ Expected<Value*> narrowBack(Emitter& e, Value* y, DType to) {
 // Gelu(x) = (0.5·x)·(1 + erf(x·(1/√2)))
 // approximate=tanh: (0.5·x)·(1 + tanh(√(2/π)·(x + ((0.044715·x)·x)·x)))
 // The products are grouped as the reference kernel (and recognize-gelu's patterns) have them.
-Expected<Value*> gelu(Emitter& e, Value* x, bool tanh_form) {
+Expected<Value*> gelu(UnfuseEmitter& e, Value* x, bool tanh_form) {
   const DType out = x->type().dtype;
   DLC_ASSIGN_OR_RETURN(Value* v, widen(e, x, "wide"));
   const DType t = v->type().dtype;
@@ -89,7 +91,7 @@ Expected<Value*> gelu(Emitter& e, Value* x, bool tanh_form) {
 //   Clip(α = min, β = max)                    -> Clip(y, α, β)
 //   Silu                                      -> y · Sigmoid(y)
 //   Gelu                                      -> the erf form above
-Expected<Value*> activation(Emitter& e, const Op& fused, Value* y) {
+Expected<Value*> activation(UnfuseEmitter& e, const Op& fused, Value* y) {
   const std::string act = fused.getString("activation", "none");
   const float a = fused.getFloat("activation_alpha", 0.0f), b = fused.getFloat("activation_beta", 0.0f);
   const DType t = y->type().dtype;
@@ -111,7 +113,7 @@ Expected<Value*> activation(Emitter& e, const Op& fused, Value* y) {
 }
 
 // y + R for a residual operand, then the activation.
-Expected<Value*> epilogue(Emitter& e, const Op& fused, Value* y) {
+Expected<Value*> epilogue(UnfuseEmitter& e, const Op& fused, Value* y) {
   if (Value* r = fused.operand(3)) {
     DLC_ASSIGN_OR_RETURN(y, e.op(OpKind::Add, {y, r}, {}, "residual"));
   }
@@ -124,7 +126,7 @@ class UnfuseConv : public RewritePattern {
   const char* name() const override { return "unfuse-conv"; }
   Expected<bool> matchAndRewrite(Op& op, Rewriter& rw) const override {
     if (op.kind() != OpKind::FusedConv) return false;
-    Emitter e(rw, op);
+    UnfuseEmitter e(rw, op);
     std::map<std::string, Attribute> attrs = op.attrs();
     for (const char* a : {"activation", "activation_alpha", "activation_beta"}) attrs.erase(a);
     std::vector<Value*> operands = {op.operand(0), op.operand(1)};
@@ -138,7 +140,7 @@ class UnfuseConv : public RewritePattern {
 bool rank2(const Value* v) { return v->type().isTensor() && v->type().shape.ranked && v->type().shape.rank() == 2; }
 
 // op(X): X with its last two dims swapped (Transpose), when `trans` is set.
-Expected<Value*> transposed(Emitter& e, Value* x, bool trans, const char* what) {
+Expected<Value*> transposed(UnfuseEmitter& e, Value* x, bool trans, const char* what) {
   if (!trans) return x;
   const Shape& s = x->type().shape;
   if (!s.ranked || s.rank() < 2) return e.error(str("a transposed operand must have a known rank >= 2, got ", x->type().toString()));
@@ -156,7 +158,7 @@ class UnfuseMatMul : public RewritePattern {
   const char* name() const override { return "unfuse-matmul"; }
   Expected<bool> matchAndRewrite(Op& op, Rewriter& rw) const override {
     if (op.kind() != OpKind::FusedMatMul) return false;
-    Emitter e(rw, op);
+    UnfuseEmitter e(rw, op);
     Value* a = op.operand(0);
     Value* b = op.operand(1);
     Value* c = op.operand(2);
@@ -235,7 +237,7 @@ class UnfuseGelu : public RewritePattern {
   const char* name() const override { return "unfuse-gelu"; }
   Expected<bool> matchAndRewrite(Op& op, Rewriter& rw) const override {
     if (op.kind() != OpKind::Gelu) return false;
-    Emitter e(rw, op);
+    UnfuseEmitter e(rw, op);
     const std::string mode = op.getString("approximate", "none");
     if (mode != "none" && mode != "tanh") return e.error(str("approximate must be none or tanh, got '", mode, "'"));
     DLC_ASSIGN_OR_RETURN(Value* y, gelu(e, op.operand(0), mode == "tanh"));
@@ -254,7 +256,7 @@ class UnfuseAttention : public RewritePattern {
   const char* name() const override { return "unfuse-attention"; }
   Expected<bool> matchAndRewrite(Op& op, Rewriter& rw) const override {
     if (op.kind() != OpKind::Attention) return false;
-    Emitter e(rw, op);
+    UnfuseEmitter e(rw, op);
     const int64_t heads = op.getInt("num_heads", 0);
     if (heads <= 0) return e.error(str("num_heads must be positive, got ", heads));
     const Type& qt = op.operand(0)->type();
@@ -295,15 +297,20 @@ class UnfuseAttention : public RewritePattern {
   }
 };
 
+PatternList unfusePatterns() {
+  PatternList patterns;
+  patterns.push_back(std::make_unique<UnfuseConv>());
+  patterns.push_back(std::make_unique<UnfuseMatMul>());
+  patterns.push_back(std::make_unique<InlineElementwise>());
+  patterns.push_back(std::make_unique<UnfuseGelu>());
+  patterns.push_back(std::make_unique<UnfuseAttention>());
+  return patterns;
+}
+
 class Unfuse : public Pass {
  public:
   Status run(Graph& graph, const PassContext&) override {
-    PatternList patterns;
-    patterns.push_back(std::make_unique<UnfuseConv>());
-    patterns.push_back(std::make_unique<UnfuseMatMul>());
-    patterns.push_back(std::make_unique<InlineElementwise>());
-    patterns.push_back(std::make_unique<UnfuseGelu>());
-    patterns.push_back(std::make_unique<UnfuseAttention>());
+    PatternList patterns = unfusePatterns();
     DLC_RETURN_IF_ERROR(applyPatternsGreedily(graph.body(), patterns).status());
     // Each pattern rewrites its op or fails, so only a rewrite chain deeper than the driver's
     // sweeps (Gelu inside a FusedElementwise inside ...) could leave one behind.
@@ -319,5 +326,15 @@ class Unfuse : public Pass {
 }  // namespace
 
 std::unique_ptr<Pass> createUnfusePass() { return std::make_unique<Unfuse>(); }
+
+Expected<bool> unfuseOp(Op& op) {
+  static const PatternList patterns = unfusePatterns();
+  for (const auto& p : patterns) {
+    Rewriter rw(op);
+    DLC_ASSIGN_OR_RETURN(bool applied, p->matchAndRewrite(op, rw));
+    if (applied) return true;
+  }
+  return false;
+}
 
 }  // namespace dlc::passes

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "frontend/onnx/exporter.h"
 #include "ir/printer.h"
 #include "tools/artifact.h"
 #include "tools/cli.h"
@@ -264,10 +265,11 @@ int runTrain(const std::vector<std::string>& argv) {
   return 0;
 }
 
-// The trained inference model: textual IR, or ONNX through the exporter.
+// The trained inference model: textual IR, or ONNX through the exporter (the graph is the imported
+// one with new initializer values, so it holds only standard ops).
 Status writeTrainedModel(Graph& graph, const std::string& path) {
   if (endsWith(path, ".dlcir")) return writeAtomically(path, printGraph(graph));
-  return Status::error(str("writing ONNX needs the exporter; write .dlcir instead (", path, ")"));
+  return onnx_export::exportModelFile(graph, path);
 }
 
 }  // namespace dlc::cli

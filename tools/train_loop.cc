@@ -210,7 +210,10 @@ Status applyTrainedValues(Graph& graph, const std::map<std::string, Tensor>& val
 Expected<TrainResult> trainModel(const Graph& forward, builder::TrainingConfig config, const TrainRun& run) {
   // The step's data inputs and their types come from a first build; the data then fixes the batch
   // and the number of steps the schedule needs.
-  DLC_ASSIGN_OR_RETURN(builder::TrainingStep probe, builder::buildTrainingStep(cloneGraph(forward), config));
+  // (The probe's schedule is constant: the real one's periods may depend on the steps per epoch.)
+  builder::TrainingConfig probe_config = config;
+  probe_config.schedule = builder::ScheduleOptions{};
+  DLC_ASSIGN_OR_RETURN(builder::TrainingStep probe, builder::buildTrainingStep(cloneGraph(forward), probe_config));
   DLC_ASSIGN_OR_RETURN(Dataset train, loadDataset(run.train_path, probe.data_inputs, inputTypes(*probe.graph)));
   const int64_t batch = std::min(run.batch, train.samples);
   if (batch < run.batch)

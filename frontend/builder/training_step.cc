@@ -72,9 +72,9 @@ int argumentIndex(const Region& body, const Value* v) {
   return -1;
 }
 
-// Inference BatchNormalization -> torch's training mode: normalized with the batch statistics
-// (mean, population variance over every axis but 1), running statistics updated with torch's
-// momentum μ = 1 − ONNX momentum and the unbiased variance:
+// Inference BatchNormalization -> torch's training mode: BatchNormTraining normalizes with the batch
+// statistics (mean, population variance over every axis but 1), and the running statistics are
+// updated with torch's momentum μ = 1 − ONNX momentum and the unbiased variance:
 //   rm' = (1 − μ)·rm + μ·mean,  rv' = (1 − μ)·rv + μ·var·n/(n − 1),  n = elements per channel.
 // Returns the next running mean and variance.
 Expected<std::pair<Value*, Value*>> trainingBatchNorm(Model& m, Op& bn) {
@@ -82,23 +82,18 @@ Expected<std::pair<Value*, Value*>> trainingBatchNorm(Model& m, Op& bn) {
   const Shape& shape = x.type().shape;
   if (!shape.ranked || shape.rank() < 2) return Status::error(str("BatchNormalization '", bn.location(), "': X must have rank >= 2"));
   int64_t n = 1;
-  std::vector<int64_t> axes, channel_shape(static_cast<size_t>(shape.rank()), 1);
+  std::vector<int64_t> axes;
   for (int i = 0; i < shape.rank(); ++i) {
     if (i == 1) continue;
     axes.push_back(i);
     const Dim& d = shape.dims[static_cast<size_t>(i)];
     n = d.isStatic() && n >= 0 ? n * d.value : -1;
   }
-  const Dim& c = shape.dims[1];
-  if (!c.isStatic()) return Status::error(str("BatchNormalization '", bn.location(), "': the channel count must be static"));
-  channel_shape[1] = c.value;
   const double eps = bn.getFloat("epsilon", 1e-5f), mu = 1.0 - bn.getFloat("momentum", 0.9f);
   m.insertBefore(&bn);
-  Var mean = reduceMean(x, axes, true);
-  Var xc = sub(x, mean);
-  Var var = reduceMean(mul(xc, xc), axes, true);
-  Var y = add(mul(div(xc, sqrt(add(var, eps))), reshape(gamma, channel_shape)), reshape(beta, channel_shape));
-  Var mean_c = reshape(mean, {c.value}), var_c = reshape(var, {c.value});
+  std::vector<Var> stats = m.op(OpKind::BatchNormTraining, {x, gamma, beta}, {{"epsilon", Attribute::ofFloat(static_cast<float>(eps))}}, 3);
+  if (stats.size() != 3) return Status::error("BatchNormalization '" + bn.location() + "'");
+  Var y = stats[0], mean_c = stats[1], var_c = stats[2];
   // With n unknown until the shapes are bound, the correction n/(n − 1) needs the batch size: a
   // symbolic batch is specialized before the step is compiled, so n is known by then; here it is
   // computed from the shape at run time.

@@ -94,6 +94,50 @@ Status inferActivationGrad(InferContext& ctx) {
   return Status::success();
 }
 
+namespace {
+// X [N, C, ...] and per-channel operands [C] at `channel_operands`; returns C.
+Status batchNormShapes(InferContext& ctx, int x_index, std::initializer_list<int> channel_operands, const Type** x, Dim* c) {
+  DLC_RETURN_IF_ERROR(tensorOperand(ctx, x_index, x));
+  if (!isFloat((*x)->dtype)) return ctx.error("X must be a float tensor");
+  *c = (*x)->shape.ranked && (*x)->shape.rank() >= 2 ? (*x)->shape.dims[1] : Dim::unknown();
+  if ((*x)->shape.ranked && (*x)->shape.rank() < 2) return ctx.error("X must be [N, C, ...]");
+  for (int i : channel_operands) {
+    const Type* t;
+    DLC_RETURN_IF_ERROR(tensorOperand(ctx, i, &t));
+    if (t->dtype != (*x)->dtype) return ctx.error(str("input ", i, " must be ", dtypeName((*x)->dtype), " like X"));
+    if (t->shape.ranked && (t->shape.rank() != 1 || (c->isStatic() && t->shape.dims[0].isStatic() && t->shape.dims[0].value != c->value)))
+      return ctx.error(str("input ", i, " must be [C], got ", t->shape.toString()));
+  }
+  return Status::success();
+}
+}  // namespace
+
+// (X, γ, β) -> Y like X, mean [C], var [C]
+Status inferBatchNormTraining(InferContext& ctx) {
+  const Type* x;
+  Dim c;
+  DLC_RETURN_IF_ERROR(batchNormShapes(ctx, 0, {1, 2}, &x, &c));
+  ctx.setOutput(0, *x);
+  ctx.setOutput(1, Type::tensor(x->dtype, Shape({c})));
+  ctx.setOutput(2, Type::tensor(x->dtype, Shape({c})));
+  return Status::success();
+}
+
+// (dY, X, γ, mean, var) -> dX like X, dγ [C], dβ [C]
+Status inferBatchNormTrainingGrad(InferContext& ctx) {
+  const Type* x;
+  Dim c;
+  DLC_RETURN_IF_ERROR(batchNormShapes(ctx, 1, {2, 3, 4}, &x, &c));
+  const Type* dy;
+  DLC_RETURN_IF_ERROR(tensorOperand(ctx, 0, &dy));
+  if (dy->dtype != x->dtype || (dy->shape.isStatic() && x->shape.isStatic() && dy->shape != x->shape))
+    return ctx.error("dY must have X's type");
+  ctx.setOutput(0, *x);
+  ctx.setOutput(1, Type::tensor(x->dtype, Shape({c})));
+  ctx.setOutput(2, Type::tensor(x->dtype, Shape({c})));
+  return Status::success();
+}
+
 Status inferDropoutMask(InferContext& ctx) {
   const Type *x, *seed;
   DLC_RETURN_IF_ERROR(tensorOperand(ctx, 0, &x));

@@ -96,6 +96,31 @@ void gradBatchNormInference(GradContext& c) {
   }
 }
 
+// BatchNormTraining(X, γ, β) -> (Y, mean, var): dX, dγ, dβ from BatchNormTrainingGrad. Gradients
+// flowing into the batch statistics themselves (the running-statistics updates carry none to a
+// loss, but a graph may use them) add, per element, dmean/n (mean = Σx/n) and dvar·2(x − mean)/n
+// (var = Σ(x − mean)²/n).
+void gradBatchNormTraining(GradContext& c) {
+  Value *x = c.x(0), *mean = c.y(1), *var = c.y(2);
+  int rank = c.rankOf(x);
+  if (rank < 2) return;
+  std::vector<Value*> g = c.ops(OpKind::BatchNormTrainingGrad, {c.dyOrZeros(0), x, c.x(1), mean, var},
+                                {{"epsilon", Attribute::ofFloat(c.node().getFloat("epsilon", 1e-5f))}}, 3);
+  Value* dx = g[0];
+  if (c.dy(1) || c.dy(2)) {
+    std::vector<int64_t> axes = allBut(rank, 1);
+    Value* n = c.countOf(x, axes, x);
+    if (c.dy(1)) dx = c.add(dx, c.div(perChannel(c, c.dy(1), rank), n));
+    if (c.dy(2)) {
+      Value* centered = c.sub(x, perChannel(c, mean, rank));
+      dx = c.add(dx, c.div(c.mul(c.mulScalar(centered, 2.0), perChannel(c, c.dy(2), rank)), n));
+    }
+  }
+  if (c.needs(0)) c.dx[0] = dx;
+  if (c.needs(1)) c.dx[1] = g[1];
+  if (c.needs(2)) c.dx[2] = g[2];
+}
+
 // LayerNormalization over axes [axis, rank): y = x̂·γ + β. dX from the shared formula with g = dy·γ,
 // dγ = Σ dy·x̂ and dβ = Σ dy over the leading axes. The optional Mean/InvStdDev results get no gradient.
 void gradLayerNorm(GradContext& c) {

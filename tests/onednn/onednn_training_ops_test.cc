@@ -67,6 +67,24 @@ TEST(OnednnTrainingOps, ActivationGradients) {
   }
 }
 
+TEST(OnednnTrainingOps, BatchNormTraining) {
+  for (uint32_t seed = 1; seed <= 8; ++seed) {
+    Case c(seed);
+    std::vector<int64_t> shape = seed % 3 == 0 ? std::vector<int64_t>{c.pick(2, 9), c.pick(1, 17)}
+                                               : std::vector<int64_t>{c.pick(1, 4), c.pick(1, 20), c.pick(1, 9), c.pick(1, 8)};
+    int64_t ch = shape[1];
+    Value* x = c.input(shape, -2, 3);
+    Op* fwd = c.op(OpKind::BatchNormTraining, {x, c.weight({ch}), c.weight({ch})}, {{"epsilon", Attribute::ofFloat(1e-3f)}}, 3);
+    Op* bwd = c.op(OpKind::BatchNormTrainingGrad, {c.input(shape), x, c.weight({ch}), fwd->result(1), fwd->result(2)},
+                   {{"epsilon", Attribute::ofFloat(1e-3f)}}, 3);
+    for (int r = 0; r < 3; ++r) {
+      c.output(fwd->result(r));
+      c.output(bwd->result(r));
+    }
+    c.check(str("BatchNormTraining and its gradient, seed ", seed, " ", Shape::of(shape).toString()), 1e-4);
+  }
+}
+
 TEST(OnednnTrainingOps, Reductions) {
   const std::vector<std::pair<std::vector<int64_t>, int>> cases = {
       {{0, 2, 3}, 0}, {{0, 2, 3}, 1}, {{2, 3}, 1}, {{1}, 0}, {{0}, 1}, {{3}, 0}, {{0, 1, 2, 3}, 0}, {{1, 3}, 1}};

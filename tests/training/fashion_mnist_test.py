@@ -8,11 +8,10 @@ the 10,000 test images >= 89% and within 1 point of PyTorch's; with --ort, the t
 dlc exported gives the same accuracy under ONNX Runtime (within 0.05 points: 5 images whose top
 two scores are within float rounding).
 
-usage: fashion_mnist_test.py --dlc DLC --work DIR [--epochs 2] [--target onednn] [--ort ORT_RUN_JS]
+usage: fashion_mnist_test.py --dlc DLC --work DIR [--epochs 2] [--target onednn] [--ort-cache DIR]
 """
 import argparse
 import csv
-import json
 import os
 import subprocess
 import sys
@@ -27,11 +26,14 @@ except ImportError as e:
     sys.exit(f"fashion_mnist_test.py: error: {e} (run with /usr/bin/python3)")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "models"))
 
 
 def cnn():
-    return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Flatten(), nn.Linear(64 * 5 * 5, 128), nn.ReLU(), nn.Linear(128, 10))
+    """Two 3x3 convolutions with BatchNorm (trained in training mode), max pools, two linear layers."""
+    return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
 def torch_accuracy(model, x, y):
@@ -49,8 +51,7 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--target", default="onednn")
-    ap.add_argument("--ort", help="tests/models/ort_run.js: also run the exported model on ONNX Runtime")
-    ap.add_argument("--ort-modules", help="the folder holding node_modules/onnxruntime-node")
+    ap.add_argument("--ort-cache", help="also run the trained model on ONNX Runtime, installed (npm) into this folder")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     data = os.path.join(a.work, "data")
@@ -97,17 +98,11 @@ def main():
     print(f"test accuracy after {a.epochs} epochs: dlc {dlc_acc:.2f}% ({dlc_seconds:.0f} s with --target {a.target}), "
           f"PyTorch {torch_acc:.2f}% ({torch_seconds:.0f} s)")
     ok = dlc_acc >= 89.0 and abs(dlc_acc - torch_acc) <= 1.0
-    if a.ort:
-        inputs = os.path.join(a.work, "test_images.npy")
-        np.save(inputs, xte)
-        out_dir = os.path.join(a.work, "ort")
-        os.makedirs(out_dir, exist_ok=True)
-        q = subprocess.run(["node", a.ort, a.ort_modules, trained, json.dumps({"image": inputs}), out_dir],
-                           capture_output=True, text=True)
-        if q.returncode != 0:
-            sys.exit(f"ONNX Runtime failed: {(q.stderr or q.stdout).strip()}")
-        logits = np.load(os.path.join(out_dir, "output_0.npy"))
-        ort_acc = 100.0 * float((logits.argmax(1) == yte).mean())
+    if a.ort_cache:
+        import check_export_ort  # tests/models: ONNX Runtime through node
+        ort_dir = check_export_ort.install_ort(a.ort_cache)
+        outs, _ = check_export_ort.run_ort(ort_dir, trained, [xte], os.path.join(a.work, "ort"))
+        ort_acc = 100.0 * float((outs[0].argmax(1) == yte).mean())
         print(f"ONNX Runtime on dlc's trained model: {ort_acc:.2f}%")
         ok = ok and abs(ort_acc - dlc_acc) <= 0.05
     print("ok" if ok else "FAIL: dlc's accuracy must be >= 89% and within 1 point of PyTorch's (and ONNX Runtime's = dlc's)")

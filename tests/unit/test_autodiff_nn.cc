@@ -88,6 +88,12 @@ const RegisterGradCases kNorm{
                                     {{"training_mode", i(1)}, {"momentum", Attribute::ofFloat(0.8f)}}, 3);
        for (Value* v : r) c.out(v);
      }},
+    {"norm/BatchNormTrainingOp", [](GradCase& c) {  // dlc's op, with gradients into its statistics too
+       std::vector<Value*> r = c.op(OpKind::BatchNormTraining, {c.input({3, 2, 3, 2}), c.input({2}), c.input({2})},
+                                    {{"epsilon", Attribute::ofFloat(1e-3f)}}, 3);
+       for (Value* v : r) c.out(v);
+       c.out(c.op(OpKind::BatchNormTraining, {c.input({5, 4}), c.input({4}), c.input({4})}, {}, 3)[0]);
+     }},
     {"norm/BatchNorm2D", [](GradCase& c) {
        c.out(c.op1(OpKind::BatchNormalization, {c.input({4, 3}), c.input({3}), c.input({3}), c.input({3}), c.input({3}, 0.5, 2)},
                    {{"training_mode", i(1)}}));
@@ -127,7 +133,35 @@ const RegisterGradCases kLoss{
      }},
 };
 
+// dlc's fused ops are differentiated through their unfused form.
+const RegisterGradCases kFused{
+    {"fused/FusedConv", [](GradCase& c) {
+       c.out(c.op1(OpKind::FusedConv, {c.input({2, 3, 5, 5}), c.input({4, 3, 3, 3}), c.input({4}), c.input({2, 4, 3, 3})},
+                   {{"activation", Attribute::ofString("Tanh")}}));
+     }},
+    {"fused/FusedMatMul", [](GradCase& c) {
+       c.out(c.op1(OpKind::FusedMatMul, {c.input({4, 3}), c.input({5, 4}), c.input({5})},
+                   {{"transA", i(1)}, {"transB", i(1)}, {"alpha", Attribute::ofFloat(0.5f)},
+                    {"activation", Attribute::ofString("Sigmoid")}}));
+     }},
+    {"fused/FusedElementwise", [](GradCase& c) {
+       auto body = std::make_shared<Region>();
+       Type t = Type::tensor(DType::F64, Shape::of({2, 3}));
+       Value* a = body->addArgument(t, "a");
+       Value* b = body->addArgument(Type::tensor(DType::F64, Shape::of({3})), "b");
+       Builder rb(*body);
+       Value* m = rb.create1(OpKind::Mul, {a, b}).value();
+       body->setOutputs({rb.create1(OpKind::Tanh, {m}).value()});
+       c.out(c.op1(OpKind::FusedElementwise, {c.input({2, 3}), c.input({3})}, {{"body", Attribute::ofGraph(body)}}));
+     }},
+    {"fused/Attention", [](GradCase& c) {
+       c.out(c.op1(OpKind::Attention, {c.input({2, 3, 4}), c.input({2, 5, 4}), c.input({2, 5, 6}), c.input({1, 1, 3, 5})},
+                   {{"num_heads", i(2)}}));
+     }},
+};
+
 TEST(AutodiffGrad, Linear) { checkGradFamily("linear"); }
+TEST(AutodiffGrad, Fused) { checkGradFamily("fused"); }
 TEST(AutodiffGrad, Pool) { checkGradFamily("pool"); }
 TEST(AutodiffGrad, Norm) { checkGradFamily("norm"); }
 TEST(AutodiffGrad, Loss) { checkGradFamily("loss"); }

@@ -50,6 +50,24 @@ bool isF32(const Op& op) {
   return true;
 }
 
+// The channel-blocked layout of oneDNN's JIT kernels on this CPU (16 channels with AVX-512, 8 with
+// AVX2) for a 2-D or 3-D image tensor; plain for other ranks.
+memory::desc channelBlocked(const memory::dims& d) {
+  bool wide = __builtin_cpu_supports("avx512f");
+  if (d.size() == 4) return memory::desc(d, memory::data_type::f32, wide ? memory::format_tag::nChw16c : memory::format_tag::nChw8c);
+  if (d.size() == 5) return memory::desc(d, memory::data_type::f32, wide ? memory::format_tag::nCdhw16c : memory::format_tag::nCdhw8c);
+  return plainDesc(d);
+}
+
+// True when `d` (NumPy-aligned to `y`'s rank) is 1 everywhere but the channel axis 1.
+bool isPerChannel(memory::dims d, const memory::dims& y) {
+  while (d.size() < y.size()) d.insert(d.begin(), 1);
+  if (d.size() != y.size() || y.size() < 3) return false;
+  for (size_t i = 0; i < d.size(); ++i)
+    if (d[i] != (i == 1 ? y[1] : 1)) return false;
+  return true;
+}
+
 // A scalar constant operand's value (Clip's min/max).
 Expected<float> scalarConstant(Builder& b, const Op& op, int i, float fallback) {
   if (op.numOperands() <= i || !op.operand(i)) return fallback;
@@ -124,6 +142,15 @@ Status lowerBinary(Builder& b, const Op& op) {
   if (dimsOf(second->type()) == y) {
     DLC_ASSIGN_OR_RETURN(s1, b.ensure(s1, b.md(s0)));
     md1 = b.md(s0);
+  } else if (b.md(s0) == channelBlocked(y) && b.md(s0) != plainDesc(y) && isPerChannel(dimsOf(second->type()), y)) {
+    // A per-channel operand of a channel-blocked tensor (BatchNorm's statistics): oneDNN's JIT
+    // binary wants it blocked the same way (plain, it falls to the reference code, 20x slower).
+    memory::dims d1(y.size(), 1);
+    d1[1] = y[1];
+    DLC_ASSIGN_OR_RETURN(s1, b.ensurePlain(s1));
+    s1 = b.view(s1, plainDesc(d1));
+    md1 = channelBlocked(d1);
+    DLC_ASSIGN_OR_RETURN(s1, b.ensure(s1, md1));
   } else {
     DLC_ASSIGN_OR_RETURN(s1, b.ensurePlain(s1));
     md1 = withRank(b.md(s1), rank);
@@ -134,15 +161,6 @@ Status lowerBinary(Builder& b, const Op& op) {
   b.exec(dnnl::binary(pd), {{DNNL_ARG_SRC_0, s0}, {DNNL_ARG_SRC_1, s1}, {DNNL_ARG_DST, out}}, pd.scratchpad_desc(), op);
   b.bind(op.result(), out);
   return Status::success();
-}
-
-// The channel-blocked layout of oneDNN's JIT kernels on this CPU (16 channels with AVX-512, 8 with
-// AVX2) for a 2-D or 3-D image tensor; plain for other ranks.
-memory::desc channelBlocked(const memory::dims& d) {
-  bool wide = __builtin_cpu_supports("avx512f");
-  if (d.size() == 4) return memory::desc(d, memory::data_type::f32, wide ? memory::format_tag::nChw16c : memory::format_tag::nChw8c);
-  if (d.size() == 5) return memory::desc(d, memory::data_type::f32, wide ? memory::format_tag::nCdhw16c : memory::format_tag::nCdhw8c);
-  return plainDesc(d);
 }
 
 // A pool's geometry in oneDNN's terms from X's and Y's dims (for the gradients, dY's), with the
@@ -412,6 +430,63 @@ Status lowerBatchNorm(Builder& b, const Op& op) {
   return Status::success();
 }
 
+// BatchNormTraining(X, γ, β) -> Y, mean, var: oneDNN's batch normalization in training mode, which
+// computes the batch mean and (population) variance it normalizes with.
+Status lowerBatchNormTraining(Builder& b, const Op& op) {
+  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
+  auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+  DLC_ASSIGN_OR_RETURN(int x, b.tensorOf(op.operand(0)));
+  dnnl::batch_normalization_forward::primitive_desc pd(
+      dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_training, b.md(x), op.getFloat("epsilon", 1e-5f), flags),
+      Builder::baseAttr(), cpuEngine());
+  int y = b.internal(pd.dst_desc()), mean = b.internal(pd.mean_desc()), var = b.internal(pd.variance_desc());
+  std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}, {DNNL_ARG_MEAN, mean}, {DNNL_ARG_VARIANCE, var}};
+  for (auto [i, arg] : {std::pair<int, int>{1, DNNL_ARG_SCALE}, {2, DNNL_ARG_SHIFT}}) {
+    DLC_ASSIGN_OR_RETURN(int t, b.tensorOf(op.operand(i)));
+    DLC_ASSIGN_OR_RETURN(int p, b.ensurePlain(t));
+    args.push_back({arg, p});
+  }
+  b.exec(dnnl::batch_normalization_forward(pd), std::move(args), pd.scratchpad_desc(), op);
+  b.bind(op.result(0), y);
+  b.bind(op.result(1), mean);
+  b.bind(op.result(2), var);
+  return Status::success();
+}
+
+// BatchNormTrainingGrad(dY, X, γ, mean, var) -> dX, dγ, dβ: oneDNN's batch normalization backward
+// (with scale and shift), dY in X's layout.
+Status lowerBatchNormTrainingGrad(Builder& b, const Op& op) {
+  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
+  auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+  const float eps = op.getFloat("epsilon", 1e-5f);
+  DLC_ASSIGN_OR_RETURN(int x, b.tensorOf(op.operand(1)));
+  DLC_ASSIGN_OR_RETURN(int dys, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int dy, b.ensure(dys, b.md(x)));
+  dnnl::batch_normalization_forward::primitive_desc fwd(
+      dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_training, b.md(x), eps, flags), Builder::baseAttr(), cpuEngine());
+  dnnl::batch_normalization_backward::primitive_desc pd(
+      dnnl::batch_normalization_backward::desc(dnnl::prop_kind::backward, b.md(x), b.md(x), eps, flags), Builder::baseAttr(),
+      cpuEngine(), fwd);
+  int dx = b.internal(pd.diff_src_desc());
+  int dgamma = b.internal(plainDesc(dimsOf(op.result(1)->type()))), dbeta = b.internal(plainDesc(dimsOf(op.result(2)->type())));
+  std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx},
+                                        {DNNL_ARG_DIFF_SCALE, dgamma}, {DNNL_ARG_DIFF_SHIFT, dbeta}};
+  for (auto [i, arg] : {std::pair<int, int>{2, DNNL_ARG_SCALE}, {3, DNNL_ARG_MEAN}, {4, DNNL_ARG_VARIANCE}}) {
+    DLC_ASSIGN_OR_RETURN(int t, b.tensorOf(op.operand(i)));
+    DLC_ASSIGN_OR_RETURN(int p, b.ensurePlain(t));
+    args.push_back({arg, p});
+  }
+  // oneDNN 2.6 refuses to execute the backward pass with use_shift unless the shift is given too,
+  // although the gradient does not read it: any buffer of its size serves (the forward's shift is
+  // not among this op's operands).
+  args.push_back({DNNL_ARG_SHIFT, b.internal(plainDesc(dimsOf(op.result(2)->type())))});
+  b.exec(dnnl::batch_normalization_backward(pd), std::move(args), pd.scratchpad_desc(), op);
+  b.bind(op.result(0), dx);
+  b.bind(op.result(1), dgamma);
+  b.bind(op.result(2), dbeta);
+  return Status::success();
+}
+
 Status lowerConcat(Builder& b, const Op& op) {
   if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
   int rank = op.result()->type().shape.rank();
@@ -506,6 +581,8 @@ Lowering loweringFor(OpKind kind) {
     case OpKind::Softmax: return lowerSoftmax;
     case OpKind::LayerNormalization: return lowerLayerNorm;
     case OpKind::BatchNormalization: return lowerBatchNorm;
+    case OpKind::BatchNormTraining: return lowerBatchNormTraining;
+    case OpKind::BatchNormTrainingGrad: return lowerBatchNormTrainingGrad;
     case OpKind::Concat: return lowerConcat;
     case OpKind::Reshape: case OpKind::Flatten: case OpKind::Squeeze: case OpKind::Unsqueeze:
     case OpKind::Identity: return lowerView;

@@ -48,6 +48,7 @@ void registerNNKernels(KernelTable& table) {
   registerDetectionKernels(table);
   registerLossKernels(table);
   registerActivationGradKernels(table);
+  registerBatchNormTrainingKernels(table);
   registerFusedEpilogueKernels(table);
 }
 

@@ -20,6 +20,7 @@ void registerResizeKernels(KernelTable& table);
 void registerDetectionKernels(KernelTable& table);
 void registerLossKernels(KernelTable& table);
 void registerActivationGradKernels(KernelTable& table);
+void registerBatchNormTrainingKernels(KernelTable& table);
 
 // f16/bf16 are computed in f32 (cast up, compute, cast back); f32 and f64 in themselves.
 inline bool isNNFloat(DType t) { return t == DType::F32 || t == DType::F64 || t == DType::F16 || t == DType::BF16; }
