@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "frontend/builder/trainer.h"
 #include "frontend/onnx/exporter.h"
 #include "ir/printer.h"
 #include "tools/artifact.h"
@@ -258,7 +259,7 @@ int runTrain(const std::vector<std::string>& argv) {
               << "torch.onnx.export writes equal tensors); they train as separate parameters\n";
   auto result = trainModel(**graph, config, run);
   if (!result.ok()) return fail(str(result.status().message(), " (", model_path, ")"));
-  Status applied = applyTrainedValues(**graph, result->values);
+  Status applied = builder::writeTrainedValues(**graph, result->values);
   if (!applied.ok()) return fail(applied);
   Status written = writeTrainedModel(**graph, out_path);
   if (!written.ok()) return fail(written);

@@ -191,21 +191,66 @@ Status makeDir(const std::string& dir) {
 
 std::string checkpointPath(const std::string& dir) { return dir + "/checkpoint.npz"; }
 
-}  // namespace
-
-Status applyTrainedValues(Graph& graph, const std::map<std::string, Tensor>& values) {
-  std::map<std::string, Op*> constants;
-  for (const auto& op : graph.body().ops())
-    if (op->kind() == OpKind::Constant && !op->result()->name().empty()) constants[op->result()->name()] = op.get();
-  for (const auto& [name, t] : values) {
-    auto it = constants.find(name);
-    if (it == constants.end()) return Status::error(str("the model has no initializer named '", name, "' to write the trained value to"));
-    Op* op = it->second;
-    for (const std::string& attr : {"value_float", "value_floats", "value_int", "value_ints"}) op->removeAttr(attr);
-    op->setAttr("value", Attribute::ofTensor(t.clone()));
+// torch.optim.swa_utils.update_bn for the averaged weights: every full batch of `train` in order
+// through the model with BatchNorm in training mode; each running statistic becomes the mean of its
+// batch statistics.
+Expected<std::map<std::string, Tensor>> recomputeBatchNorm(const Graph& forward, const builder::TrainingConfig& config,
+                                                           const TrainRun& run, const Dataset& train, int64_t batch,
+                                                           const std::map<std::string, Tensor>& params) {
+  DLC_ASSIGN_OR_RETURN(builder::StatisticsStep stats, builder::buildBatchNormStatistics(cloneGraph(forward), config));
+  std::map<std::string, std::vector<int64_t>> shapes;
+  std::vector<size_t> data_arrays;
+  for (size_t i = 0; i < train.names.size(); ++i)
+    for (const auto& name : stats.data_inputs)
+      if (name == train.names[i]) {
+        shapes[name] = batchShape(train, i, batch);
+        data_arrays.push_back(i);
+      }
+  DLC_ASSIGN_OR_RETURN(std::unique_ptr<runtime::Model> model, compile(*stats.graph, run, shapes, {}));
+  runtime::Session session(*model, run.threads);
+  std::vector<Tensor> batch_data;
+  std::vector<int64_t> order(static_cast<size_t>(train.samples));
+  std::iota(order.begin(), order.end(), 0);
+  gatherBatch(train, order, 0, batch, batch_data);
+  std::vector<int64_t> shape;
+  for (size_t i : data_arrays) {
+    size_t idx = 0;
+    runtime::check(dlc_model_input_find(model->get(), train.names[i].c_str(), &idx));
+    dlc_tensor t = viewOf(batch_data[i], shape);
+    runtime::check(dlc_session_input_bind(session.get(), idx, &t));
   }
-  return Status::success();
+  for (const auto& name : stats.state_inputs) {
+    size_t idx = 0;
+    runtime::check(dlc_model_input_find(model->get(), name.c_str(), &idx));
+    dlc_tensor t = viewOf(params.at(name), shape);
+    runtime::check(dlc_session_input_bind(session.get(), idx, &t));
+  }
+  std::vector<std::vector<double>> sums(model->outputCount());
+  const int64_t batches = train.samples / batch;
+  for (int64_t b = 0; b < batches; ++b) {
+    gatherBatch(train, order, b * batch, batch, batch_data);
+    session.run();
+    for (size_t o = 0; o < sums.size(); ++o) {
+      dlc_tensor t = session.output(o);
+      Tensor v = copyOf(t);
+      sums[o].resize(static_cast<size_t>(v.numel()), 0.0);
+      for (int64_t e = 0; e < v.numel(); ++e) sums[o][static_cast<size_t>(e)] += v.getDouble(e);
+    }
+  }
+  std::map<std::string, Tensor> out;
+  for (size_t k = 0; k < stats.statistics.size(); ++k)
+    for (int which = 0; which < 2; ++which) {
+      const std::string& name = which == 0 ? stats.statistics[k].first : stats.statistics[k].second;
+      const std::vector<double>& sum = sums[2 * k + static_cast<size_t>(which)];
+      Tensor t(params.begin()->second.dtype(), {static_cast<int64_t>(sum.size())});
+      for (size_t e = 0; e < sum.size(); ++e) t.setDouble(static_cast<int64_t>(e), sum[e] / static_cast<double>(batches));
+      out[name] = t;
+    }
+  std::cerr << "dlc: SWA: BatchNorm statistics of the averaged weights recomputed over " << batches << " batches\n";
+  return out;
 }
+
+}  // namespace
 
 Expected<TrainResult> trainModel(const Graph& forward, builder::TrainingConfig config, const TrainRun& run) {
   // The step's data inputs and their types come from a first build; the data then fixes the batch
@@ -321,6 +366,7 @@ Expected<TrainResult> trainModel(const Graph& forward, builder::TrainingConfig c
   if (!run.log_csv.empty()) {
     csv.open(run.log_csv, !run.resume_dir.empty() ? std::ios::app : std::ios::trunc);
     if (!csv) return Status::error(str("cannot write '", run.log_csv, "'"));
+    csv.precision(9);
     if (!!run.resume_dir.empty()) csv << "epoch,steps,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds\n";
   }
 
@@ -431,8 +477,13 @@ Expected<TrainResult> trainModel(const Graph& forward, builder::TrainingConfig c
     const StateInfo& s = step.states[k];
     if (s.kind == StateInfo::Kind::Parameter || s.kind == StateInfo::Kind::Buffer) result.values[s.name] = copyOf(session.state(k));
   }
-  if (swa_count > 0)
+  if (swa_count > 0) {
     for (const auto& [name, avg] : swa_avg) result.values[name] = avg;
+    if (config.train_batchnorm && !builder::batchNormBuffers(forward).empty()) {
+      DLC_ASSIGN_OR_RETURN(auto stats, recomputeBatchNorm(forward, config, run, train, batch, result.values));
+      for (auto& [name, t] : stats) result.values[name] = t;
+    }
+  }
   return result;
 }
 

@@ -46,8 +46,4 @@ struct TrainResult {
 // except earlier checkpoints.
 Expected<TrainResult> trainModel(const Graph& forward, builder::TrainingConfig config, const TrainRun& run);
 
-// Writes `values` into the constants of the same names in `graph` (the trained weights into the
-// inference model); an error names a value the graph has no constant for.
-Status applyTrainedValues(Graph& graph, const std::map<std::string, Tensor>& values);
-
 }  // namespace dlc::cli

@@ -76,8 +76,11 @@ int argumentIndex(const Region& body, const Value* v) {
 // statistics (mean, population variance over every axis but 1), and the running statistics are
 // updated with torch's momentum μ = 1 − ONNX momentum and the unbiased variance:
 //   rm' = (1 − μ)·rm + μ·mean,  rv' = (1 − μ)·rv + μ·var·n/(n − 1),  n = elements per channel.
-// Returns the next running mean and variance.
-Expected<std::pair<Value*, Value*>> trainingBatchNorm(Model& m, Op& bn) {
+// Returns the next running mean and variance, and the batch's mean and unbiased variance.
+struct BatchNormStatistics {
+  Value *running_mean, *running_var, *mean, *unbiased_var;
+};
+Expected<BatchNormStatistics> trainingBatchNorm(Model& m, Op& bn) {
   Var x(&m, bn.operand(0)), gamma(&m, bn.operand(1)), beta(&m, bn.operand(2)), rm(&m, bn.operand(3)), rv(&m, bn.operand(4));
   const Shape& shape = x.type().shape;
   if (!shape.ranked || shape.rank() < 2) return Status::error(str("BatchNormalization '", bn.location(), "': X must have rank >= 2"));
@@ -114,7 +117,7 @@ Expected<std::pair<Value*, Value*>> trainingBatchNorm(Model& m, Op& bn) {
   y.value()->setName(bn.result(0)->name());
   bn.result(0)->replaceAllUsesWith(y.value());
   bn.erase();
-  return std::make_pair(rm2.value(), rv2.value());
+  return BatchNormStatistics{rm2.value(), rv2.value(), mean_c.value(), unbiased.value()};
 }
 
 // Inference Dropout -> training: keep mask = DropoutMask(x, ratio, seed) with seed a function of the
@@ -318,9 +321,9 @@ Expected<TrainingStep> buildTrainingStep(std::unique_ptr<Graph> forward, const T
     if (op->kind() == OpKind::BatchNormalization && config.train_batchnorm && op->getInt("training_mode", 0) == 0 &&
         buffer_state.count(op->operand(3)) && buffer_state.count(op->operand(4))) {
       size_t mean_state = buffer_state[op->operand(3)], var_state = buffer_state[op->operand(4)];
-      DLC_ASSIGN_OR_RETURN(auto next, trainingBatchNorm(m, *op));
-      nexts[mean_state] = next.first;
-      nexts[var_state] = next.second;
+      DLC_ASSIGN_OR_RETURN(BatchNormStatistics next, trainingBatchNorm(m, *op));
+      nexts[mean_state] = next.running_mean;
+      nexts[var_state] = next.running_var;
     } else if (op->kind() == OpKind::Dropout) {
       DLC_RETURN_IF_ERROR(trainingDropout(m, *op, step, config.seed, dropout_index++));
     }
@@ -437,6 +440,38 @@ Expected<EvalStep> buildEvalStep(std::unique_ptr<Graph> forward, const TrainingC
     outputs.push_back(v.value());
   }
   if (lp.target.valid()) result.data_inputs.push_back("target");
+  m.graph().body().setOutputs(outputs);
+  DLC_ASSIGN_OR_RETURN(result.graph, m.finish());
+  return result;
+}
+
+Expected<StatisticsStep> buildBatchNormStatistics(std::unique_ptr<Graph> forward, const TrainingConfig& config) {
+  DLC_ASSIGN_OR_RETURN(std::vector<std::string> params, trainableParameters(*forward, config.freeze));
+  Region& body = forward->body();
+  StatisticsStep result;
+  for (int i = 0; i < body.numArguments(); ++i) result.data_inputs.push_back(body.argument(i)->name());
+  for (const auto& name : params) {
+    auto promoted = promoteToInput(body, name);
+    if (!promoted.ok()) return promoted.status();
+    result.state_inputs.push_back(name);
+  }
+  Model m(std::move(forward), "stats.", config.seed);
+  std::vector<Value*> outputs;
+  std::vector<Op*> ops;
+  for (const auto& op : m.graph().body().ops()) ops.push_back(op.get());
+  for (Op* bn : ops) {
+    if (bn->kind() != OpKind::BatchNormalization || bn->getInt("training_mode", 0) != 0) continue;
+    Value *rm = bn->operand(3), *rv = bn->operand(4);
+    if (!rm->definingOp() || rm->definingOp()->kind() != OpKind::Constant || !rv->definingOp() ||
+        rv->definingOp()->kind() != OpKind::Constant)
+      continue;
+    result.statistics.emplace_back(rm->name(), rv->name());
+    DLC_ASSIGN_OR_RETURN(BatchNormStatistics st, trainingBatchNorm(m, *bn));
+    outputs.push_back(st.mean);
+    outputs.push_back(st.unbiased_var);
+  }
+  if (outputs.size() != 2 * result.statistics.size()) return Status::error("internal error: BatchNorm statistics out of step");
+  if (outputs.empty()) return Status::error("the model has no BatchNormalization statistics to recompute");
   m.graph().body().setOutputs(outputs);
   DLC_ASSIGN_OR_RETURN(result.graph, m.finish());
   return result;

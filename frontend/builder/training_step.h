@@ -69,4 +69,16 @@ struct EvalStep {
 // parameters and buffers as inputs.
 Expected<EvalStep> buildEvalStep(std::unique_ptr<Graph> forward, const TrainingConfig& config);
 
+struct StatisticsStep {
+  std::unique_ptr<Graph> graph;          // outputs: per BatchNorm, its batch mean, then its unbiased variance
+  std::vector<std::string> data_inputs;  // the model's inputs
+  std::vector<std::string> state_inputs;  // parameters, named as the training step's states
+  std::vector<std::pair<std::string, std::string>> statistics;  // per output pair: (running mean, running var)
+};
+// The graph that recomputes BatchNorm statistics for stochastic weight averaging (torch.optim.
+// swa_utils.update_bn): the model with BatchNorm in training mode, giving each layer's batch mean
+// and unbiased batch variance; averaged over the training data, they are the running statistics
+// update_bn leaves. Dropout stays in inference mode.
+Expected<StatisticsStep> buildBatchNormStatistics(std::unique_ptr<Graph> forward, const TrainingConfig& config);
+
 }  // namespace dlc::builder

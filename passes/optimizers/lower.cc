@@ -72,7 +72,7 @@ Expected<std::vector<Value*>> lowerUpdate(Op& op, Emitter& e) {
       return adagrad(e, p, lr, t, x, g, state(0));
     }
     default:
-      return std::vector<Value*>{};
+      return Status::error(str("internal error: ", op.name(), " is no optimizer"));
   }
 }
 
@@ -133,6 +133,12 @@ Expected<bool> lowerOptimizerOp(Op& op) {
     return true;
   }
   int onnx_states = op.kind() == OpKind::Adam ? 2 : (op.kind() == OpKind::Adagrad || op.kind() == OpKind::Momentum) ? 1 : 0;
+  switch (op.kind()) {
+    case OpKind::Adam: case OpKind::Adagrad: case OpKind::Momentum: case OpKind::SgdUpdate: case OpKind::LarsUpdate:
+    case OpKind::AdamUpdate: case OpKind::RadamUpdate: case OpKind::LambUpdate: case OpKind::RmspropUpdate:
+    case OpKind::AdagradUpdate: break;
+    default: return false;  // not an optimizer: nothing is created
+  }
   Emitter e(*op.parent(), &op, op.location());
   Expected<std::vector<Value*>> lowered = onnx_states ? lowerOnnx(op, e, onnx_states) : lowerUpdate(op, e);
   if (!lowered.ok()) return lowered.status();
