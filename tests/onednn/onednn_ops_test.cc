@@ -87,6 +87,50 @@ TEST(OnednnOps, BinaryWithBroadcasting) {
     }
 }
 
+// Chains of elementwise ops, each the only reader of the one before, run as one primitive with
+// post-ops: binary heads (also after a unary op), scalar and full operands, the chain value on either side of a
+// Sub, a Div by the chain value (which ends it), and an Adam-shaped update with three outputs.
+TEST(OnednnOps, ElementwiseChains) {
+  for (uint32_t seed = 1; seed <= 4; ++seed) {
+    std::vector<int64_t> shape = seed % 2 ? std::vector<int64_t>{2, 16, 5, 3} : std::vector<int64_t>{37};
+    {
+      Case c(seed);
+      Value* a = c.input(shape);
+      Value* chain = c.op1(OpKind::Add, {a, c.input(shape)});
+      chain = c.op1(OpKind::Mul, {chain, c.scalar(0.75f)});
+      chain = c.op1(OpKind::Sub, {c.input(shape), chain});  // x − c
+      chain = c.op1(OpKind::Relu, {chain});
+      chain = c.op1(OpKind::Sub, {chain, c.scalar(0.25f)});
+      chain = c.op1(OpKind::Max, {c.input(shape), chain});
+      c.output(c.op1(OpKind::Clip, {chain, c.scalar(-0.5f), c.scalar(0.6f)}));
+      c.check(str("binary-headed chain ", Shape::of(shape).toString()), 1e-5, 1, 1);
+    }
+    {
+      Case c(seed + 10);
+      Value* v = c.input(shape, 0.0f, 2.0f);
+      Value* den = c.op1(OpKind::Add, {c.op1(OpKind::Sqrt, {v}), c.scalar(1e-3f)});
+      Value* q = c.op1(OpKind::Div, {c.input(shape), den});  // den as divisor: a chain of its own
+      c.output(c.op1(OpKind::Tanh, {c.op1(OpKind::Mul, {q, c.input({1})})}));
+      c.check(str("a unary op, then a chain ", Shape::of(shape).toString()), 1e-5);
+    }
+    {
+      // x' = x − lr·m'/(√v' + ε), m' = β₁m + (1 − β₁)g, v' = β₂v + (1 − β₂)g², lr a runtime scalar.
+      Case c(seed + 20);
+      Value *x = c.input(shape), *g = c.input(shape), *m = c.input(shape), *v = c.input(shape, 0.0f, 1.0f);
+      Value* lr = c.input({1}, 0.01f, 0.1f);
+      Value* m2 = c.op1(OpKind::Add, {c.op1(OpKind::Mul, {m, c.scalar(0.9f)}), c.op1(OpKind::Mul, {g, c.scalar(0.1f)})});
+      Value* gg = c.op1(OpKind::Mul, {g, g});
+      Value* v2 = c.op1(OpKind::Add, {c.op1(OpKind::Mul, {gg, c.scalar(0.001f)}), c.op1(OpKind::Mul, {v, c.scalar(0.999f)})});
+      Value* den = c.op1(OpKind::Add, {c.op1(OpKind::Sqrt, {v2}), c.scalar(1e-8f)});
+      Value* step = c.op1(OpKind::Mul, {c.op1(OpKind::Div, {m2, den}), lr});
+      c.output(c.op1(OpKind::Sub, {x, step}));
+      c.output(m2);
+      c.output(v2);
+      c.check(str("Adam-shaped update ", Shape::of(shape).toString()), 1e-5, 1, 1);
+    }
+  }
+}
+
 TEST(OnednnOps, NormalizationSoftmaxConcatAndLayout) {
   for (int axis : {-1, 1, 0}) {
     Case c(11 + static_cast<uint32_t>(axis + 1));

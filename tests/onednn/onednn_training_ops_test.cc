@@ -31,6 +31,33 @@ TEST(OnednnTrainingOps, ConvGradWeight) {
   }
 }
 
+// Inputs smaller than the kernel (resnet's last stages on 32x32 images), where the lowering crops
+// the kernel to the taps that meet the input and pads X explicitly.
+TEST(OnednnTrainingOps, ConvGradWeightSmallInputs) {
+  struct Geometry {
+    int64_t h, w, k, s, p, d, group;
+  };
+  const Geometry cases[] = {{1, 1, 3, 1, 1, 1, 1}, {2, 2, 3, 1, 1, 1, 1}, {2, 2, 3, 2, 1, 1, 1}, {1, 3, 3, 1, 1, 1, 2},
+                            {3, 3, 5, 1, 2, 1, 1}, {2, 2, 3, 1, 2, 2, 1}, {1, 1, 3, 2, 1, 1, 8}, {4, 4, 3, 2, 1, 1, 1},
+                            {1, 2, 5, 1, 2, 1, 1}, {3, 1, 7, 2, 3, 1, 1}};
+  uint32_t seed = 100;
+  for (const Geometry& g : cases) {
+    Case c(++seed);
+    int64_t ch = g.group == 8 ? 8 : 8 * g.group, oc = g.group == 8 ? 8 : 16;
+    int64_t kext = (g.k - 1) * g.d + 1;
+    int64_t oh = (g.h + 2 * g.p - kext) / g.s + 1, ow = (g.w + 2 * g.p - kext) / g.s + 1;
+    Value* x = c.input({3, ch, g.h, g.w});
+    Value* dy = c.input({3, oc, oh, ow});
+    bool bias = seed % 2 == 0;
+    Op* op = c.op(OpKind::ConvGradWeight, {x, dy},
+                  {{"kernel_shape", ints({g.k, g.k})}, {"strides", ints({g.s, g.s})}, {"dilations", ints({g.d, g.d})},
+                   {"pads", ints({g.p, g.p, g.p, g.p})}, {"group", Attribute::ofInt(g.group)}},
+                  bias ? 2 : 1);
+    for (int r = 0; r < op->numResults(); ++r) c.output(op->result(r));
+    c.check(str("ConvGradWeight ", g.h, "x", g.w, " k", g.k, " s", g.s, " p", g.p, " d", g.d, " g", g.group), 1e-4);
+  }
+}
+
 TEST(OnednnTrainingOps, PoolGradients) {
   for (uint32_t seed = 1; seed <= 20; ++seed) {
     Case c(seed);

@@ -53,9 +53,11 @@ class OnednnBackend : public Backend {
     std::vector<const Op*> run;
     auto flush = [&] {
       if (run.empty()) return;
-      if (tryLower(run).ok()) {
+      Status lowered = tryLower(run);
+      if (lowered.ok()) {
         parts.segments.push_back({run, irStep("onednn", "segment", run)});
       } else {
+        if (std::getenv("DLC_ONEDNN_EXPLAIN")) std::fprintf(stderr, "onednn: one segment per op: %s\n", lowered.message().c_str());
         for (const Op* op : run) parts.segments.push_back({{op}, irStep("onednn", "segment", {op})});
       }
       run.clear();

@@ -143,17 +143,70 @@ Status lowerConvGradWeight(Builder& b, const Op& op) {
   auto any = [](const memory::dims& d) { return memory::desc(d, memory::data_type::f32, memory::format_tag::any); };
   const bool with_bias = op.numResults() > 1;
   memory::desc bias_md = with_bias ? plainDesc({dy[1]}) : memory::desc();
+  const size_t spatial = g.kernel.size();
+  // Small inputs under larger kernels (3x3 kernels on resnet's 2x2 and 1x1 maps of 32x32 images):
+  // oneDNN's JIT backward-weights kernels need the kernel to fit in the input, else it falls back
+  // to per-image GEMMs of rank-1 updates, ~10x slower. Two exact rewrites bring them back:
+  // - taps that never meet the input (tap k meets it when 0 ≤ o·s + k·d − pad_l < in for some
+  //   output o) get zero gradient: the primitive runs on the kernel cropped to the taps
+  //   [lo, hi] that do, with pad_l − lo·d, and its result fills that window of a zeroed dW;
+  // - if the kernel still exceeds the input, X is padded explicitly (zeros, then X copied into the
+  //   interior) and the convolution runs unpadded: the same sums over a larger input.
+  memory::dims lo(spatial), kernel(spatial), pad_l(spatial), pad_r(spatial);
+  bool crop = false, pad_explicitly = false;
+  for (size_t i = 0; i < spatial; ++i) {
+    const int64_t d = g.dilations[i] + 1, s = g.strides[i], in = x[i + 2], out = dy[i + 2];
+    int64_t first = -1, last = -1;
+    for (int64_t k = 0; k < g.kernel[i]; ++k) {
+      bool meets = false;
+      for (int64_t o = 0; o < out && !meets; ++o) meets = o * s + k * d - g.pad_l[i] >= 0 && o * s + k * d - g.pad_l[i] < in;
+      if (meets && first < 0) first = k;
+      if (meets) last = k;
+    }
+    if (first < 0) first = last = 0;  // no tap meets the input: dW is all zeros, any window will do
+    lo[i] = first;
+    kernel[i] = last - first + 1;
+    pad_l[i] = g.pad_l[i] - first * d;
+    pad_r[i] = (out - 1) * s + (kernel[i] - 1) * d + 1 - in - pad_l[i];
+    if (kernel[i] != g.kernel[i]) crop = true;
+  }
+  for (size_t i = 0; i < spatial; ++i)
+    if (pad_l[i] < 0 || pad_r[i] < 0) crop = false;  // an unusual geometry: keep the primitive's own handling
+  if (!crop) {
+    for (size_t i = 0; i < spatial; ++i) lo[i] = 0, kernel[i] = g.kernel[i], pad_l[i] = g.pad_l[i], pad_r[i] = g.pad_r[i];
+  }
+  memory::dims src_dims = x;
+  for (size_t i = 0; i < spatial; ++i)
+    if ((kernel[i] - 1) * (g.dilations[i] + 1) + 1 > x[i + 2] && pad_l[i] >= 0 && pad_r[i] >= 0) pad_explicitly = true;
+  memory::dims x_offsets(x.size(), 0);
+  if (pad_explicitly) {
+    for (size_t i = 0; i < spatial; ++i) {
+      src_dims[i + 2] += pad_l[i] + pad_r[i];
+      x_offsets[i + 2] = pad_l[i];
+      pad_l[i] = pad_r[i] = 0;
+    }
+  }
+  memory::dims weights = g.weights;  // the primitive's (cropped) weights
+  std::copy(kernel.begin(), kernel.end(), weights.end() - static_cast<std::ptrdiff_t>(spatial));
   dnnl::convolution_forward::primitive_desc fwd(
-      dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, any(x), any(g.weights),
-                                      bias_md, any(dy), g.strides, g.dilations, g.pad_l, g.pad_r),
+      dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, any(src_dims),
+                                      any(weights), bias_md, any(dy), g.strides, g.dilations, pad_l, pad_r),
       Builder::baseAttr(), cpuEngine());
   dnnl::convolution_backward_weights::primitive_desc pd(
-      dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, any(x), any(g.weights), bias_md, any(dy),
-                                               g.strides, g.dilations, g.pad_l, g.pad_r),
+      dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, any(src_dims), any(weights), bias_md,
+                                               any(dy), g.strides, g.dilations, pad_l, pad_r),
       Builder::baseAttr(), cpuEngine(), fwd);
   DLC_ASSIGN_OR_RETURN(int xs, b.tensorOf(op.operand(0)));
   DLC_ASSIGN_OR_RETURN(int dys, b.tensorOf(op.operand(1)));
-  DLC_ASSIGN_OR_RETURN(int src, b.ensure(xs, pd.src_desc()));
+  int src = -1;
+  if (pad_explicitly) {
+    src = b.internal(pd.src_desc());
+    DLC_ASSIGN_OR_RETURN(int zeros, b.zeros(pd.src_desc()));
+    DLC_RETURN_IF_ERROR(b.copy(zeros, src, op));
+    DLC_RETURN_IF_ERROR(b.copy(xs, b.view(src, pd.src_desc().submemory_desc(x, x_offsets)), op));
+  } else {
+    DLC_ASSIGN_OR_RETURN(src, b.ensure(xs, pd.src_desc()));
+  }
   DLC_ASSIGN_OR_RETURN(int diff_dst, b.ensure(dys, pd.diff_dst_desc()));
   int dw = b.internal(pd.diff_weights_desc());
   std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
@@ -163,7 +216,17 @@ Status lowerConvGradWeight(Builder& b, const Op& op) {
     b.bind(op.result(1), db);
   }
   b.exec(dnnl::convolution_backward_weights(pd), std::move(args), pd.scratchpad_desc(), op);
-  DLC_ASSIGN_OR_RETURN(int plain, b.ensure(dw, plainDesc(g.weights)));
+  int plain = -1;
+  if (crop) {
+    plain = b.internal(plainDesc(g.weights));
+    DLC_ASSIGN_OR_RETURN(int zeros, b.zeros(plainDesc(g.weights)));
+    DLC_RETURN_IF_ERROR(b.copy(zeros, plain, op));
+    memory::dims w_offsets(g.weights.size(), 0);
+    std::copy(lo.begin(), lo.end(), w_offsets.end() - static_cast<std::ptrdiff_t>(spatial));
+    DLC_RETURN_IF_ERROR(b.copy(dw, b.view(plain, plainDesc(g.weights).submemory_desc(weights, w_offsets)), op));
+  } else {
+    DLC_ASSIGN_OR_RETURN(plain, b.ensure(dw, plainDesc(g.weights)));
+  }
   b.bind(op.result(), g.group > 1 ? b.view(plain, plainDesc(w)) : plain);
   return Status::success();
 }

@@ -1,5 +1,4 @@
-// Lowering of the memory-bound ops: elementwise (eltwise and binary, in whatever layout their
-// input has; not Log, whose oneDNN approximation gives log(1) = -1.4e-6), pooling and its
+// Lowering of the memory-bound ops (elementwise ops are in lower_elementwise.cc): pooling and its
 // gradients, activation gradients, sum/mean reductions, normalizations, softmax, concat, and the
 // layout ops (reshape-likes as views, transpose and split as reorders). Also the activation
 // post-ops and the lowering table.
@@ -20,6 +19,8 @@ Status lowerConvTransposeOp(Builder& b, const Op& op);
 Status lowerQLinearConvOp(Builder& b, const Op& op);
 Status lowerQLinearMatMulOp(Builder& b, const Op& op);
 Status lowerConvGradWeightOp(Builder& b, const Op& op);
+Status lowerEltwiseOp(Builder& b, const Op& op);
+Status lowerBinaryOp(Builder& b, const Op& op);
 
 Status appendActivation(dnnl::post_ops& ops, const Op& op) {
   std::string name = op.getString("activation", "none");
@@ -41,8 +42,6 @@ Status appendActivation(dnnl::post_ops& ops, const Op& op) {
   }
   return Status::success();
 }
-
-namespace {
 
 bool isF32(const Op& op) {
   for (const Value* v : op.operands())
@@ -68,100 +67,7 @@ bool isPerChannel(memory::dims d, const memory::dims& y) {
   return true;
 }
 
-// A scalar constant operand's value (Clip's min/max).
-Expected<float> scalarConstant(Builder& b, const Op& op, int i, float fallback) {
-  if (op.numOperands() <= i || !op.operand(i)) return fallback;
-  DLC_ASSIGN_OR_RETURN(int t, b.tensorOf(op.operand(i)));
-  if (!b.isConstant(t) || b.md(t).get_size() != sizeof(float))
-    return Status::error(str(where(op), ": operand ", i, " must be a constant scalar"));
-  return *static_cast<const float*>(b.constantData(t));
-}
-
-Status lowerEltwise(Builder& b, const Op& op) {
-  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
-  algorithm alg;
-  float alpha = 0, beta = 0;
-  switch (op.kind()) {
-    case OpKind::Relu: alg = algorithm::eltwise_relu; break;
-    case OpKind::LeakyRelu: alg = algorithm::eltwise_relu, alpha = op.getFloat("alpha", 0.01f); break;
-    case OpKind::Elu: alg = algorithm::eltwise_elu, alpha = op.getFloat("alpha", 1.0f); break;
-    case OpKind::Sigmoid: alg = algorithm::eltwise_logistic; break;
-    case OpKind::Tanh: alg = algorithm::eltwise_tanh; break;
-    case OpKind::Exp: alg = algorithm::eltwise_exp; break;
-    case OpKind::Sqrt: alg = algorithm::eltwise_sqrt; break;
-    case OpKind::Abs: alg = algorithm::eltwise_abs; break;
-    case OpKind::Neg: alg = algorithm::eltwise_linear, alpha = -1.0f; break;
-    case OpKind::HardSwish: alg = algorithm::eltwise_hardswish; break;
-    case OpKind::Gelu:
-      alg = op.getString("approximate", "none") == "tanh" ? algorithm::eltwise_gelu_tanh : algorithm::eltwise_gelu_erf;
-      break;
-    case OpKind::Clip: {
-      alg = algorithm::eltwise_clip_v2;
-      DLC_ASSIGN_OR_RETURN(alpha, scalarConstant(b, op, 1, -std::numeric_limits<float>::infinity()));
-      DLC_ASSIGN_OR_RETURN(beta, scalarConstant(b, op, 2, std::numeric_limits<float>::infinity()));
-      break;
-    }
-    default: return Status::error(str(where(op), ": no oneDNN eltwise"));
-  }
-  DLC_ASSIGN_OR_RETURN(int x, b.tensorOf(op.operand(0)));
-  dnnl::eltwise_forward::primitive_desc pd(
-      dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, alg, b.md(x), alpha, beta), Builder::baseAttr(), cpuEngine());
-  int y = b.internal(pd.dst_desc());
-  b.exec(dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}}, pd.scratchpad_desc(), op);
-  b.bind(op.result(), y);
-  return Status::success();
-}
-
-// Binary ops with NumPy broadcasting: the full-shaped operand is src0 (in its own layout), the
-// other broadcasts along its size-1 dims.
-Status lowerBinary(Builder& b, const Op& op) {
-  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
-  algorithm alg;
-  bool commutative = true;
-  switch (op.kind()) {
-    case OpKind::Add: alg = algorithm::binary_add; break;
-    case OpKind::Mul: alg = algorithm::binary_mul; break;
-    case OpKind::Sub: alg = algorithm::binary_sub, commutative = false; break;
-    case OpKind::Div: alg = algorithm::binary_div, commutative = false; break;
-    case OpKind::Max: alg = algorithm::binary_max; break;
-    case OpKind::Min: alg = algorithm::binary_min; break;
-    default: return Status::error(str(where(op), ": no oneDNN binary"));
-  }
-  if (op.numOperands() != 2) return Status::error(str(where(op), ": two operands only"));
-  memory::dims y = dimsOf(op.result()->type());
-  const Value* first = op.operand(0);
-  const Value* second = op.operand(1);
-  if (dimsOf(first->type()) != y) {
-    if (!commutative || dimsOf(second->type()) != y) return Status::error(str(where(op), ": the first operand broadcasts"));
-    std::swap(first, second);
-  }
-  DLC_ASSIGN_OR_RETURN(int s0, b.tensorOf(first));
-  DLC_ASSIGN_OR_RETURN(int s1, b.tensorOf(second));
-  int rank = static_cast<int>(y.size());
-  memory::desc md1;
-  if (dimsOf(second->type()) == y) {
-    DLC_ASSIGN_OR_RETURN(s1, b.ensure(s1, b.md(s0)));
-    md1 = b.md(s0);
-  } else if (b.md(s0) == channelBlocked(y) && b.md(s0) != plainDesc(y) && isPerChannel(dimsOf(second->type()), y)) {
-    // A per-channel operand of a channel-blocked tensor (BatchNorm's statistics): oneDNN's JIT
-    // binary wants it blocked the same way (plain, it falls to the reference code, 20x slower).
-    memory::dims d1(y.size(), 1);
-    d1[1] = y[1];
-    DLC_ASSIGN_OR_RETURN(s1, b.ensurePlain(s1));
-    s1 = b.view(s1, plainDesc(d1));
-    md1 = channelBlocked(d1);
-    DLC_ASSIGN_OR_RETURN(s1, b.ensure(s1, md1));
-  } else {
-    DLC_ASSIGN_OR_RETURN(s1, b.ensurePlain(s1));
-    md1 = withRank(b.md(s1), rank);
-    s1 = b.view(s1, md1);
-  }
-  dnnl::binary::primitive_desc pd(dnnl::binary::desc(alg, b.md(s0), md1, b.md(s0)), Builder::baseAttr(), cpuEngine());
-  int out = b.internal(pd.dst_desc());
-  b.exec(dnnl::binary(pd), {{DNNL_ARG_SRC_0, s0}, {DNNL_ARG_SRC_1, s1}, {DNNL_ARG_DST, out}}, pd.scratchpad_desc(), op);
-  b.bind(op.result(), out);
-  return Status::success();
-}
+namespace {
 
 // A pool's geometry in oneDNN's terms from X's and Y's dims (for the gradients, dY's), with the
 // algorithm; ceil mode and SAME padding show as extra right padding.
@@ -569,9 +475,9 @@ Lowering loweringFor(OpKind kind) {
     case OpKind::QLinearMatMul: return lowerQLinearMatMulOp;
     case OpKind::Relu: case OpKind::LeakyRelu: case OpKind::Elu: case OpKind::Sigmoid: case OpKind::Tanh:
     case OpKind::Exp: case OpKind::Sqrt: case OpKind::Abs: case OpKind::Neg:
-    case OpKind::HardSwish: case OpKind::Gelu: case OpKind::Clip: return lowerEltwise;
+    case OpKind::HardSwish: case OpKind::Gelu: case OpKind::Clip: return lowerEltwiseOp;
     case OpKind::Add: case OpKind::Mul: case OpKind::Sub: case OpKind::Div: case OpKind::Max:
-    case OpKind::Min: return lowerBinary;
+    case OpKind::Min: return lowerBinaryOp;
     case OpKind::MaxPool: case OpKind::AveragePool: case OpKind::GlobalAveragePool:
     case OpKind::GlobalMaxPool: return lowerPool;
     case OpKind::MaxPoolGrad: case OpKind::AveragePoolGrad: return lowerPoolGrad;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 
 #include "ir/dtype_onnx.h"
 #include "ir/verifier.h"
@@ -90,6 +91,18 @@ int Builder::internal(const memory::desc& md) {
   return add(std::move(t));
 }
 
+Expected<int> Builder::zeros(const memory::desc& md) {
+  size_t bytes = (md.get_size() + 63) / 64 * 64;
+  std::shared_ptr<void> data(std::aligned_alloc(64, bytes), std::free);
+  if (!data) return Status::error("out of memory making a zero buffer");
+  std::memset(data.get(), 0, bytes);
+  TensorSlot t;
+  t.md = md;
+  t.kind = TensorSlot::Kind::Constant;
+  t.owned = std::move(data);
+  return add(std::move(t));
+}
+
 int Builder::view(int t, const memory::desc& md) {
   TensorSlot v = p_.tensors_[static_cast<size_t>(t)];
   v.md = md;
@@ -105,7 +118,7 @@ std::string layoutKey(const memory::desc& md) {
 }
 }  // namespace
 
-Expected<int> Builder::ensure(int t, const memory::desc& md) {
+Expected<int> Builder::ensure(int t, memory::desc md) {  // md by value: it may be a tensor's, and adding one moves them
   if (md == this->md(t)) return t;
   auto key = std::make_pair(t, layoutKey(md));
   auto cached = reorders_.find(key);
@@ -230,13 +243,42 @@ Expected<std::unique_ptr<Program>> Program::build(const Graph& segment, const st
       t.borrowed = constants[static_cast<size_t>(i)];
       b.bind(arg, b.add(std::move(t)));
     }
+    // Elementwise chains run as one primitive, lowered where their last op is (every operand is
+    // lowered by then; their intermediate results have no other readers).
+    std::map<const Op*, std::vector<const Op*>> chain_ending_at;
+    std::set<const Op*> in_chain;
     for (const auto& op : body.ops()) {
-      Lowering lower = loweringFor(op->kind());
-      if (!lower) return Status::error(str(where(*op), ": not run by the oneDNN library"));
-      for (int r = 0; r < op->numResults(); ++r)
-        if (op->result(r)->hasUses() && (!op->result(r)->type().isTensor() || !op->result(r)->type().shape.isStatic()))
-          return Status::error(str(where(*op), ": result ", r, " has no static shape"));
-      DLC_RETURN_IF_ERROR(lower(b, *op));
+      if (in_chain.count(op.get())) continue;
+      std::vector<const Op*> chain = elementwiseChain(*op);
+      // An op both chains could take (Add(Mul(a, c), Mul(b, d))) stays with the first.
+      auto taken = std::find_if(chain.begin(), chain.end(), [&](const Op* m) { return in_chain.count(m) > 0; });
+      chain.erase(taken, chain.end());
+      if (chain.size() < 2) continue;
+      in_chain.insert(chain.begin(), chain.end());
+      chain_ending_at[chain.back()] = std::move(chain);
+    }
+    auto lowerOne = [&](const Op& op) -> Status {
+      Lowering lower = loweringFor(op.kind());
+      if (!lower) return Status::error(str(where(op), ": not run by the oneDNN library"));
+      for (int r = 0; r < op.numResults(); ++r)
+        if (op.result(r)->hasUses() && (!op.result(r)->type().isTensor() || !op.result(r)->type().shape.isStatic()))
+          return Status::error(str(where(op), ": result ", r, " has no static shape"));
+      return lower(b, op);
+    };
+    for (const auto& op : body.ops()) {
+      auto chain = chain_ending_at.find(op.get());
+      if (chain != chain_ending_at.end()) {
+        Status fused = Status::error("");
+        try {
+          fused = lowerElementwiseChain(b, chain->second);
+        } catch (const dnnl::error&) {  // a post-op combination this oneDNN lacks: one primitive per op
+        }
+        if (!fused.ok())
+          for (const Op* member : chain->second) DLC_RETURN_IF_ERROR(lowerOne(*member));
+        continue;
+      }
+      if (in_chain.count(op.get())) continue;  // lowered with its chain
+      DLC_RETURN_IF_ERROR(lowerOne(*op));
     }
     for (int i = 0; i < body.numOutputs(); ++i) {
       DLC_ASSIGN_OR_RETURN(int t, b.tensorOf(body.output(i)));
@@ -246,6 +288,18 @@ Expected<std::unique_ptr<Program>> Program::build(const Graph& segment, const st
       out.index = i;
       out.rank = body.output(i)->type().shape.rank();
       out.dtype_code = static_cast<int32_t>(dtypeToOnnxCode(body.output(i)->type().dtype));
+      // An intermediate the segment computed in plain layout is written straight into the output
+      // buffer (its views follow it); inputs, weights, blocked or repeated results are copied.
+      TensorSlot& computed = program->tensors_[static_cast<size_t>(t)];
+      bool repeated = std::find(program->outputs_.begin(), program->outputs_.end(), t) != program->outputs_.end();
+      if (computed.kind == TensorSlot::Kind::Internal && computed.root < 0 && computed.md == out.md && !repeated) {
+        computed.kind = TensorSlot::Kind::Output;
+        computed.index = out.index;
+        computed.rank = out.rank;
+        computed.dtype_code = out.dtype_code;
+        program->outputs_.push_back(t);
+        continue;
+      }
       int o = b.add(std::move(out));
       const Op* producer = body.output(i)->definingOp();
       DLC_RETURN_IF_ERROR(b.copy(t, o, producer ? *producer : *body.ops().front()));
@@ -287,6 +341,10 @@ Status Program::run(const dlc_kernel_io& io) const {
     handle[static_cast<size_t>(o)] =
         io.output_allocate(io.runtime, t.index, t.dtype_code, t.rank == 0 ? 0 : static_cast<int32_t>(dims.size()), dims.data());
     if (!handle[static_cast<size_t>(o)]) return Status::error("the runtime refused an output");
+  }
+  for (size_t i = 0; i < tensors_.size(); ++i) {  // views of outputs
+    int root = tensors_[i].root;
+    if (root >= 0 && tensors_[static_cast<size_t>(root)].kind == TensorSlot::Kind::Output) handle[i] = handle[static_cast<size_t>(root)];
   }
   try {
     omp_set_num_threads(std::max(1, io.threads));

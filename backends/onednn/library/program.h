@@ -88,10 +88,12 @@ class Builder {
 
   // A new internal tensor of `md`.
   int internal(const dnnl::memory::desc& md);
+  // A constant tensor of `md` holding zeros (to copy into a buffer that must start zeroed).
+  Expected<int> zeros(const dnnl::memory::desc& md);
   // The same storage seen through another descriptor (a reshape, a permutation, a sub-tensor).
   int view(int t, const dnnl::memory::desc& md);
   // `t` in layout `md`: itself when it already is, else a reorder (done now for constants).
-  Expected<int> ensure(int t, const dnnl::memory::desc& md);
+  Expected<int> ensure(int t, dnnl::memory::desc md);
   Expected<int> ensurePlain(int t);
   // Appends a primitive; `args` name tensors. Records liveness.
   void exec(dnnl::primitive prim, std::vector<std::pair<int, int>> args, const dnnl::memory::desc& scratchpad, const Op& op);
@@ -115,6 +117,18 @@ std::optional<dnnl::memory::data_type> dnnlType(DType t);
 dnnl::memory::desc withRank(const dnnl::memory::desc& md, int rank);
 // Appends the fused ops' activation (activation, activation_alpha/beta attributes) as a post-op.
 Status appendActivation(dnnl::post_ops& ops, const Op& op);
+// True when every operand is an f32 tensor.
+bool isF32(const Op& op);
+// The channel-blocked layout of oneDNN's JIT kernels on this CPU (nChw16c with AVX-512, nChw8c
+// with AVX2) for a 2-D or 3-D image tensor; plain for other ranks.
+dnnl::memory::desc channelBlocked(const dnnl::memory::dims& d);
+// True when `d` (NumPy-aligned to `y`'s rank) is 1 everywhere but the channel axis 1.
+bool isPerChannel(dnnl::memory::dims d, const dnnl::memory::dims& y);
+// Chains of elementwise ops run as one primitive with post-ops (lower_elementwise.cc): the ops
+// from `head` on, each the only reader of the one before, that fold into its primitive; fewer
+// than two ops when there is nothing to fold.
+std::vector<const Op*> elementwiseChain(const Op& head);
+Status lowerElementwiseChain(Builder& b, const std::vector<const Op*>& chain);
 // Where a value's shape came from, for messages: "Conv 'conv1'".
 std::string where(const Op& op);
 
