@@ -77,6 +77,9 @@ class FoldConstantOperands : public RewritePattern {
   Expected<bool> matchAndRewrite(Op& op, Rewriter& rw) const override {
     if (!evaluate_ || op.kind() == OpKind::Constant || op.numOperands() == 0) return false;
     if (!isPure(op) || !op.regions().empty()) return false;
+    // Quantized weights stay quantized: DQ(int8 constant) folded would store them as f32, 4x larger,
+    // and hide them from fuse-qdq, which turns DQ -> Conv/MatMul -> Q into integer ops.
+    if (op.kind() == OpKind::DequantizeLinear) return false;
     std::vector<Tensor> held;  // keeps value_* constants alive while evaluating
     held.reserve(static_cast<size_t>(op.numOperands()));
     std::vector<const Tensor*> inputs;

@@ -17,7 +17,7 @@ Expected<std::vector<std::string>> pipelineFor(const std::string& target, int op
   if (opt_level >= 1) p.insert(p.end(), {"canonicalize", "constant-fold", "dce"});
   // -O2: simplification and fusion into the ops backends implement as one kernel.
   if (opt_level >= 2)
-    p.insert(p.end(), {"cse", "algebraic-simplify", "transpose-reshape", "canonicalize", "constant-fold",
+    p.insert(p.end(), {"fuse-qdq", "cse", "algebraic-simplify", "transpose-reshape", "canonicalize", "constant-fold",
                        "fold-batchnorm", "recognize-layernorm", "recognize-gelu", "recognize-attention",
                        "dce",  // the chains recognition replaced still use their inputs: gone before fusing
                        "fuse-epilogue", "dce",

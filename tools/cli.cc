@@ -151,4 +151,21 @@ int fail(const std::string& message) {
   return 1;
 }
 
+Status writeFileAtomically(const std::string& path, const std::string& bytes) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return Status::error(str("cannot write '", tmp, "'"));
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) return Status::error(str("cannot write '", tmp, "'"));
+  }
+  // A new file, not a rewrite: processes that have the old one mapped keep seeing it intact.
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return Status::error(str("cannot replace '", path, "'"));
+  }
+  return Status::success();
+}
+
+
 }  // namespace dlc::cli

@@ -45,6 +45,9 @@ std::string jsonQuote(const std::string& s);
 // Writes `text` to the file `path`, or to stdout when `path` is empty; returns the exit status.
 int writeText(const std::string& text, const std::string& path);
 
+// Writes `bytes` to `path + ".tmp"` and renames it into place: never a partial file at `path`.
+Status writeFileAtomically(const std::string& path, const std::string& bytes);
+
 // Prints `dlc: error: <message>` to stderr and returns the exit status 1.
 int fail(const Status& status);
 int fail(const std::string& message);
@@ -57,5 +60,6 @@ int runOpt(const std::vector<std::string>& args);
 int runCompile(const std::vector<std::string>& args);
 int runExport(const std::vector<std::string>& args);
 int runTrain(const std::vector<std::string>& args);
+int runQuantize(const std::vector<std::string>& args);
 
 }  // namespace dlc::cli

@@ -45,22 +45,6 @@ constexpr const char* kHelp =
     "outputs or top-level values are sequences, optionals or strings is refused with the value's\n"
     "name (those types are fine inside If/Loop/Scan bodies).\n";
 
-Status writeFileAtomically(const std::string& path, const std::string& bytes) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Status::error(str("cannot write '", tmp, "'"));
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) return Status::error(str("cannot write '", tmp, "'"));
-  }
-  // A new file, not a rewrite: processes that have the old one mapped keep seeing it intact.
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return Status::error(str("cannot replace '", path, "'"));
-  }
-  return Status::success();
-}
-
 }  // namespace
 
 int runCompile(const std::vector<std::string>& argv) {

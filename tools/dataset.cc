@@ -23,11 +23,6 @@ Expected<Dataset> loadDataset(const std::string& path, const std::vector<std::st
   d.path = path;
   std::string have;
   for (const auto& [n, t] : arrays) have += (have.empty() ? "" : ", ") + n;
-  for (const auto& [n, t] : arrays) {
-    bool used = false;
-    for (const auto& want : names) used = used || want == n;
-    if (!used) std::cerr << "dlc: note: " << path << ": array '" << n << "' is not a model input; ignored\n";
-  }
   for (const std::string& name : names) {
     const Tensor* found = nullptr;
     for (const auto& [n, t] : arrays)
@@ -62,6 +57,12 @@ Expected<Dataset> loadDataset(const std::string& path, const std::vector<std::st
     d.arrays.push_back(t);
   }
   if (d.samples == 0) return Status::error(str(path, " holds no samples"));
+  // Notes only once the data is usable: an error stays the one line it is.
+  for (const auto& [n, t] : arrays) {
+    bool used = false;
+    for (const auto& want : names) used = used || want == n;
+    if (!used) std::cerr << "dlc: note: " << path << ": array '" << n << "' is not a model input; ignored\n";
+  }
   return d;
 }
 

@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "  bench    MODEL(.onnx|.dlcir|.dlc) [--target T] [--runs N] [--threads N] [--profile]\n"
     "  export   MODEL(.onnx|.dlcir) -o OUT.onnx [--opset N] [--external-data]   write standard ONNX\n"
     "  train    MODEL(.onnx|.dlcir) --data TRAIN.npz -o TRAINED.onnx [--val VAL.npz] [--loss L] ...\n"
+    "  quantize MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --calibrate CALIB.npz [--per-channel] ...   int8 QDQ\n"
     "\n"
     "Run `dlc <command> --help` for a command's options.\n";
 
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
     if (command == "compile") return dlc::cli::runCompile(rest);
     if (command == "export") return dlc::cli::runExport(rest);
     if (command == "train") return dlc::cli::runTrain(rest);
+    if (command == "quantize") return dlc::cli::runQuantize(rest);
   } catch (const std::bad_alloc&) {
     return dlc::cli::fail("out of memory");
   } catch (const std::exception& e) {

@@ -2,6 +2,8 @@
 // progress, logs, checkpoints and resume, stochastic weight averaging.
 #include "tools/train_loop.h"
 
+#include "tools/progress.h"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -79,28 +81,19 @@ std::map<std::string, Type> inputTypes(const Graph& g) {
   return types;
 }
 
-// A progress bar on stderr, redrawn at most ten times a second.
+// The training progress bar: epoch, steps, speed and running loss.
 class Progress {
  public:
-  explicit Progress(bool on) : on_(on) {}
+  explicit Progress(bool on) : bar_(on) {}
   void update(int64_t epoch, int64_t epochs, int64_t step, int64_t steps, double loss, double rate) {
-    if (!on_ || (step != steps && seconds(last_) < 0.1)) return;
-    last_ = Clock::now();
-    const int width = 30;
-    int filled = steps ? static_cast<int>(width * step / steps) : width;
-    std::string bar(static_cast<size_t>(filled), '#');
-    bar.resize(width, '.');
-    std::fprintf(stderr, "\r\033[Kepoch %lld/%lld [%s] %lld/%lld  %.1f steps/s  loss %.4f", static_cast<long long>(epoch),
-                 static_cast<long long>(epochs), bar.c_str(), static_cast<long long>(step), static_cast<long long>(steps), rate, loss);
-    std::fflush(stderr);
+    char suffix[64];
+    std::snprintf(suffix, sizeof suffix, "%.1f steps/s  loss %.4f", rate, loss);
+    bar_.update(str("epoch ", epoch, "/", epochs), step, steps, suffix);
   }
-  void clear() {
-    if (on_) std::fprintf(stderr, "\r\033[K");
-  }
+  void clear() { bar_.clear(); }
 
  private:
-  bool on_;
-  Clock::time_point last_ = Clock::now() - std::chrono::seconds(1);
+  ProgressBar bar_;
 };
 
 // Evaluation: the eval graph compiled for the full batch and for the last, shorter one.

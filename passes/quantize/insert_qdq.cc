@@ -1,0 +1,384 @@
+// Static quantization into QDQ form: the plan (which ops, which tensors) and the rewrite.
+#include "passes/quantize/insert_qdq.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <unordered_map>
+
+#include "ir/builder.h"
+#include "passes/pattern.h"
+
+namespace dlc::quantize {
+namespace {
+
+using passes::constantValue;
+using passes::hasSingleUse;
+
+bool isF32Tensor(const Value* v) { return v && v->type().isTensor() && v->type().dtype == DType::F32; }
+
+const Tensor* floatConstant(const Value* v) {
+  const Tensor* t = constantValue(v);
+  return t && t->dtype() == DType::F32 ? t : nullptr;
+}
+
+// Ops that only select or move values: their result takes its input's quantization parameters,
+// so fuse-qdq can run them on the integers (see passes/quantize/fuse_qdq.cc).
+bool movesValues(const Op& op) {
+  switch (op.kind()) {
+    case OpKind::MaxPool: return op.numResults() == 1;
+    case OpKind::Reshape: case OpKind::Flatten: case OpKind::Transpose: case OpKind::Squeeze:
+    case OpKind::Unsqueeze: case OpKind::Identity:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The only user of `v` when it has exactly one use that is an op.
+Op* soleUser(const Value* v) {
+  if (!hasSingleUse(v)) return nullptr;
+  return v->uses()[0].user;
+}
+
+bool isClamp(const Op& op) {
+  if (op.kind() == OpKind::Relu) return true;
+  if (op.kind() != OpKind::Clip) return false;
+  for (int i = 1; i <= 2; ++i)
+    if (op.operand(i) && !constantValue(op.operand(i))) return false;
+  return true;
+}
+
+// Why `op` cannot be quantized (empty when it can), with its float activation and weight.
+std::string unsuitable(const Op& op) {
+  const Value* x = op.operand(0);
+  const Value* w = op.operand(1);
+  if (!isF32Tensor(x) || !x->type().shape.ranked) return "its input is not a ranked f32 tensor";
+  const Tensor* wt = floatConstant(w);
+  switch (op.kind()) {
+    case OpKind::Conv:
+      if (!wt || wt->rank() < 3) return "its weight is not a constant f32 tensor";
+      if (op.operand(2) && !floatConstant(op.operand(2))) return "its bias is not a constant";
+      return {};
+    case OpKind::MatMul:
+      if (!wt || wt->rank() != 2) return "its second operand is not a constant 2-D f32 weight";
+      if (x->type().shape.rank() < 2) return "its first operand is a vector";
+      return {};
+    case OpKind::Gemm:
+      if (op.getInt("transA", 0) != 0 || op.getFloat("alpha", 1.0f) != 1.0f) return "transA or alpha != 1";
+      if (!wt || wt->rank() != 2) return "its B is not a constant 2-D f32 weight";
+      if (op.operand(2) && !floatConstant(op.operand(2))) return "its C is not a constant";
+      return {};
+    default:
+      return "not a quantizable op";
+  }
+}
+
+// The tensor quantized after `op`: its result, or that of a following bias Add (MatMul) and of a
+// following Relu/Clip, when each is the only user.
+Value* outputPoint(Op& op) {
+  Value* v = op.result();
+  if (op.kind() == OpKind::MatMul) {
+    Op* add = soleUser(v);
+    if (add && add->kind() == OpKind::Add) {
+      Value* other = add->operand(0) == v ? add->operand(1) : add->operand(0);
+      if (floatConstant(other)) v = add->result();
+    }
+  }
+  Op* act = soleUser(v);
+  if (act && isClamp(*act) && act->operand(0) == v) v = act->result();
+  return v;
+}
+
+class NameSet {
+ public:
+  explicit NameSet(const Graph& g) {
+    for (int i = 0; i < g.body().numArguments(); ++i) used_.insert(g.body().argument(i)->name());
+    walkOps(g.body(), [&](const Op* op) {
+      for (int i = 0; i < op->numResults(); ++i) used_.insert(op->result(i)->name());
+    });
+  }
+  std::string unique(const std::string& base) {
+    std::string n = base;
+    for (int k = 2; used_.count(n); ++k) n = str(base, "_", k);
+    used_.insert(n);
+    return n;
+  }
+
+ private:
+  std::set<std::string> used_;
+};
+
+// The op after which a value's Q/DQ goes: before the op following its producer, or before the
+// first op for graph arguments.
+Op* insertionPoint(const Value* v, const std::unordered_map<const Op*, Op*>& next, const Region& body) {
+  if (!v->definingOp()) return body.ops().empty() ? nullptr : body.ops().front().get();
+  auto it = next.find(v->definingOp());
+  return it == next.end() ? nullptr : it->second;
+}
+
+double sqnrDb(const Tensor& w, const std::vector<double>& deq) {
+  double signal = 0, noise = 0;
+  for (int64_t i = 0; i < w.numel(); ++i) {
+    double v = w.getDouble(i), e = v - deq[static_cast<size_t>(i)];
+    signal += v * v;
+    noise += e * e;
+  }
+  if (noise == 0) return std::numeric_limits<double>::infinity();
+  return 10 * std::log10(signal / noise);
+}
+
+}  // namespace
+
+QuantizedWeight quantizeWeight(const Tensor& w, int axis, bool per_channel) {
+  const int64_t channels = w.dim(axis);
+  int64_t inner = 1;  // elements between consecutive indices of `axis`
+  for (int d = axis + 1; d < w.rank(); ++d) inner *= w.dim(d);
+  auto channelOf = [&](int64_t i) { return per_channel ? (i / inner) % channels : 0; };
+  std::vector<double> max_abs(static_cast<size_t>(per_channel ? channels : 1), 0.0);
+  for (int64_t i = 0; i < w.numel(); ++i) {
+    double& m = max_abs[static_cast<size_t>(channelOf(i))];
+    m = std::max(m, std::fabs(w.getDouble(i)));
+  }
+  QuantizedWeight q;
+  q.scale = Tensor(DType::F32, per_channel ? std::vector<int64_t>{channels} : std::vector<int64_t>{});
+  for (size_t c = 0; c < max_abs.size(); ++c) q.scale.setDouble(static_cast<int64_t>(c), max_abs[c] > 0 ? max_abs[c] / 127.0 : 1.0);
+  q.values = Tensor(DType::I8, w.shape());
+  std::vector<double> deq(static_cast<size_t>(w.numel()));
+  for (int64_t i = 0; i < w.numel(); ++i) {
+    const float s = static_cast<float>(q.scale.getDouble(channelOf(i)));
+    double v = std::min(127.0, std::max(-127.0, static_cast<double>(std::nearbyint(static_cast<float>(w.getDouble(i)) / s))));
+    q.values.setDouble(i, v);
+    deq[static_cast<size_t>(i)] = v * s;
+  }
+  q.sqnr_db = sqnrDb(w, deq);
+  return q;
+}
+
+QuantPlan planQuantization(const Graph& g, const QuantizeOptions& options) {
+  QuantPlan plan;
+  std::set<const Value*> seen;
+  auto addPoint = [&](Value* v) {
+    if (seen.insert(v).second) plan.points.push_back(v);
+  };
+  for (const auto& owned : g.body().ops()) {
+    Op& op = *owned;
+    if (op.kind() != OpKind::Conv && op.kind() != OpKind::MatMul && op.kind() != OpKind::Gemm) continue;
+    SkippedOp skip{op.location(), op.name(), {}};
+    const bool dynamic = options.mode == QuantizeMode::Dynamic;
+    if (dynamic && op.kind() == OpKind::Conv) skip.reason = "dynamic quantization covers MatMul and Gemm";
+    else if (options.exclude_nodes.count(op.location())) skip.reason = "excluded by --exclude";
+    else if (options.exclude_ops.count(op.name())) skip.reason = "excluded by --exclude-op";
+    else skip.reason = unsuitable(op);
+    if (!skip.reason.empty()) {
+      plan.skipped.push_back(skip);
+      continue;
+    }
+    if (dynamic) {
+      plan.ops.push_back({&op, op.operand(0), op.result()});
+      continue;
+    }
+    PlannedOp p{&op, op.operand(0), outputPoint(op)};
+    plan.ops.push_back(p);
+    // The input, and back through value-moving ops (MaxPool, Flatten...) to where it was computed.
+    Value* t = p.input;
+    while (!seen.count(t)) {
+      addPoint(t);
+      Op* def = t->definingOp();
+      if (!def || !movesValues(*def) || !isF32Tensor(def->operand(0))) break;
+      plan.same_as[t] = def->operand(0);
+      t = def->operand(0);
+    }
+    addPoint(p.output);
+  }
+  // Graph order for the points (the walk above visits movement chains backwards).
+  std::unordered_map<const Value*, size_t> order;
+  size_t k = 0;
+  for (int i = 0; i < g.body().numArguments(); ++i) order[g.body().argument(i)] = k++;
+  for (const auto& op : g.body().ops())
+    for (int i = 0; i < op->numResults(); ++i) order[op->result(i)] = k++;
+  std::stable_sort(plan.points.begin(), plan.points.end(), [&](Value* a, Value* b) { return order[a] < order[b]; });
+  for (Value* v : plan.points)
+    if (!plan.same_as.count(v)) plan.calibrated.push_back(v);
+  return plan;
+}
+
+namespace {
+
+// Dynamic quantization of MatMul(x, W) / Gemm(x, B, C) (alpha, beta; transB) with W: [K, N]:
+//   (x_q, x_s, x_z) = DynamicQuantizeLinear(x)      u8, range of this x, computed at run time
+//   y = Cast<f32>(MatMulInteger(x_q, W_q, x_z)) · (x_s · alpha·w_s) [+ beta·C]
+// since Σ_k (x_q - x_z)·s_x · W_q·s_w = s_x·s_w · Σ_k (x_q - x_z)·W_q, exact in int32.
+Expected<QuantizeResult> insertDynamic(Graph& g, const QuantPlan& plan, const QuantizeOptions& options) {
+  QuantizeResult result;
+  NameSet names(g);
+  for (const PlannedOp& p : plan.ops) {
+    Op& op = *p.op;
+    const Tensor& w = *floatConstant(op.operand(1));
+    const bool gemm = op.kind() == OpKind::Gemm;
+    const bool trans_b = gemm && op.getInt("transB", 0) != 0;
+    Tensor wkn = w;
+    if (trans_b) {  // B is [N, K]: W = Bᵀ
+      wkn = Tensor(DType::F32, {w.dim(1), w.dim(0)});
+      for (int64_t n = 0; n < w.dim(0); ++n)
+        for (int64_t k = 0; k < w.dim(1); ++k) wkn.setDouble(k * w.dim(0) + n, w.getDouble(n * w.dim(1) + k));
+    }
+    QuantizedWeight qw = quantizeWeight(wkn, 1, options.per_channel);
+    result.weights.push_back({op.location(), op.name(), w.numel(), qw.sqnr_db});
+    result.float_weight_bytes += w.numel() * 4;
+    result.quantized_weight_bytes += w.numel() + qw.scale.numel() * 4;
+    const double alpha = gemm ? op.getFloat("alpha", 1.0f) : 1.0;
+    for (int64_t c = 0; c < qw.scale.numel(); ++c) qw.scale.setDouble(c, qw.scale.getDouble(c) * alpha);
+
+    passes::Rewriter rw(op);
+    const std::string base = op.result()->name();
+    const std::string loc = op.location();
+    DLC_ASSIGN_OR_RETURN(Op* dq, rw.create(OpKind::DynamicQuantizeLinear, {op.operand(0)}, {}, 3, loc + "_quantize"));
+    dq->result(0)->setName(names.unique(base + "_x_quantized"));
+    dq->result(1)->setName(names.unique(base + "_x_scale"));
+    dq->result(2)->setName(names.unique(base + "_x_zero_point"));
+    Value* wq = rw.constant(qw.values, names.unique(op.operand(1)->name() + "_quantized"));
+    DLC_ASSIGN_OR_RETURN(Op* mmi, rw.create(OpKind::MatMulInteger, {dq->result(0), wq, dq->result(2)}, {}, 1, loc));
+    mmi->result()->setName(names.unique(base + "_int32"));
+    DLC_ASSIGN_OR_RETURN(Op* cast, rw.create(OpKind::Cast, {mmi->result()}, {{"to", Attribute::ofInt(1)}}, 1, loc + "_cast"));
+    cast->result()->setName(names.unique(base + "_accumulated"));
+    Value* ws = rw.constant(qw.scale, names.unique(op.operand(1)->name() + "_scale"));
+    DLC_ASSIGN_OR_RETURN(Op* scale, rw.create(OpKind::Mul, {dq->result(1), ws}, {}, 1, loc + "_scale"));
+    scale->result()->setName(names.unique(base + "_scale"));
+    DLC_ASSIGN_OR_RETURN(Op* y, rw.create(OpKind::Mul, {cast->result(), scale->result()}, {}, 1, loc + "_rescale"));
+    Value* out = y->result();
+    if (gemm && op.operand(2)) {
+      Tensor c = *floatConstant(op.operand(2));
+      const double beta = op.getFloat("beta", 1.0f);
+      for (int64_t i = 0; i < c.numel(); ++i) c.setDouble(i, c.getDouble(i) * beta);
+      result.float_weight_bytes += c.numel() * 4;
+      result.quantized_weight_bytes += c.numel() * 4;
+      out->setName(names.unique(base + "_unbiased"));
+      DLC_ASSIGN_OR_RETURN(Op* add, rw.create(OpKind::Add, {out, rw.constant(c, names.unique(base + "_bias"))}, {}, 1, loc + "_bias"));
+      out = add->result();
+    }
+    out->setName(base);  // the result's name passes to its replacement
+    rw.replaceOp(op, {out});
+  }
+  return result;
+}
+
+}  // namespace
+
+Expected<QuantizeResult> insertQdq(Graph& g, const QuantPlan& plan, const std::vector<TensorStats>& stats,
+                                   const QuantizeOptions& options) {
+  if (options.mode == QuantizeMode::Dynamic) return insertDynamic(g, plan, options);
+  if (stats.size() != plan.calibrated.size())
+    return Status::error(str("quantize: ", stats.size(), " statistics for ", plan.calibrated.size(), " calibrated tensors"));
+  QuantizeResult result;
+  Region& body = g.body();
+  NameSet names(g);
+  std::unordered_map<const Op*, Op*> next;
+  for (auto it = body.ops().begin(); it != body.ops().end(); ++it) {
+    auto n = std::next(it);
+    next[it->get()] = n == body.ops().end() ? nullptr : n->get();
+  }
+
+  // Activation parameters: calibrated tensors from their statistics, the others from their source.
+  std::map<const Value*, ActivationParams> params;
+  for (size_t i = 0; i < plan.calibrated.size(); ++i) {
+    ActivationReport r;
+    r.tensor = plan.calibrated[i]->name();
+    calibratedRange(stats[i], options.method, options.percentile, &r.lo, &r.hi);
+    r.params = activationParams(r.lo, r.hi, options.activation_dtype, options.symmetric);
+    params[plan.calibrated[i]] = r.params;
+    result.activations.push_back(r);
+  }
+  auto paramsOf = [&](const Value* v) {
+    while (plan.same_as.count(v)) v = plan.same_as.at(v);
+    return params.at(v);
+  };
+
+  // Q/DQ on every point; all its uses (graph outputs included) read the DQ.
+  for (Value* v : plan.points) {
+    const ActivationParams p = paramsOf(v);
+    std::vector<Use> uses = v->uses();
+    Builder b(body);
+    b.setInsertionPoint(insertionPoint(v, next, body));
+    Value* scale = b.constant(Tensor::scalar(DType::F32, p.scale), names.unique(v->name() + "_scale"));
+    Value* zp = b.constant(Tensor::scalar(options.activation_dtype, static_cast<double>(p.zero_point)),
+                           names.unique(v->name() + "_zero_point"));
+    DLC_ASSIGN_OR_RETURN(Op* q, b.create(OpKind::QuantizeLinear, {v, scale, zp}, {}, 1, v->name() + "_quantize"));
+    DLC_ASSIGN_OR_RETURN(Op* dq, b.create(OpKind::DequantizeLinear, {q->result(), scale, zp}, {}, 1, v->name() + "_dequantize"));
+    q->result()->setName(names.unique(v->name() + "_quantized"));
+    dq->result()->setName(names.unique(v->name() + "_dequantized"));
+    bool is_output = false;
+    for (const Use& u : uses) {
+      if (u.user) u.user->setOperand(u.index, dq->result());
+      else {
+        u.region->setOutput(u.index, dq->result());
+        is_output = true;
+      }
+    }
+    if (is_output) {  // the graph output keeps its name on the value now produced
+      std::string public_name = v->name();
+      v->setName(names.unique(public_name + "_float"));
+      dq->result()->setName(public_name);
+    }
+  }
+
+  // Weights: symmetric int8, per output channel or per tensor; biases int32 in the accumulator's scale.
+  for (const PlannedOp& p : plan.ops) {
+    Op& op = *p.op;
+    const Tensor& w = *floatConstant(op.operand(1));
+    const bool trans_b = op.kind() == OpKind::Gemm && op.getInt("transB", 0) != 0;
+    const int axis = op.kind() == OpKind::Conv || trans_b ? 0 : 1;
+    const int64_t channels = w.dim(axis);
+    QuantizedWeight qw = quantizeWeight(w, axis, options.per_channel);
+    const Tensor& scale = qw.scale;
+    const Tensor& wq = qw.values;
+    result.weights.push_back({op.location(), op.name(), w.numel(), qw.sqnr_db});
+    result.float_weight_bytes += w.numel() * 4;
+    result.quantized_weight_bytes += w.numel() + scale.numel() * 4;
+
+    Builder b(body);
+    b.setInsertionPoint(&op);
+    const std::string wname = op.operand(1)->name();
+    std::map<std::string, Attribute> axis_attr;
+    if (options.per_channel) axis_attr["axis"] = Attribute::ofInt(axis);
+    Value* wq_v = b.constant(wq, names.unique(wname + "_quantized"));
+    Value* ws_v = b.constant(scale, names.unique(wname + "_scale"));
+    DLC_ASSIGN_OR_RETURN(Op* dqw, b.create(OpKind::DequantizeLinear, {wq_v, ws_v}, axis_attr, 1, wname + "_dequantize"));
+    dqw->result()->setName(names.unique(wname + "_dequantized"));
+    op.setOperand(1, dqw->result());
+
+    // Bias: Conv's B, or Gemm's C when it is one value per output column (beta = 1).
+    Value* bias = op.kind() == OpKind::MatMul ? nullptr : op.operand(2);
+    const Tensor* bt = bias ? floatConstant(bias) : nullptr;
+    if (!bt || bt->rank() != 1 || bt->numel() != channels || (op.kind() == OpKind::Gemm && op.getFloat("beta", 1.0f) != 1.0f)) {
+      if (bt) {
+        result.float_weight_bytes += bt->numel() * 4;
+        result.quantized_weight_bytes += bt->numel() * 4;
+      }
+      continue;
+    }
+    const double xs = paramsOf(p.input).scale;
+    Tensor bq(DType::I32, {channels}), bs(DType::F32, {channels});
+    bool fits = true;
+    for (int64_t c = 0; c < channels; ++c) {
+      const float s = static_cast<float>(xs) * static_cast<float>(scale.getDouble(options.per_channel ? c : 0));
+      double q = std::nearbyint(bt->getDouble(c) / s);
+      fits = fits && std::fabs(q) < 2147483647.0;
+      bq.setDouble(c, q);
+      bs.setDouble(c, s);
+    }
+    result.float_weight_bytes += channels * 4;
+    result.quantized_weight_bytes += channels * 4;
+    if (!fits) continue;  // a bias beyond int32 in that scale stays float
+    const std::string bname = bias->name();
+    Value* bq_v = b.constant(bq, names.unique(bname + "_quantized"));
+    Value* bs_v = b.constant(bs, names.unique(bname + "_scale"));
+    DLC_ASSIGN_OR_RETURN(Op* dqb, b.create(OpKind::DequantizeLinear, {bq_v, bs_v}, {{"axis", Attribute::ofInt(0)}}, 1,
+                                           bname + "_dequantize"));
+    dqb->result()->setName(names.unique(bname + "_dequantized"));
+    op.setOperand(2, dqb->result());
+  }
+  return result;
+}
+
+}  // namespace dlc::quantize

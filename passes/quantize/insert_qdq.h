@@ -1,0 +1,90 @@
+// Static post-training quantization of a float graph into QDQ form: which ops are quantized, which
+// tensors need calibration statistics, and the rewrite that inserts QuantizeLinear/DequantizeLinear
+// pairs on activations and int8 weights (and int32 biases) from those statistics. fuse-qdq then
+// lowers the result to integer kernels; exported as is, it is the QDQ ONNX other runtimes read.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/status.h"
+#include "passes/quantize/calibration.h"
+
+namespace dlc::quantize {
+
+enum class QuantizeMode {
+  Static,   // activations quantized with calibrated parameters (QDQ), Conv/MatMul/Gemm
+  Dynamic,  // activations quantized at run time (DynamicQuantizeLinear + MatMulInteger), MatMul/Gemm
+};
+
+struct QuantizeOptions {
+  QuantizeMode mode = QuantizeMode::Static;
+  DType activation_dtype = DType::U8;  // u8 or i8; weights are always symmetric i8
+  bool symmetric = false;              // activations with the zero point at the middle
+  bool per_channel = false;            // a weight scale per output channel
+  CalibrationMethod method = CalibrationMethod::MinMax;
+  double percentile = 99.99;
+  std::set<std::string> exclude_nodes;  // node names (op locations) left in float
+  std::set<std::string> exclude_ops;    // op types left in float
+};
+
+struct PlannedOp {
+  Op* op = nullptr;
+  Value* input = nullptr;   // the activation operand, quantized
+  Value* output = nullptr;  // the quantized result (after a following bias Add and Relu/Clip)
+};
+
+struct SkippedOp {
+  std::string node, op_type, reason;
+};
+
+struct QuantPlan {
+  std::vector<PlannedOp> ops;
+  std::vector<Value*> points;                    // every tensor that gets a Q/DQ pair, in graph order
+  std::map<const Value*, const Value*> same_as;  // data-movement results that take their input's parameters
+  std::vector<Value*> calibrated;                // the points whose statistics are gathered
+  std::vector<SkippedOp> skipped;                // Conv/MatMul/Gemm left in float, and why
+};
+
+// Chooses the ops to quantize (Conv, MatMul and Gemm with constant float weights, not excluded;
+// MatMul and Gemm only in dynamic mode) among the top-level ops of `g`, and (static mode) the
+// activation tensors around them.
+QuantPlan planQuantization(const Graph& g, const QuantizeOptions& options);
+
+// Symmetric int8 weights: w_q = clamp(round(w / s), -127, 127) with s = max|w| / 127 per tensor,
+// or per index of `axis` when `per_channel`.
+struct QuantizedWeight {
+  Tensor values;  // i8, w's shape
+  Tensor scale;   // f32: a scalar, or [w.dim(axis)]
+  double sqnr_db = 0;
+};
+QuantizedWeight quantizeWeight(const Tensor& w, int axis, bool per_channel);
+
+struct WeightReport {
+  std::string node, op_type;
+  int64_t elements = 0;
+  double sqnr_db = 0;  // 10·log10(Σw² / Σ(w - DQ(Q(w)))²); +inf when exact
+};
+
+struct ActivationReport {
+  std::string tensor;
+  double lo = 0, hi = 0;  // the calibrated range
+  ActivationParams params;
+};
+
+struct QuantizeResult {
+  std::vector<WeightReport> weights;
+  std::vector<ActivationReport> activations;
+  int64_t float_weight_bytes = 0, quantized_weight_bytes = 0;
+};
+
+// Rewrites `g` (the graph `plan` was made on) into QDQ form, stats[i] belonging to
+// plan.calibrated[i]; in dynamic mode (no statistics), each planned op into
+//   DynamicQuantizeLinear(x) -> MatMulInteger(x_q, w_q, x_zp) -> Cast f32 -> · (x_scale·w_scale) [+ bias].
+Expected<QuantizeResult> insertQdq(Graph& g, const QuantPlan& plan, const std::vector<TensorStats>& stats,
+                                   const QuantizeOptions& options);
+
+}  // namespace dlc::quantize

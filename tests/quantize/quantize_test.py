@@ -1,0 +1,284 @@
+#!/usr/bin/python3
+"""`dlc quantize` on the Fashion-MNIST CNN (two Conv+BatchNorm+ReLU+MaxPool blocks, two Linear
+layers), checked against independent results:
+
+- the oracle: the QDQ model dlc wrote, run by dlc's reference interpreter at -O0 (float ops
+  between DequantizeLinear and QuantizeLinear, nothing fused), against the .dlc that dlc compiled
+  from the same model with the QDQ chains lowered to QLinearConv (--target onednn) — within one
+  quantization step of the logits;
+- ONNX Runtime 1.30 running the QDQ .onnx (with --ort-cache) — within one step of the oracle, and
+  onnx.checker accepts the file;
+- the float model's accuracy as dlc measures it (--eval) equals PyTorch's on the same weights;
+- bad input: one-line errors, a non-zero exit and no output file.
+
+With --train-epochs N (the `slow` test) the CNN is first trained by PyTorch on the 60,000 training
+images, quantized with 500 calibration images, and the 10,000-image test accuracy is measured in
+float, int8 per-tensor, int8 per-channel and accuracy-bounded (--max-accuracy-drop 0.2) modes:
+per-channel must lose at most 0.5 points, the bounded mode must meet 0.2 points or say why not.
+
+usage: quantize_test.py --dlc DLC --work DIR [--train-epochs N] [--ort-cache DIR]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+try:
+    import onnx
+    import torch
+    import torch.nn as nn
+except ImportError as e:
+    sys.exit(f"quantize_test.py: error: {e} (run with /usr/bin/python3)")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(TESTS, "training"))
+sys.path.insert(0, os.path.join(TESTS, "models"))
+from fashion_mnist_test import cnn, torch_accuracy  # noqa: E402
+
+failures = []
+
+
+def check(ok, message):
+    print(("ok   " if ok else "FAIL ") + message, flush=True)
+    if not ok:
+        failures.append(message)
+
+
+def run(cmd):
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+
+
+def quantize(dlc, model, out, *options):
+    p = run([dlc, "quantize", model, "-o", out, *options])
+    if p.returncode != 0:
+        sys.exit(f"FAIL: dlc quantize {' '.join(options)}: {p.stderr.strip()}")
+    return p
+
+
+def dlc_outputs(dlc, model, x, work, *options):
+    os.makedirs(work, exist_ok=True)
+    np.save(os.path.join(work, "x.npy"), x)
+    p = run([dlc, "run", model, "--input", os.path.join(work, "x.npy"), "--output-dir", work, *options])
+    if p.returncode != 0:
+        sys.exit(f"FAIL: dlc run {model} {' '.join(options)}: {p.stderr.strip()}")
+    return np.load(os.path.join(work, "output_0.npy"))
+
+
+def logits_step(report):
+    """The quantization step of the logits: the scale of the last quantized activation."""
+    return json.load(open(report))["activations"][-1]["scale"]
+
+
+def check_bad_input(dlc, model, calib, work):
+    out = os.path.join(work, "bad.onnx")
+    np.savez(os.path.join(work, "wrong_name.npz"), pixels=np.zeros((4, 1, 28, 28), np.float32))
+    np.savez(os.path.join(work, "wrong_shape.npz"), image=np.zeros((4, 1, 14, 14), np.float32))
+    np.savez(os.path.join(work, "empty.npz"), image=np.zeros((0, 1, 28, 28), np.float32))
+    no_ops = os.path.join(work, "no_ops.onnx")
+    g = onnx.helper.make_graph([onnx.helper.make_node("Relu", ["image"], ["y"], name="relu")], "g",
+                               [onnx.helper.make_tensor_value_info("image", onnx.TensorProto.FLOAT, [None, 1, 28, 28])],
+                               [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [None, 1, 28, 28])])
+    onnx.save(onnx.helper.make_model(g, opset_imports=[onnx.helper.make_opsetid("", 17)]), no_ops)
+    cases = [
+        ([model, "-o", out], "needs --calibrate"),
+        ([model, "-o", out, "--calibrate", os.path.join(work, "wrong_name.npz")], "has no array 'image'"),
+        ([model, "-o", out, "--calibrate", os.path.join(work, "wrong_shape.npz")], "has shape"),
+        ([model, "-o", out, "--calibrate", os.path.join(work, "empty.npz")], "no samples"),
+        ([model, "-o", out, "--calibrate", os.path.join(work, "missing.npz")], "missing.npz"),
+        ([no_ops, "-o", out, "--calibrate", calib], "no op to quantize"),
+        ([model, "-o", out, "--calibrate", calib, "--mode", "weight-only"], "not implemented yet"),
+        ([model, "-o", out, "--mode", "dynamic", "--method", "percentile"], "applies to static"),
+        ([model, "-o", out, "--calibrate", calib, "--method", "entropy"], "not implemented yet"),
+        ([model, "-o", out, "--calibrate", calib, "--dtype", "int4"], "not implemented yet"),
+        ([model, "-o", os.path.join(work, "bad.txt"), "--calibrate", calib], "must end in .onnx or .dlc"),
+        ([model, "-o", out, "--calibrate", calib, "--max-accuracy-drop", "1"], "needs --eval"),
+        ([model, "-o", out, "--calibrate", calib, "--exclude-op", "Relu"], "Conv, MatMul and Gemm only"),
+    ]
+    for args, expect in cases:
+        if os.path.exists(out):
+            os.remove(out)
+        p = run([dlc, "quantize", *args])
+        lines = p.stderr.strip().splitlines()
+        ok = p.returncode != 0 and len(lines) == 1 and lines[0].startswith("dlc: error:") and expect in lines[0]
+        ok = ok and not os.path.exists(out) and not os.path.exists(out + ".tmp")
+        check(ok, f"bad input {' '.join(os.path.basename(a) for a in args[2:])}: {lines[-1] if lines else '(no message)'}")
+    p = run([dlc, "quantize", "--help"])
+    check(p.returncode == 0 and "--per-channel" in p.stdout, "dlc quantize --help")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dlc", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--train-epochs", type=int, default=0)
+    ap.add_argument("--ort-cache")
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    data = os.path.join(TESTS, "training", "fashion_mnist.py")
+    subprocess.run([sys.executable, data, os.path.join(a.work, "data")], check=True)
+    train = np.load(os.path.join(a.work, "data", "train.npz"))
+    test = np.load(os.path.join(a.work, "data", "test.npz"))
+    xtr, ytr, xte, yte = train["image"], train["target"], test["image"], test["target"]
+
+    torch.manual_seed(0)
+    model = cnn()
+    if a.train_epochs:
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.from_numpy(xtr), torch.from_numpy(ytr)),
+                                             batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(0))
+        for _ in range(a.train_epochs):
+            model.train()
+            for xb, yb in loader:
+                opt.zero_grad()
+                nn.functional.cross_entropy(model(xb), yb).backward()
+                opt.step()
+    else:
+        # Untrained, but with BatchNorm statistics of real data so activations have realistic ranges.
+        model.train()
+        with torch.no_grad():
+            for i in range(0, 2000, 500):
+                model(torch.from_numpy(xtr[i:i + 500]))
+    model.eval()
+    float_onnx = os.path.join(a.work, "cnn.onnx")
+    torch.onnx.export(model, (torch.zeros(1, 1, 28, 28),), float_onnx, input_names=["image"], output_names=["logits"],
+                      dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}}, opset_version=17)
+    calib = os.path.join(a.work, "calib.npz")
+    np.savez(calib, image=xtr[:500])
+    n_eval = 10000 if a.train_epochs else 1000
+    eval_path = os.path.join(a.work, "eval.npz")
+    np.savez(eval_path, image=xte[:n_eval], target=yte[:n_eval])
+
+    check_bad_input(a.dlc, float_onnx, calib, a.work)
+
+    # Per-tensor and per-channel, with accuracy on the eval set.
+    results = {}
+    for name, options in (("per-tensor", []), ("per-channel", ["--per-channel"])):
+        q = os.path.join(a.work, f"cnn_{name}.onnx")
+        report = os.path.join(a.work, f"report_{name}.json")
+        p = quantize(a.dlc, float_onnx, q, "--calibrate", calib, "--eval", eval_path, "--report", report, *options)
+        print(p.stderr.strip())
+        results[name] = (q, report, json.load(open(report)))
+    r = results["per-channel"][2]
+    torch_acc = torch_accuracy(model, xte[:n_eval], yte[:n_eval])
+    check(abs(r["accuracy_float"] - torch_acc) <= 0.011,
+          f"float accuracy measured by dlc {r['accuracy_float']:.2f}% = PyTorch's {torch_acc:.2f}% ({n_eval} images)")
+    check(len(r["quantized"]) == 4 and not r["float"], f"4 of 4 Conv/Gemm layers quantized ({len(r['quantized'])})")
+    check(r["weight_bytes_quantized"] * 3.5 < r["weight_bytes_float"],
+          f"weights {r['weight_bytes_float']} -> {r['weight_bytes_quantized']} bytes")
+    for name, (_, _, rep) in results.items():
+        drop = rep["accuracy_float"] - rep["accuracy_quantized"]
+        print(f"int8 {name}: {rep['accuracy_quantized']:.2f}% (float {rep['accuracy_float']:.2f}%, drop {drop:.2f} points), "
+              f"output SQNR {rep['output_sqnr_db']:.1f} dB")
+        if a.train_epochs:
+            limit = 0.5 if name == "per-channel" else 1.5
+            check(drop <= limit, f"int8 {name} loses {drop:.2f} <= {limit} points")
+        else:
+            check(rep["output_sqnr_db"] > 20, f"int8 {name}: output SQNR {rep['output_sqnr_db']:.1f} dB > 20")
+
+    # The oracle: the QDQ model unfused on the reference interpreter; against it, the compiled .dlc
+    # (integer kernels) and ONNX Runtime.
+    q_onnx, report, _ = results["per-channel"]
+    step = logits_step(report)
+    x = xte[:16]
+    oracle = dlc_outputs(a.dlc, q_onnx, x, os.path.join(a.work, "oracle"), "--target", "reference", "-O0")
+    q_dlc = os.path.join(a.work, "cnn_per-channel.dlc")
+    quantize(a.dlc, float_onnx, q_dlc, "--calibrate", calib, "--per-channel", "--target", "onednn")
+    fused = dlc_outputs(a.dlc, q_dlc, x, os.path.join(a.work, "fused"))
+    err = float(np.abs(fused - oracle).max())
+    check(err <= step * 1.0001, f".dlc with QLinearConv vs the unfused QDQ oracle: max error {err:.3g} <= one step {step:.3g}")
+    p = run([a.dlc, "inspect", q_dlc])
+    check("QLinearConv: 4" in p.stdout, "the .dlc runs 4 QLinearConv (2 convolutions, 2 linear layers as 1x1)")
+    float_out = dlc_outputs(a.dlc, float_onnx, x, os.path.join(a.work, "float"), "--target", "reference")
+    rel = float(np.abs(oracle - float_out).max() / np.abs(float_out).max())
+    check(rel < 0.1, f"quantized logits within {rel:.3f} of max|float logits|")
+
+    try:
+        onnx.checker.check_model(onnx.load(q_onnx), full_check=True)
+        check(True, "onnx.checker accepts the QDQ model")
+    except Exception as e:  # noqa: BLE001
+        check(False, f"onnx.checker: {e}")
+    if a.ort_cache:
+        import check_export_ort
+        ort_dir = check_export_ort.install_ort(a.ort_cache)
+        outs, _ = check_export_ort.run_ort(ort_dir, q_onnx, [x], os.path.join(a.work, "ort"))
+        err = float(np.abs(outs[0] - oracle).max())
+        check(err <= step * 1.0001, f"ONNX Runtime on the QDQ model vs the oracle: max error {err:.3g} <= one step {step:.3g}")
+
+    # Dynamic: the Linear layers quantize their input at run time; ONNX Runtime runs the same ops.
+    q_dyn = os.path.join(a.work, "cnn_dynamic.onnx")
+    report = os.path.join(a.work, "report_dynamic.json")
+    p = quantize(a.dlc, float_onnx, q_dyn, "--mode", "dynamic", "--per-channel", "--eval", eval_path, "--report", report)
+    print(p.stderr.strip())
+    rep = json.load(open(report))
+    drop = rep["accuracy_float"] - rep["accuracy_quantized"]
+    print(f"int8 dynamic: {rep['accuracy_quantized']:.2f}% (drop {drop:.2f} points), output SQNR {rep['output_sqnr_db']:.1f} dB")
+    check(len(rep["quantized"]) == 2 and all(f["op"] == "Conv" for f in rep["float"]),
+          "dynamic: the 2 Gemm layers quantized, the 2 Conv layers left in float")
+    check(drop <= 0.5 if a.train_epochs else rep["output_sqnr_db"] > 20, f"int8 dynamic loses {drop:.2f} points")
+    # Across runtimes, on an MLP: each Linear layer's input is then computed by the same integer and
+    # f32 operations everywhere, so the run-time quantization sees the same values (in the CNN, the
+    # float convolutions' last-bit differences can move an input across a quantization level).
+    torch.manual_seed(1)
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10)).eval()
+    mlp_onnx = os.path.join(a.work, "mlp.onnx")
+    torch.onnx.export(mlp, (torch.zeros(1, 1, 28, 28),), mlp_onnx, input_names=["image"], output_names=["logits"],
+                      dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}}, opset_version=17)
+    mlp_dyn = os.path.join(a.work, "mlp_dynamic.onnx")
+    quantize(a.dlc, mlp_onnx, mlp_dyn, "--mode", "dynamic", "--per-channel")
+    dyn = dlc_outputs(a.dlc, mlp_dyn, x, os.path.join(a.work, "dynamic"), "--target", "reference", "-O0")
+    dyn_dlc = dlc_outputs(a.dlc, mlp_dyn, x, os.path.join(a.work, "dynamic_onednn"), "--target", "onednn")
+    with torch.no_grad():
+        ref = mlp(torch.from_numpy(x)).numpy()
+    scale = float(np.abs(ref).max())
+    check(float(np.abs(dyn - ref).max()) < 0.05 * scale, "dynamic MLP within 5% of max|y| of PyTorch's float outputs")
+    err = float(np.abs(dyn_dlc - dyn).max())
+    check(err <= 1e-5 * scale, f"dynamic MLP: --target onednn vs the reference: max error {err:.3g} (max|y| {scale:.3g})")
+    if a.ort_cache:
+        outs, _ = check_export_ort.run_ort(ort_dir, mlp_dyn, [x], os.path.join(a.work, "ort_dynamic"))
+        err = float(np.abs(outs[0] - dyn).max())
+        check(err <= 1e-5 * scale, f"ONNX Runtime on the dynamic MLP vs dlc: max error {err:.3g} (max|y| {scale:.3g})")
+
+    if a.train_epochs:
+        # A harmful configuration (activations clipped at their 99th percentile) that the bound must
+        # repair by putting layers back in float.
+        clipped = os.path.join(a.work, "cnn_clipped_bounded.onnx")
+        report = os.path.join(a.work, "report_clipped_bounded.json")
+        p = run([a.dlc, "quantize", float_onnx, "-o", clipped, "--calibrate", calib, "--method", "percentile",
+                 "--percentile", "99", "--eval", eval_path, "--max-accuracy-drop", "0.2", "--report", report])
+        print(p.stderr.strip())
+        rep = json.load(open(report))
+        b = rep["accuracy_bound"]
+        drop = rep["accuracy_float"] - rep["accuracy_quantized"]
+        if b["met"]:
+            check(p.returncode == 0 and drop <= 0.2 and b["evaluations"] <= 4,
+                  f"accuracy-bounded (percentile 99): drop {drop:.2f} <= 0.2 points in {b['evaluations']} evaluations, "
+                  f"float: {[f['node'] for f in rep['float']]}")
+        else:
+            check(p.returncode != 0 and "accuracy bound not met" in p.stderr and os.path.exists(clipped),
+                  f"accuracy-bounded (percentile 99): bound not met (drop {drop:.2f}), said so and kept the best model")
+
+        bounded = os.path.join(a.work, "cnn_bounded.onnx")
+        report = os.path.join(a.work, "report_bounded.json")
+        p = run([a.dlc, "quantize", float_onnx, "-o", bounded, "--calibrate", calib, "--per-channel", "--eval", eval_path,
+                 "--max-accuracy-drop", "0.2", "--report", report])
+        print(p.stderr.strip())
+        rep = json.load(open(report))
+        b = rep["accuracy_bound"]
+        drop = rep["accuracy_float"] - rep["accuracy_quantized"]
+        if b["met"]:
+            check(p.returncode == 0 and drop <= 0.2, f"accuracy-bounded: drop {drop:.2f} <= 0.2 points in {b['evaluations']} evaluations, "
+                                                   f"{len(rep['float'])} layers in float")
+        else:
+            check(p.returncode != 0 and "accuracy bound not met" in p.stderr and os.path.exists(bounded),
+                  f"accuracy-bounded: bound not met (drop {drop:.2f}), said so and kept the best model")
+
+    print("ok" if not failures else f"FAIL: {len(failures)} checks failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,616 @@
+// `dlc quantize`: static post-training int8 quantization. Calibrates activation ranges by running
+// the float model on dlc's own runtime, writes the QDQ model (ONNX, or a .dlc compiled with the
+// QDQ chains lowered to integer kernels), and optionally keeps layers in float until an accuracy
+// bound holds.
+#include <cmath>
+#include <iostream>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "backends/artifact_writer.h"
+#include "frontend/onnx/exporter.h"
+#include "ir/clone.h"
+#include "ir/verifier.h"
+#include "passes/pass_manager.h"
+#include "passes/quantize/insert_qdq.h"
+#include "tools/artifact.h"
+#include "tools/cli.h"
+#include "tools/dataset.h"
+#include "tools/npz.h"
+#include "tools/pipeline.h"
+#include "tools/progress.h"
+
+namespace dlc::cli {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: dlc quantize MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --calibrate CALIB.npz [options]\n"
+    "       dlc quantize MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --mode dynamic [options]\n"
+    "\n"
+    "Static post-training quantization to int8. The float model runs on CALIB.npz (one array per\n"
+    "model input, first axis the sample) to find each activation's range; Conv, MatMul and Gemm\n"
+    "with constant weights get int8 weights (symmetric), int32 biases and quantized inputs and\n"
+    "outputs, as QuantizeLinear/DequantizeLinear pairs (QDQ). OUT.onnx is that QDQ model, which\n"
+    "ONNX Runtime and other tools read; OUT.dlc is compiled for --target with the QDQ chains lowered\n"
+    "to integer kernels (QLinearConv, QLinearMatMul). BatchNormalization is folded first.\n"
+    "Dynamic mode (for transformers) needs no calibration: MatMul and Gemm get int8 weights and\n"
+    "quantize their input as they run (DynamicQuantizeLinear, MatMulInteger, rescaled to f32).\n"
+    "\n"
+    "  -o, --output OUT        .onnx (QDQ) or .dlc (compiled); replaced atomically\n"
+    "  --calibrate CALIB.npz   calibration samples (required for static; in dynamic mode, optional\n"
+    "                          samples to measure the output SQNR on)\n"
+    "  --samples N             use the first N calibration samples (default: all)\n"
+    "  --batch-size N          calibration batch (default 32, or the model's static batch)\n"
+    "  --mode static|dynamic   static (default) or dynamic quantization (weight-only: not yet)\n"
+    "  --dtype uint8|int8      activation type (default uint8); weights are always int8\n"
+    "  --method minmax|percentile   activation range: observed min/max (default), or clipped at\n"
+    "                          the --percentile of |x| (default 99.99)\n"
+    "  --per-channel           a weight scale per output channel (default: one per tensor)\n"
+    "  --symmetric             activations with the zero point at the middle of the range\n"
+    "  --exclude NODE,...      node names to leave in float\n"
+    "  --exclude-op OP,...     op types to leave in float (Conv, MatMul, Gemm)\n"
+    "  --eval EVAL.npz         measure top-1 accuracy (labels in array 'target', or, without it,\n"
+    "                          agreement with the float model's top-1) of float and quantized models\n"
+    "  --max-accuracy-drop P   with --eval: put the layers that hurt the output most back in float\n"
+    "                          (ranked by each one's effect on the output) until the drop is <= P\n"
+    "                          percentage points; a binary search over how many, reported\n"
+    "  --report REPORT.json    per-layer weight SQNR, activation ranges, what stayed float and why,\n"
+    "                          output SQNR against the float model, accuracy, sizes\n"
+    "  --target T              target of OUT.dlc (default onednn)\n";
+
+// Gives every unnamed value a name: calibration statistics and reports refer to tensors by name.
+void nameAllValues(Graph& g) {
+  std::set<std::string> used;
+  walkOps(g.body(), [&](const Op* op) {
+    for (int i = 0; i < op->numResults(); ++i) used.insert(op->result(i)->name());
+  });
+  int k = 0;
+  walkOps(g.body(), [&](const Op* op) {
+    for (int i = 0; i < op->numResults(); ++i)
+      if (op->result(i)->name().empty()) {
+        std::string n;
+        do n = str("t", k++);
+        while (used.count(n));
+        used.insert(n);
+        op->result(i)->setName(n);
+      }
+  });
+}
+
+std::map<std::string, Type> argumentTypes(const Graph& g) {
+  std::map<std::string, Type> types;
+  for (int i = 0; i < g.body().numArguments(); ++i) types[g.body().argument(i)->name()] = g.body().argument(i)->type();
+  return types;
+}
+
+std::vector<std::string> argumentNames(const Graph& g) {
+  std::vector<std::string> names;
+  for (int i = 0; i < g.body().numArguments(); ++i) names.push_back(g.body().argument(i)->name());
+  return names;
+}
+
+// Runs a graph over a dataset in batches on one target: compiled once for the full batch and once
+// for a shorter last one. `extra` are values of `graph` to return after its outputs.
+class BatchRunner {
+ public:
+  BatchRunner(const Graph& graph, std::vector<const Value*> extra, std::string target, int64_t batch)
+      : graph_(graph), extra_(std::move(extra)), target_(std::move(target)), batch_(batch) {}
+
+  // Calls fn(outputs, batch inputs) for every batch of the first `samples` samples of `data`.
+  template <typename Fn>
+  Status run(const Dataset& data, int64_t samples, ProgressBar* progress, const std::string& label, Fn&& fn) {
+    std::vector<int64_t> order(static_cast<size_t>(samples));
+    std::iota(order.begin(), order.end(), 0);
+    std::vector<Tensor> batch;
+    for (int64_t from = 0; from < samples; from += batch_) {
+      int64_t n = std::min(batch_, samples - from);
+      gatherBatch(data, order, from, n, batch);
+      std::vector<DataValue> inputs;
+      for (const Tensor& t : batch) inputs.push_back(DataValue::ofTensor(t));
+      DLC_ASSIGN_OR_RETURN(Compiled * c, compiledFor(n, inputs));
+      DLC_ASSIGN_OR_RETURN(std::vector<DataValue> outputs, runSession(*c->model, *c->session, inputs));
+      DLC_RETURN_IF_ERROR(fn(outputs, inputs));
+      if (progress) progress->update(label, from + n, samples, "samples");
+    }
+    if (progress) progress->clear();
+    return Status::success();
+  }
+
+ private:
+  struct Compiled {
+    std::unique_ptr<runtime::Model> model;
+    std::unique_ptr<runtime::Session> session;
+  };
+  Expected<Compiled*> compiledFor(int64_t n, const std::vector<DataValue>& inputs) {
+    auto it = compiled_.find(n);
+    if (it != compiled_.end()) return &it->second;
+    // A copy whose outputs are the graph's, then the extra values.
+    auto copy = std::make_unique<Graph>();
+    copy->name = graph_.name;
+    copy->opset_imports = graph_.opset_imports;
+    copy->producer = graph_.producer;
+    std::unordered_map<const Value*, Value*> map;
+    cloneRegionInto(graph_.body(), copy->body(), map);
+    std::vector<Value*> outputs = copy->body().outputs();
+    for (const Value* v : extra_) outputs.push_back(map.at(v));
+    copy->body().setOutputs(outputs);
+    DLC_ASSIGN_OR_RETURN(auto model, compileForInputs(*copy, target_, 2, {}, inputs));
+    Compiled c;
+    try {
+      c.session = std::make_unique<runtime::Session>(*model);
+    } catch (const runtime::Error& e) {
+      return Status::error(e.what());
+    }
+    c.model = std::move(model);
+    return &(compiled_[n] = std::move(c));
+  }
+
+  const Graph& graph_;
+  std::vector<const Value*> extra_;
+  std::string target_;
+  int64_t batch_;
+  std::map<int64_t, Compiled> compiled_;
+};
+
+// Calibration: statistics of every tensor in plan.calibrated, keyed by name.
+Expected<std::map<std::string, quantize::TensorStats>> calibrate(const Graph& graph, const quantize::QuantPlan& plan,
+                                                                 const Dataset& data, int64_t samples, int64_t batch,
+                                                                 const std::string& target) {
+  std::vector<const Value*> extra;
+  std::vector<int> input_index;  // for graph arguments: which batch input they are; else -1
+  for (const Value* v : plan.calibrated) {
+    int arg = -1;
+    for (int i = 0; i < graph.body().numArguments(); ++i)
+      if (graph.body().argument(i) == v) arg = i;
+    input_index.push_back(arg);
+    if (arg < 0) extra.push_back(v);
+  }
+  std::vector<quantize::TensorStats> stats(plan.calibrated.size());
+  const size_t first_extra = static_cast<size_t>(graph.body().numOutputs());
+  BatchRunner runner(graph, extra, target, batch);
+  ProgressBar progress;
+  DLC_RETURN_IF_ERROR(runner.run(data, samples, &progress, "calibrating", [&](const std::vector<DataValue>& out, const std::vector<DataValue>& in) {
+    size_t e = first_extra;
+    for (size_t i = 0; i < stats.size(); ++i) {
+      const Tensor& t = input_index[i] >= 0 ? in[static_cast<size_t>(input_index[i])].tensor : out[e++].tensor;
+      if (t.dtype() != DType::F32) return Status::error(str("tensor '", plan.calibrated[i]->name(), "' is not f32"));
+      stats[i].add(t.data<float>(), t.numel());
+    }
+    return Status::success();
+  }));
+  std::map<std::string, quantize::TensorStats> by_name;
+  for (size_t i = 0; i < stats.size(); ++i) by_name[plan.calibrated[i]->name()] = stats[i];
+  return by_name;
+}
+
+// The float graph quantized with `options` (its own plan) from the statistics gathered earlier.
+struct Quantized {
+  std::unique_ptr<Graph> graph;
+  quantize::QuantPlan plan;
+  quantize::QuantizeResult result;
+};
+Expected<Quantized> quantizeWith(const Graph& prepared, const quantize::QuantizeOptions& options,
+                                 const std::map<std::string, quantize::TensorStats>& stats) {
+  Quantized q;
+  q.graph = cloneGraph(prepared);
+  q.plan = quantize::planQuantization(*q.graph, options);
+  std::vector<quantize::TensorStats> ordered;
+  for (const Value* v : q.plan.calibrated) {
+    auto it = stats.find(v->name());
+    if (it == stats.end()) return Status::error(str("no calibration statistics for tensor '", v->name(), "'"));
+    ordered.push_back(it->second);
+  }
+  DLC_ASSIGN_OR_RETURN(q.result, quantize::insertQdq(*q.graph, q.plan, ordered, options));
+  DLC_RETURN_IF_ERROR(verifyGraph(*q.graph));
+  return q;
+}
+
+// Output SQNR of a quantized model against the float one: 10·log10(Σy² / Σ(y - y_q)²) over all
+// outputs and samples.
+struct Sqnr {
+  double signal = 0, noise = 0;
+  double db() const { return noise == 0 ? std::numeric_limits<double>::infinity() : 10 * std::log10(signal / noise); }
+};
+
+Expected<std::vector<std::vector<Tensor>>> runOutputs(const Graph& g, const Dataset& data, int64_t samples, int64_t batch,
+                                                      const std::string& target) {
+  std::vector<std::vector<Tensor>> all;
+  BatchRunner runner(g, {}, target, batch);
+  DLC_RETURN_IF_ERROR(runner.run(data, samples, nullptr, "", [&](const std::vector<DataValue>& out, const std::vector<DataValue>&) {
+    std::vector<Tensor> ts;
+    for (const DataValue& v : out) ts.push_back(v.tensor);
+    all.push_back(std::move(ts));
+    return Status::success();
+  }));
+  return all;
+}
+
+Sqnr outputSqnr(const std::vector<std::vector<Tensor>>& ref, const std::vector<std::vector<Tensor>>& got) {
+  Sqnr s;
+  for (size_t b = 0; b < ref.size() && b < got.size(); ++b)
+    for (size_t o = 0; o < ref[b].size() && o < got[b].size(); ++o)
+      for (int64_t i = 0; i < ref[b][o].numel() && i < got[b][o].numel(); ++i) {
+        double r = ref[b][o].getDouble(i), e = r - got[b][o].getDouble(i);
+        s.signal += r * r;
+        s.noise += e * e;
+      }
+  return s;
+}
+
+// Top-1 of every sample of a classifier output [N, ..., C] (argmax over the last axis).
+std::vector<int64_t> top1(const Tensor& scores) {
+  std::vector<int64_t> out;
+  const int64_t n = scores.dim(0), c = scores.numel() / std::max<int64_t>(1, n);
+  for (int64_t s = 0; s < n; ++s) {
+    int64_t best = 0;
+    for (int64_t k = 1; k < c; ++k)
+      if (scores.getDouble(s * c + k) > scores.getDouble(s * c + best)) best = k;
+    out.push_back(best);
+  }
+  return out;
+}
+
+// Top-1 accuracy (percent) of `g` on the eval set: against `labels`, or when there are none
+// against `reference` (the float model's top-1).
+Expected<double> accuracy(const Graph& g, const Dataset& eval, int64_t batch, const std::string& target,
+                          const std::vector<int64_t>& labels) {
+  int64_t correct = 0, counted = 0;
+  BatchRunner runner(g, {}, target, batch);
+  DLC_RETURN_IF_ERROR(runner.run(eval, eval.samples, nullptr, "", [&](const std::vector<DataValue>& out, const std::vector<DataValue>&) {
+    if (out.empty() || out[0].tensor.rank() < 2) return Status::error("--eval needs a classifier: output 0 of shape [N, classes]");
+    for (int64_t p : top1(out[0].tensor)) correct += p == labels[static_cast<size_t>(counted++)];
+    return Status::success();
+  }));
+  return 100.0 * static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(1, counted));
+}
+
+std::string jsonNumber(double v) {
+  if (std::isinf(v)) return v > 0 ? "\"inf\"" : "\"-inf\"";
+  if (std::isnan(v)) return "null";
+  std::ostringstream os;
+  os.precision(9);
+  os << v;
+  return os.str();
+}
+
+struct BoundedSearch {
+  bool ran = false;
+  double bound = 0;
+  int evaluations = 0;
+  std::vector<std::string> kept_float;  // node names, most harmful first
+  std::vector<std::pair<std::string, double>> ranking;  // node, output SQNR (dB) with only it quantized
+  bool met = false;
+};
+
+std::string reportJson(const std::string& model, const Quantized& q, const quantize::QuantizeOptions& options,
+                       int64_t samples, double output_sqnr, double acc_float, double acc_quant, bool have_acc,
+                       const BoundedSearch& bounded) {
+  std::ostringstream j;
+  j << "{\n  \"model\": " << jsonQuote(model) << ",\n  \"calibration_samples\": " << samples
+    << ",\n  \"activation_dtype\": " << jsonQuote(dtypeName(options.activation_dtype))
+    << ",\n  \"per_channel\": " << (options.per_channel ? "true" : "false")
+    << ",\n  \"symmetric\": " << (options.symmetric ? "true" : "false")
+    << ",\n  \"method\": " << jsonQuote(options.method == quantize::CalibrationMethod::MinMax ? "minmax" : "percentile")
+    << ",\n  \"quantized\": [";
+  for (size_t i = 0; i < q.result.weights.size(); ++i) {
+    const auto& w = q.result.weights[i];
+    j << (i ? "," : "") << "\n    {\"node\": " << jsonQuote(w.node) << ", \"op\": " << jsonQuote(w.op_type)
+      << ", \"weights\": " << w.elements << ", \"weight_sqnr_db\": " << jsonNumber(w.sqnr_db) << "}";
+  }
+  j << "\n  ],\n  \"float\": [";
+  for (size_t i = 0; i < q.plan.skipped.size(); ++i) {
+    const auto& s = q.plan.skipped[i];
+    j << (i ? "," : "") << "\n    {\"node\": " << jsonQuote(s.node) << ", \"op\": " << jsonQuote(s.op_type)
+      << ", \"reason\": " << jsonQuote(s.reason) << "}";
+  }
+  j << "\n  ],\n  \"activations\": [";
+  for (size_t i = 0; i < q.result.activations.size(); ++i) {
+    const auto& a = q.result.activations[i];
+    j << (i ? "," : "") << "\n    {\"tensor\": " << jsonQuote(a.tensor) << ", \"min\": " << jsonNumber(a.lo)
+      << ", \"max\": " << jsonNumber(a.hi) << ", \"scale\": " << jsonNumber(a.params.scale)
+      << ", \"zero_point\": " << a.params.zero_point << "}";
+  }
+  j << "\n  ],\n  \"output_sqnr_db\": " << jsonNumber(output_sqnr);
+  if (have_acc) j << ",\n  \"accuracy_float\": " << jsonNumber(acc_float) << ",\n  \"accuracy_quantized\": " << jsonNumber(acc_quant);
+  if (bounded.ran) {
+    j << ",\n  \"accuracy_bound\": {\"max_drop\": " << jsonNumber(bounded.bound) << ", \"met\": " << (bounded.met ? "true" : "false")
+      << ", \"evaluations\": " << bounded.evaluations << ", \"ranking\": [";
+    for (size_t i = 0; i < bounded.ranking.size(); ++i)
+      j << (i ? ", " : "") << "{\"node\": " << jsonQuote(bounded.ranking[i].first)
+        << ", \"output_sqnr_db_alone\": " << jsonNumber(bounded.ranking[i].second) << "}";
+    j << "]}";
+  }
+  j << ",\n  \"weight_bytes_float\": " << q.result.float_weight_bytes << ",\n  \"weight_bytes_quantized\": "
+    << q.result.quantized_weight_bytes << "\n}\n";
+  return j.str();
+}
+
+bool endsWith(const std::string& s, const std::string& suffix) {
+  return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+int runQuantize(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv,
+                          {"output", "calibrate", "samples", "batch-size", "mode", "dtype", "method", "percentile", "block-size",
+                           "exclude", "exclude-op", "eval", "max-accuracy-drop", "report", "target"},
+                          {"help", "per-channel", "symmetric"});
+  if (!args.ok()) return fail(args.status());
+  if (args->has("help")) {
+    std::cout << kHelp;
+    return 0;
+  }
+  if (args->positional().size() != 1) return fail("quantize takes exactly one MODEL (see --help)");
+  const std::string model_path = args->positional()[0];
+  const std::string out_path = args->get("output");
+  if (out_path.empty()) return fail("quantize needs -o OUT.onnx or -o OUT.dlc");
+  const bool to_artifact = endsWith(out_path, ".dlc");
+  if (!to_artifact && !endsWith(out_path, ".onnx")) return fail(str("-o ", out_path, ": the output must end in .onnx or .dlc"));
+  const std::string mode = args->get("mode", "static");
+  if (mode == "weight-only") return fail("--mode weight-only is not implemented yet (static and dynamic are)");
+  if (mode != "static" && mode != "dynamic") return fail(str("--mode '", mode, "' is not static, dynamic or weight-only"));
+  quantize::QuantizeOptions options;
+  const bool dynamic = mode == "dynamic";
+  if (dynamic) {
+    options.mode = quantize::QuantizeMode::Dynamic;
+    for (const char* o : {"method", "percentile", "symmetric"})
+      if (args->has(o)) return fail(str("--", o, " applies to static quantization (dynamic mode finds each input's range as it runs)"));
+    if (args->has("dtype") && args->get("dtype") != "uint8")
+      return fail("dynamic quantization quantizes activations to uint8 (DynamicQuantizeLinear); --dtype int8 is for static");
+  }
+  const std::string dtype = args->get("dtype", "uint8");
+  if (dtype == "int8") options.activation_dtype = DType::I8;
+  else if (dtype == "int4" || dtype == "fp16" || dtype == "bf16")
+    return fail(str("--dtype ", dtype, " is not implemented yet (static quantization takes uint8 or int8)"));
+  else if (dtype != "uint8") return fail(str("--dtype '", dtype, "' is not uint8, int8, int4, fp16 or bf16"));
+  if (args->has("block-size")) return fail("--block-size applies to weight-only int4, which is not implemented yet");
+  const std::string method = args->get("method", "minmax");
+  if (method == "percentile") options.method = quantize::CalibrationMethod::Percentile;
+  else if (method == "entropy" || method == "mse") return fail(str("--method ", method, " is not implemented yet (minmax or percentile)"));
+  else if (method != "minmax") return fail(str("--method '", method, "' is not minmax, percentile, entropy or mse"));
+  auto percentile = doubleOption(*args, "percentile", 99.99, 50.0, 100.0);
+  if (!percentile.ok()) return fail(percentile.status());
+  if (args->has("percentile") && method != "percentile") return fail("--percentile applies to --method percentile");
+  options.percentile = *percentile;
+  options.per_channel = args->has("per-channel");
+  options.symmetric = args->has("symmetric");
+  for (const auto& e : args->getAll("exclude"))
+    for (const auto& n : splitList(e)) options.exclude_nodes.insert(n);
+  for (const auto& e : args->getAll("exclude-op"))
+    for (const auto& n : splitList(e)) {
+      if (n != "Conv" && n != "MatMul" && n != "Gemm") return fail(str("--exclude-op ", n, ": dlc quantizes Conv, MatMul and Gemm only"));
+      options.exclude_ops.insert(n);
+    }
+  const std::string calib_path = args->get("calibrate");
+  if (calib_path.empty() && !dynamic) return fail("static quantization needs --calibrate CALIB.npz (samples of the model's inputs)");
+  auto samples_opt = intOption(*args, "samples", 0, 1);
+  auto batch_opt = intOption(*args, "batch-size", 32, 1);
+  if (!samples_opt.ok()) return fail(samples_opt.status());
+  if (!batch_opt.ok()) return fail(batch_opt.status());
+  const bool bounded_mode = args->has("max-accuracy-drop");
+  auto max_drop = doubleOption(*args, "max-accuracy-drop", 0.0, 0.0, 100.0);
+  if (!max_drop.ok()) return fail(max_drop.status());
+  const std::string eval_path = args->get("eval");
+  if (bounded_mode && eval_path.empty()) return fail("--max-accuracy-drop needs --eval EVAL.npz");
+  const std::string target = args->get("target", "onednn");
+  if (Status s = checkTarget(target); !s.ok()) return fail(s);
+  if (!to_artifact && args->has("target")) return fail("--target applies to a .dlc output");
+  const std::string run_target = checkTarget("onednn").ok() ? "onednn" : "reference";
+  if (bounded_mode && eval_path.empty()) return fail("--max-accuracy-drop needs --eval EVAL.npz");
+
+  // The float model, cleaned up and with BatchNormalization folded into the weights.
+  auto graph = loadModel(model_path);
+  if (!graph.ok()) return fail(graph.status());
+  Graph& prepared = **graph;
+  {
+    auto ctx = makePassContext("reference", {});
+    if (!ctx.ok()) return fail(ctx.status());
+    passes::PassManager pm;
+    Status s = pm.add({"canonicalize", "constant-fold", "fold-batchnorm", "dce"});
+    if (s.ok()) s = pm.run(prepared, *ctx);
+    if (!s.ok()) return fail(str(s.message(), " (", model_path, ")"));
+  }
+  nameAllValues(prepared);
+  quantize::QuantPlan full_plan = quantize::planQuantization(prepared, options);
+  if (full_plan.ops.empty()) {
+    std::string why;
+    for (const auto& s : full_plan.skipped) why += str(why.empty() ? "" : "; ", s.node.empty() ? s.op_type : s.node, " (", s.op_type, "): ", s.reason);
+    return fail(str(model_path, ": no op to quantize (dlc quantizes Conv, MatMul and Gemm with constant f32 weights)",
+                    why.empty() ? "" : ": " + why));
+  }
+  for (int i = 0; i < prepared.body().numArguments(); ++i)
+    if (!prepared.body().argument(i)->type().isTensor())
+      return fail(str(model_path, ": input '", prepared.body().argument(i)->name(), "' is not a tensor; calibration feeds tensors only"));
+
+  // Calibration (static), and the data for measuring output SQNR: the calibration samples, or
+  // without them (dynamic) the eval inputs.
+  const Type& first = prepared.body().argument(0)->type();
+  const bool static_batch = first.shape.ranked && first.shape.rank() > 0 && first.shape.dims[0].isStatic();
+  std::optional<Dataset> data;
+  int64_t samples = 0, batch = *batch_opt;
+  const std::string data_path = !calib_path.empty() ? calib_path : eval_path;
+  if (!data_path.empty()) {
+    auto loaded = loadDataset(data_path, argumentNames(prepared), argumentTypes(prepared));
+    if (!loaded.ok()) return fail(loaded.status());
+    data = std::move(*loaded);
+    samples = *samples_opt > 0 ? std::min<int64_t>(*samples_opt, data->samples) : data->samples;
+    if (static_batch) {
+      batch = first.shape.dims[0].value;  // a model with a fixed batch takes exactly that many
+      if (samples % batch != 0)
+        return fail(str(model_path, " takes batches of ", batch, " samples; ", data_path, " gives ", samples,
+                        " (use --samples with a multiple of ", batch, ")"));
+    }
+    batch = std::min(batch, samples);
+  }
+  std::map<std::string, quantize::TensorStats> stats;
+  if (!dynamic) {
+    auto calibrated = calibrate(prepared, full_plan, *data, samples, batch, run_target);
+    if (!calibrated.ok()) return fail(str(calibrated.status().message(), " (calibrating on ", calib_path, ")"));
+    stats = std::move(*calibrated);
+  }
+
+  auto quantized = quantizeWith(prepared, options, stats);
+  if (!quantized.ok()) return fail(quantized.status());
+
+  // Output SQNR on (up to) the first 64 samples.
+  const int64_t probe = std::min<int64_t>(samples, std::max<int64_t>(batch, (64 / std::max<int64_t>(1, batch)) * batch));
+  std::vector<std::vector<Tensor>> ref_out;
+  double output_sqnr = std::numeric_limits<double>::quiet_NaN();
+  if (data) {
+    auto r = runOutputs(prepared, *data, probe, batch, run_target);
+    if (!r.ok()) return fail(r.status());
+    ref_out = std::move(*r);
+    auto q_out = runOutputs(*quantized->graph, *data, probe, batch, run_target);
+    if (!q_out.ok()) return fail(str(q_out.status().message(), " (running the quantized model)"));
+    output_sqnr = outputSqnr(ref_out, *q_out).db();
+  }
+
+  // Accuracy, and the accuracy-bounded search.
+  double acc_float = 0, acc_quant = 0;
+  BoundedSearch bounded;
+  if (!eval_path.empty()) {
+    std::vector<std::string> names = argumentNames(prepared);
+    auto types = argumentTypes(prepared);
+    auto eval_arrays = npz::readFile(eval_path);
+    if (!eval_arrays.ok()) return fail(eval_arrays.status());
+    bool found_target = false;
+    for (const auto& [n, t] : *eval_arrays) found_target |= n == "target";
+    eval_arrays->clear();
+    const bool* has_target = &found_target;
+    std::vector<std::string> eval_names = names;
+    Type label_type;
+    label_type.kind = Type::Kind::Tensor;
+    label_type.dtype = DType::I64;
+    label_type.shape.ranked = true;
+    label_type.shape.dims = {Dim{}};
+    if (*has_target) {
+      eval_names.push_back("target");
+      types["target"] = label_type;
+    }
+    auto eval = loadDataset(eval_path, eval_names, types);
+    if (!eval.ok()) return fail(eval.status());
+    const int64_t eval_batch = static_batch ? first.shape.dims[0].value : std::min<int64_t>(64, eval->samples);
+    if (static_batch && eval->samples % eval_batch != 0)
+      return fail(str(model_path, " takes batches of ", eval_batch, "; ", eval_path, " has ", eval->samples, " samples"));
+    Dataset inputs_only = *eval;
+    std::vector<int64_t> labels;
+    if (*has_target) {
+      const Tensor& t = eval->arrays.back();
+      for (int64_t i = 0; i < t.numel(); ++i) labels.push_back(t.getInt(i));
+      inputs_only.names.pop_back();
+      inputs_only.arrays.pop_back();
+    } else {
+      auto outs = runOutputs(prepared, inputs_only, inputs_only.samples, eval_batch, run_target);
+      if (!outs.ok()) return fail(outs.status());
+      for (const auto& b : *outs) {
+        if (b.empty() || b[0].rank() < 2) return fail("--eval needs a classifier: output 0 of shape [N, classes]");
+        for (int64_t p : top1(b[0])) labels.push_back(p);
+      }
+    }
+    auto af = accuracy(prepared, inputs_only, eval_batch, run_target, labels);
+    if (!af.ok()) return fail(af.status());
+    auto aq = accuracy(*quantized->graph, inputs_only, eval_batch, run_target, labels);
+    if (!aq.ok()) return fail(aq.status());
+    acc_float = *af;
+    acc_quant = *aq;
+    std::cerr << "dlc: accuracy " << acc_float << "% float, " << acc_quant << "% quantized (" << eval->samples << " samples"
+              << (*has_target ? "" : ", agreement with the float model") << ")\n";
+    if (bounded_mode) {
+      bounded.ran = true;
+      bounded.bound = *max_drop;
+      bounded.evaluations = 1;
+      bounded.met = acc_float - acc_quant <= *max_drop;
+      if (!bounded.met) {
+        // Rank the quantized ops by the output SQNR of the model with only that op quantized:
+        // the error each one causes at the output, propagated through the rest of the graph.
+        for (const auto& p : quantized->plan.ops) {
+          quantize::QuantizeOptions alone = options;
+          for (const auto& other : quantized->plan.ops)
+            if (other.op->location() != p.op->location()) alone.exclude_nodes.insert(other.op->location());
+          auto single = quantizeWith(prepared, alone, stats);
+          if (!single.ok()) return fail(single.status());
+          auto out = runOutputs(*single->graph, *data, std::min<int64_t>(probe, batch), batch, run_target);
+          if (!out.ok()) return fail(out.status());
+          bounded.ranking.push_back({p.op->location(), outputSqnr(ref_out, *out).db()});
+        }
+        std::vector<std::pair<std::string, double>> order = bounded.ranking;
+        std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+        // Binary search for the fewest float layers, most harmful first, that meet the bound;
+        // all of them in float is the float model, which meets it.
+        size_t lo = 0, hi = order.size();
+        std::unique_ptr<Quantized> best_pass, best_fail;
+        double pass_acc = 0, fail_acc = acc_quant;
+        while (hi - lo > 1) {
+          size_t mid = (lo + hi) / 2;
+          quantize::QuantizeOptions partial = options;
+          for (size_t i = 0; i < mid; ++i) partial.exclude_nodes.insert(order[i].first);
+          auto candidate = quantizeWith(prepared, partial, stats);
+          if (!candidate.ok()) return fail(candidate.status());
+          auto acc = accuracy(*candidate->graph, inputs_only, eval_batch, run_target, labels);
+          if (!acc.ok()) return fail(acc.status());
+          ++bounded.evaluations;
+          std::cerr << "dlc: " << mid << " of " << order.size() << " layers in float: accuracy " << *acc << "%\n";
+          if (acc_float - *acc <= *max_drop) {
+            hi = mid;
+            best_pass = std::make_unique<Quantized>(std::move(*candidate));
+            pass_acc = *acc;
+          } else {
+            lo = mid;
+            if (*acc > fail_acc) {
+              fail_acc = *acc;
+              best_fail = std::make_unique<Quantized>(std::move(*candidate));
+            }
+          }
+        }
+        bounded.met = best_pass != nullptr;
+        std::unique_ptr<Quantized> best = best_pass ? std::move(best_pass) : std::move(best_fail);
+        double best_acc = bounded.met ? pass_acc : fail_acc;
+        if (best) {
+          *quantized = std::move(*best);
+          acc_quant = best_acc;
+        }
+        for (const auto& s : quantized->plan.skipped)
+          if (s.reason == "excluded by --exclude" && !options.exclude_nodes.count(s.node)) bounded.kept_float.push_back(s.node);
+        for (auto& s : quantized->plan.skipped)
+          if (s.reason == "excluded by --exclude" && !options.exclude_nodes.count(s.node))
+            s.reason = str("kept in float to meet --max-accuracy-drop ", *max_drop);
+      }
+    }
+  }
+
+  // Output.
+  Status written;
+  if (to_artifact) {
+    auto ctx = makePassContext(target, {});
+    if (!ctx.ok()) return fail(ctx.status());
+    Status s = optimize(*quantized->graph, *ctx, 2);
+    backends::ArtifactOptions artifact;
+    artifact.target = target;
+    Expected<std::string> bytes = s.ok() ? backends::writeArtifact(*quantized->graph, artifact) : Expected<std::string>(s);
+    written = bytes.ok() ? writeFileAtomically(out_path, *bytes) : bytes.status();
+  } else {
+    written = onnx_export::exportModelFile(*quantized->graph, out_path, {});
+  }
+  if (!written.ok()) return fail(str(written.message(), " (writing ", out_path, ")"));
+  const std::string report_path = args->get("report");
+  if (!report_path.empty()) {
+    Status r = writeFileAtomically(report_path, reportJson(model_path, *quantized, options, samples, output_sqnr, acc_float, acc_quant,
+                                                           !eval_path.empty(), bounded));
+    if (!r.ok()) return fail(r);
+  }
+  std::cerr << "dlc: quantized " << quantized->plan.ops.size() << " of " << quantized->plan.ops.size() + quantized->plan.skipped.size()
+            << " Conv/MatMul/Gemm ops" << (dynamic ? " (dynamic)" : str(" on ", samples, " calibration samples")) << "; weights "
+            << quantized->result.float_weight_bytes << " -> " << quantized->result.quantized_weight_bytes << " bytes"
+            << (std::isnan(output_sqnr) ? std::string() : str("; output SQNR ", output_sqnr, " dB")) << "\n";
+  if (bounded.ran && !bounded.met)
+    return fail(str("accuracy bound not met: the best model found loses ", acc_float - acc_quant, " points (", acc_quant,
+                    "% against ", acc_float, "%) with ", bounded.kept_float.size(), " layers in float; it was written to ", out_path));
+  return 0;
+}
+
+}  // namespace dlc::cli
