@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace dlc::quantize {
 
@@ -50,14 +51,81 @@ double TensorStats::absPercentile(double percent) const {
   return max_abs;
 }
 
+double TensorStats::mseThreshold(int levels) const {
+  const double max_abs = std::max(std::fabs(min_), std::fabs(max_));
+  if (bins_.empty()) return max_abs;
+  const double width = range_ / kBins;
+  double best = max_abs, best_err = std::numeric_limits<double>::infinity();
+  // Candidates: every 8th bin edge up to max |x| (256 candidates at most).
+  for (int edge = 8; edge <= kBins; edge += 8) {
+    const double t = std::min(max_abs, edge * width);
+    const double step = t / (levels - 1);
+    double err = 0;
+    for (int i = 0; i < kBins; ++i) {
+      const int64_t n = bins_[static_cast<size_t>(i)];
+      if (!n) continue;
+      const double c = (i + 0.5) * width;
+      err += static_cast<double>(n) * (c > t ? (c - t) * (c - t) : step * step / 12);
+    }
+    if (err < best_err) best_err = err, best = t;
+    if (t >= max_abs) break;
+  }
+  return best;
+}
+
+double TensorStats::entropyThreshold(int levels) const {
+  const double max_abs = std::max(std::fabs(min_), std::fabs(max_));
+  if (bins_.empty()) return max_abs;
+  std::vector<double> hist(bins_.begin(), bins_.end());
+  hist[0] += static_cast<double>(zeros_);
+  int last = kBins;
+  while (last > 1 && hist[static_cast<size_t>(last - 1)] == 0) --last;
+  if (last <= levels) return max_abs;  // no clipping can keep more resolution than is there
+  double best_kl = std::numeric_limits<double>::infinity();
+  int best_i = last;
+  std::vector<double> p, q;
+  for (int i = levels; i <= last; i += std::max(1, (last - levels) / 256)) {
+    // P: the first i bins, with everything beyond folded into the last one (clipped values).
+    p.assign(hist.begin(), hist.begin() + i);
+    for (int k = i; k < kBins; ++k) p[static_cast<size_t>(i - 1)] += hist[static_cast<size_t>(k)];
+    // Q: P's first i bins merged into `levels` quantization bins, each spread back uniformly over
+    // the nonzero bins it covers.
+    q.assign(static_cast<size_t>(i), 0.0);
+    for (int j = 0; j < levels; ++j) {
+      const int from = j * i / levels, to = (j + 1) * i / levels;
+      double sum = 0;
+      int nonzero = 0;
+      for (int k = from; k < to; ++k) {
+        sum += hist[static_cast<size_t>(k)];
+        nonzero += hist[static_cast<size_t>(k)] != 0;
+      }
+      for (int k = from; k < to; ++k)
+        if (hist[static_cast<size_t>(k)] != 0) q[static_cast<size_t>(k)] = sum / nonzero;
+    }
+    double ps = 0, qs = 0;
+    for (int k = 0; k < i; ++k) ps += p[static_cast<size_t>(k)], qs += q[static_cast<size_t>(k)];
+    if (ps <= 0 || qs <= 0) continue;
+    double kl = 0;
+    for (int k = 0; k < i; ++k) {
+      const double pk = p[static_cast<size_t>(k)] / ps, qk = q[static_cast<size_t>(k)] / qs;
+      if (pk > 0) kl += qk > 0 ? pk * std::log(pk / qk) : pk * 20;  // a value Q cannot represent
+    }
+    if (kl < best_kl) best_kl = kl, best_i = i;
+  }
+  return std::min(max_abs, (best_i + 0.5) * range_ / kBins);
+}
+
 void calibratedRange(const TensorStats& s, CalibrationMethod method, double percentile, double* lo, double* hi) {
   *lo = s.min();
   *hi = s.max();
-  if (method == CalibrationMethod::Percentile) {
-    double t = s.absPercentile(percentile);
-    *lo = std::max(*lo, -t);
-    *hi = std::min(*hi, t);
-  }
+  // Levels over [0, t]: all 256 for a non-negative tensor, half of them on each side otherwise.
+  const int levels = s.min() >= 0 ? 256 : 128;
+  double t = std::numeric_limits<double>::infinity();
+  if (method == CalibrationMethod::Percentile) t = s.absPercentile(percentile);
+  if (method == CalibrationMethod::Mse) t = s.mseThreshold(levels);
+  if (method == CalibrationMethod::Entropy) t = s.entropyThreshold(levels);
+  *lo = std::max(*lo, -t);
+  *hi = std::min(*hi, t);
 }
 
 ActivationParams activationParams(double lo, double hi, DType dtype, bool symmetric) {

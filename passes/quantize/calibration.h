@@ -23,6 +23,11 @@ class TensorStats {
   double max() const { return max_; }
   // The smallest bin edge below which at least `percent` percent of the |x| lie (at most max |x|).
   double absPercentile(double percent) const;
+  // The clipping threshold t for |x| whose `levels`-level uniform quantization of [0, t] loses the
+  // least: squared error (MSE), or KL divergence between the histogram and its quantized form
+  // (entropy, TensorRT's calibration). At most max |x|.
+  double mseThreshold(int levels) const;
+  double entropyThreshold(int levels) const;
 
  private:
   void grow(double abs_value);
@@ -32,7 +37,7 @@ class TensorStats {
   std::vector<int64_t> bins_;
 };
 
-enum class CalibrationMethod { MinMax, Percentile };
+enum class CalibrationMethod { MinMax, Percentile, Entropy, Mse };
 
 struct ActivationParams {
   double scale = 1.0;

@@ -290,5 +290,28 @@ TEST(OnednnOps, Int8ConvAndMatMul) {
   }
 }
 
+// The float islands of a quantized model: QuantizeLinear/DequantizeLinear (per tensor, u8 and s8,
+// with zero points) as reorders, max pooling on u8/s8, and a residual Add between them, all in
+// oneDNN; quantized outputs within one step (x·(1/s) may round a halfway value the other way).
+TEST(OnednnOps, QuantizeDequantizeAndInt8Pooling) {
+  for (uint32_t seed = 1; seed <= 12; ++seed) {
+    Case c(seed);
+    const bool u8 = c.coin();
+    const DType qt = u8 ? DType::U8 : DType::I8;
+    const std::vector<int64_t> shape{c.pick(1, 2), c.pick(1, 20), c.pick(2, 9), c.pick(2, 9)};
+    Value* x = c.input(shape, -3.0f, 3.0f);
+    Value* r = c.input(shape, -1.0f, 1.0f);
+    Value* s = c.scalar(0.03f);
+    Value* z = c.scalarOf(qt, u8 ? 120 : -7);
+    Value* q = c.op1(OpKind::QuantizeLinear, {x, s, z});
+    Value* pooled = c.op1(OpKind::MaxPool, {q}, {{"kernel_shape", Attribute::ofInts({2, 2})}, {"pads", Attribute::ofInts({0, 0, 1, 1})}});
+    Value* sum = c.op1(OpKind::Add, {c.op1(OpKind::DequantizeLinear, {q, s, z}), r});
+    c.output(pooled);
+    c.output(c.op1(OpKind::QuantizeLinear, {c.op1(OpKind::Relu, {sum}), c.scalar(0.02f), c.scalarOf(qt, u8 ? 0 : -128)}));
+    c.output(c.op1(OpKind::DequantizeLinear, {pooled, s, z}));
+    c.check(str("quantize/dequantize seed ", seed, u8 ? " u8" : " s8"), 1e-5, 1, 1);
+  }
+}
+
 }  // namespace
 }  // namespace dlc::testing

@@ -92,7 +92,7 @@ def check_bad_input(dlc, model, calib, work):
         ([no_ops, "-o", out, "--calibrate", calib], "no op to quantize"),
         ([model, "-o", out, "--calibrate", calib, "--mode", "weight-only"], "not implemented yet"),
         ([model, "-o", out, "--mode", "dynamic", "--method", "percentile"], "applies to static"),
-        ([model, "-o", out, "--calibrate", calib, "--method", "entropy"], "not implemented yet"),
+        ([model, "-o", out, "--calibrate", calib, "--method", "kl"], "is not minmax, percentile, entropy or mse"),
         ([model, "-o", out, "--calibrate", calib, "--dtype", "int4"], "not implemented yet"),
         ([model, "-o", os.path.join(work, "bad.txt"), "--calibrate", calib], "must end in .onnx or .dlc"),
         ([model, "-o", out, "--calibrate", calib, "--max-accuracy-drop", "1"], "needs --eval"),
@@ -162,6 +162,16 @@ def main():
         p = quantize(a.dlc, float_onnx, q, "--calibrate", calib, "--eval", eval_path, "--report", report, *options)
         print(p.stderr.strip())
         results[name] = (q, report, json.load(open(report)))
+    if a.train_epochs:  # the other calibration methods, reported (mse also checked)
+        for method in ("percentile", "mse", "entropy"):
+            report = os.path.join(a.work, f"report_{method}.json")
+            quantize(a.dlc, float_onnx, os.path.join(a.work, f"cnn_{method}.onnx"), "--calibrate", calib, "--per-channel",
+                     "--method", method, "--eval", eval_path, "--report", report)
+            rep = json.load(open(report))
+            drop = rep["accuracy_float"] - rep["accuracy_quantized"]
+            print(f"int8 per-channel --method {method}: {rep['accuracy_quantized']:.2f}% (drop {drop:.2f} points)")
+            if method == "mse":
+                check(drop <= 0.5, f"--method mse loses {drop:.2f} <= 0.5 points")
     r = results["per-channel"][2]
     torch_acc = torch_accuracy(model, xte[:n_eval], yte[:n_eval])
     check(abs(r["accuracy_float"] - torch_acc) <= 0.011,

@@ -18,6 +18,7 @@ Status lowerAttentionOp(Builder& b, const Op& op);
 Status lowerConvTransposeOp(Builder& b, const Op& op);
 Status lowerQLinearConvOp(Builder& b, const Op& op);
 Status lowerQLinearMatMulOp(Builder& b, const Op& op);
+Status lowerQuantizeOp(Builder& b, const Op& op);
 Status lowerConvGradWeightOp(Builder& b, const Op& op);
 Status lowerEltwiseOp(Builder& b, const Op& op);
 Status lowerBinaryOp(Builder& b, const Op& op);
@@ -116,14 +117,17 @@ Expected<PoolGeometry> poolGeometry(const Op& op, const memory::dims& x, const m
 }
 
 Status lowerPool(Builder& b, const Op& op) {
-  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
+  // Max pooling also runs on the u8/s8 tensors of a quantized model (max commutes with quantization).
+  const DType xt = op.operand(0)->type().dtype;
+  const bool int8_max = op.kind() == OpKind::MaxPool && (xt == DType::U8 || xt == DType::I8);
+  if (!isF32(op) && !int8_max) return Status::error(str(where(op), ": f32 only (u8/s8 for MaxPool)"));
   if (op.numResults() > 1 && op.result(1)->hasUses()) return Status::error(str(where(op), ": MaxPool indices"));
   memory::dims x = dimsOf(op.operand(0)->type()), y = dimsOf(op.result()->type());
   bool global = op.kind() == OpKind::GlobalAveragePool || op.kind() == OpKind::GlobalMaxPool;
   bool is_max = op.kind() == OpKind::MaxPool || op.kind() == OpKind::GlobalMaxPool;
   DLC_ASSIGN_OR_RETURN(PoolGeometry g, poolGeometry(op, x, y, global, is_max));
   DLC_ASSIGN_OR_RETURN(int src, b.tensorOf(op.operand(0)));
-  memory::desc dst_any(y, memory::data_type::f32, memory::format_tag::any);
+  memory::desc dst_any(y, *dnnlType(xt), memory::format_tag::any);
   dnnl::pooling_v2_forward::primitive_desc pd(
       dnnl::pooling_v2_forward::desc(dnnl::prop_kind::forward_inference, g.alg, b.md(src), dst_any, g.strides, g.kernel, g.dil,
                                      g.pad_l, g.pad_r),
@@ -473,6 +477,7 @@ Lowering loweringFor(OpKind kind) {
     case OpKind::ConvTranspose: return lowerConvTransposeOp;
     case OpKind::QLinearConv: return lowerQLinearConvOp;
     case OpKind::QLinearMatMul: return lowerQLinearMatMulOp;
+    case OpKind::QuantizeLinear: case OpKind::DequantizeLinear: return lowerQuantizeOp;
     case OpKind::Relu: case OpKind::LeakyRelu: case OpKind::Elu: case OpKind::Sigmoid: case OpKind::Tanh:
     case OpKind::Exp: case OpKind::Sqrt: case OpKind::Abs: case OpKind::Neg:
     case OpKind::HardSwish: case OpKind::Gelu: case OpKind::Clip: return lowerEltwiseOp;

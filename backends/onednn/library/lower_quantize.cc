@@ -1,0 +1,60 @@
+// QuantizeLinear and DequantizeLinear with one scale and zero point (per tensor) as oneDNN
+// reorders, which also change the layout in the same pass: the float ops between int8 ops of a
+// quantized model (a residual Add, say) read and write through these.
+#include "backends/onednn/library/program.h"
+
+namespace dlc::onednn {
+namespace {
+
+// A constant scalar operand's value; false when it is absent, not constant or not one element.
+bool constantScalar(Builder& b, const Op& op, int i, double* out) {
+  if (op.numOperands() <= i || !op.operand(i)) return false;
+  auto t = b.tensorOf(op.operand(i));
+  if (!t.ok() || !b.isConstant(*t) || op.operand(i)->type().shape.numElements() != 1) return false;
+  const void* p = b.constantData(*t);
+  switch (op.operand(i)->type().dtype) {
+    case DType::F32: *out = *static_cast<const float*>(p); return true;
+    case DType::U8: *out = *static_cast<const uint8_t*>(p); return true;
+    case DType::I8: *out = *static_cast<const int8_t*>(p); return true;
+    default: return false;
+  }
+}
+
+// `md`'s layout with another element type (a reorder then converts in place of copying).
+dnnl::memory::desc withType(const dnnl::memory::desc& md, dnnl::memory::data_type t) {
+  dnnl::memory::desc out = md;
+  out.data.data_type = static_cast<dnnl_data_type_t>(t);
+  return out;
+}
+
+// QuantizeLinear(x, s, z) = saturate(round(x / s) + z), as reorder(x) with output scale 1/s and
+// destination zero point z (round to nearest even, saturating). x·(1/s) can differ from x / s in
+// the last bit, which moves a value lying exactly halfway between two steps by one step.
+// DequantizeLinear(q, s, z) = (q - z)·s, as reorder(q) with source zero point z and scale s.
+Status lowerQuantizeOrDequantize(Builder& b, const Op& op) {
+  const bool quantize = op.kind() == OpKind::QuantizeLinear;
+  double scale = 0, zero_point = 0;
+  if (!constantScalar(b, op, 1, &scale) || !(scale > 0))
+    return Status::error(str(where(op), ": the scale must be one positive constant (per-axis runs on the reference kernels)"));
+  if (op.operand(2) && !constantScalar(b, op, 2, &zero_point))
+    return Status::error(str(where(op), ": the zero point must be one constant"));
+  const DType qt = quantize ? op.result()->type().dtype : op.operand(0)->type().dtype;
+  const DType ft = quantize ? op.operand(0)->type().dtype : op.result()->type().dtype;
+  if ((qt != DType::U8 && qt != DType::I8) || ft != DType::F32) return Status::error(str(where(op), ": f32 <-> u8/s8 only"));
+  DLC_ASSIGN_OR_RETURN(int src, b.tensorOf(op.operand(0)));
+  dnnl::memory::desc dst_md = withType(b.md(src), *dnnlType(op.result()->type().dtype));
+  dnnl::primitive_attr attr = Builder::baseAttr();
+  attr.set_output_scales(0, {static_cast<float>(quantize ? 1.0 / scale : scale)});
+  if (zero_point != 0) attr.set_zero_points(quantize ? DNNL_ARG_DST : DNNL_ARG_SRC, 0, {static_cast<int32_t>(zero_point)});
+  dnnl::reorder::primitive_desc pd(cpuEngine(), b.md(src), cpuEngine(), dst_md, attr);
+  int dst = b.internal(dst_md);
+  b.exec(dnnl::reorder(pd), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}, pd.scratchpad_desc(), op);
+  b.bind(op.result(), dst);
+  return Status::success();
+}
+
+}  // namespace
+
+Status lowerQuantizeOp(Builder& b, const Op& op) { return lowerQuantizeOrDequantize(b, op); }
+
+}  // namespace dlc::onednn
