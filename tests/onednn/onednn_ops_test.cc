@@ -275,6 +275,24 @@ TEST(OnednnOps, Int8ConvAndMatMul) {
                    {{"pads", Attribute::ofInts({k / 2, k / 2, k / 2, k / 2})}, {"group", Attribute::ofInt(group)}}));
     c.check(str("int8 conv seed ", seed, u8 ? " u8" : " s8", per_channel ? " per-channel" : "", " g", group));
   }
+  // Fully connected layers as 1x1 QLinearConv of 1x1 images (how fuse-qdq writes Linear): lowered
+  // as an int8 matmul with the bias.
+  for (uint32_t seed = 1; seed <= 10; ++seed) {
+    Case c(seed);
+    if (!cpuRunsInt8()) c.allowReference();
+    const bool u8 = c.coin(), per_channel = c.coin();
+    const int64_t n = c.pick(1, 40), ch = c.pick(1, 70), oc = c.pick(1, 30);
+    const DType xt = u8 ? DType::U8 : DType::I8;
+    Value* x = c.input({n, ch, 1, 1}, u8 ? 0 : -128, u8 ? 255 : 127, xt);
+    Value* w = c.weight({oc, ch, 1, 1}, -127, 127, DType::I8);
+    Value* w_scale = per_channel ? c.weight({oc}, 0.001f, 0.004f) : c.scalar(0.0025f);
+    Value* w_zp = per_channel ? c.weight({oc}, 0, 0, DType::I8) : c.scalarOf(DType::I8, 0);
+    std::vector<Value*> operands{x, c.scalar(0.02f), c.scalarOf(xt, u8 ? 128 : 3), w, w_scale, w_zp, c.scalar(0.05f),
+                                 c.scalarOf(DType::U8, 100)};
+    if (c.coin()) operands.push_back(c.weight({oc}, -2000, 2000, DType::I32));
+    c.output(c.op1(OpKind::QLinearConv, operands, {{"kernel_shape", Attribute::ofInts({1, 1})}}));
+    c.check(str("int8 fully connected seed ", seed, u8 ? " u8" : " s8", per_channel ? " per-channel" : "", operands.size() > 8 ? " bias" : ""));
+  }
   for (uint32_t seed = 1; seed <= 10; ++seed) {
     Case c(seed);
     if (!cpuRunsInt8()) c.allowReference();

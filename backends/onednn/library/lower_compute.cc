@@ -491,6 +491,44 @@ Expected<dnnl::primitive_attr> int8Attr(Builder& b, const Op& op, int x_scale, i
 // results (seen: off by up to 65 steps on a Zen 2). Those CPUs leave int8 ops to the reference kernels.
 bool cpuHasInt8DotProduct() { return __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni"); }
 
+// True when every dim after the first two is 1.
+bool pointsOnly(const memory::dims& d) {
+  for (size_t i = 2; i < d.size(); ++i)
+    if (d[i] != 1) return false;
+  return true;
+}
+
+// A 1x1 QLinearConv of 1x1 images (a fully connected layer with its int32 bias, as fuse-qdq writes
+// Linear layers) as oneDNN's int8 matmul: y[n, m] = Σ_c x[n, c]·W[m, c] + B[m], the weights
+// [M, C, 1, 1] seen as the column-major [C, M] matrix. The convolution would see N images of one
+// pixel each; the matmul is one GEMM.
+Status lowerQLinearConvAsMatMul(Builder& b, const Op& op, const memory::dims& x, const memory::dims& w, const memory::dims& y) {
+  const memory::dim N = x[0], C = x[1], M = w[0];
+  const memory::data_type xt = *dnnlType(op.operand(0)->type().dtype), yt = *dnnlType(op.result()->type().dtype);
+  DLC_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, int8Attr(b, op, 1, 4, 5, 6, 1 << 1, M));
+  DLC_ASSIGN_OR_RETURN(int x0, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int x1, b.ensurePlain(x0));
+  DLC_ASSIGN_OR_RETURN(int w0, b.tensorOf(op.operand(3)));
+  DLC_ASSIGN_OR_RETURN(int w1, b.ensurePlain(w0));
+  const memory::desc src_md = plainDesc({N, C}, xt), dst_md = plainDesc({N, M}, yt);
+  const memory::desc w_view(memory::dims{C, M}, memory::data_type::s8, memory::dims{1, C});
+  const memory::desc w_md = b.isConstant(w1) ? memory::desc({C, M}, memory::data_type::s8, memory::format_tag::any) : w_view;
+  const bool has_bias = op.numOperands() > 8 && op.operand(8);
+  const memory::desc bias_md = has_bias ? plainDesc({1, M}, memory::data_type::s32) : memory::desc();
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, w_md, bias_md, dst_md), attr, cpuEngine());
+  DLC_ASSIGN_OR_RETURN(int weights, b.ensure(b.view(w1, w_view), pd.weights_desc()));
+  int dst = b.internal(dst_md);
+  std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, b.view(x1, src_md)}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+  if (has_bias) {
+    DLC_ASSIGN_OR_RETURN(int bias, b.tensorOf(op.operand(8)));
+    DLC_ASSIGN_OR_RETURN(int bias_plain, b.ensurePlain(bias));
+    args.push_back({DNNL_ARG_BIAS, b.view(bias_plain, bias_md)});
+  }
+  b.exec(dnnl::matmul(pd), std::move(args), pd.scratchpad_desc(), op);
+  b.bind(op.result(), b.view(dst, plainDesc(y, yt)));
+  return Status::success();
+}
+
 // QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B?): u8/s8 activations, s8
 // weights, int32 bias in the accumulator's scale; oneDNN's int8 convolution (VNNI kernels).
 Status lowerQLinearConv(Builder& b, const Op& op) {
@@ -499,6 +537,11 @@ Status lowerQLinearConv(Builder& b, const Op& op) {
   if ((xt != DType::U8 && xt != DType::I8) || wt != DType::I8 || (yt != DType::U8 && yt != DType::I8))
     return Status::error(str(where(op), ": u8/s8 activations with s8 weights only"));
   memory::dims x = dimsOf(op.operand(0)->type()), w = dimsOf(op.operand(3)->type()), y = dimsOf(op.result()->type());
+  if (x.size() >= 3 && pointsOnly(x) && pointsOnly(w) && pointsOnly(y) && op.getInt("group", 1) == 1) {
+    bool padded = false;
+    for (int64_t p : op.getInts("pads")) padded |= p != 0;
+    if (!padded && op.getString("auto_pad", "NOTSET") == "NOTSET") return lowerQLinearConvAsMatMul(b, op, x, w, y);
+  }
   DLC_ASSIGN_OR_RETURN(ConvGeometry g, convGeometry(op, x, w, y));
   DLC_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, int8Attr(b, op, 1, 4, 5, 6, 1 << 1, y[1]));
   bool has_bias = op.numOperands() > 8 && op.operand(8);
