@@ -308,6 +308,28 @@ TEST(OnednnOps, Int8ConvAndMatMul) {
   }
 }
 
+// Dynamic quantization's integer matmul: MatMulInteger(u8/s8 a, s8 b, a_zp) with a's zero point a
+// run-time input (as DynamicQuantizeLinear computes it) or a constant, batched a, then Cast to f32.
+TEST(OnednnOps, MatMulIntegerAndCast) {
+  for (uint32_t seed = 1; seed <= 12; ++seed) {
+    Case c(seed);
+    if (!cpuRunsInt8()) c.allowReference();
+    const bool u8 = c.coin(), runtime_zp = c.coin(), batched = c.coin();
+    const DType at = u8 ? DType::U8 : DType::I8;
+    const int64_t m = c.pick(1, 20), k = c.pick(1, 90), n = c.pick(1, 40);
+    std::vector<int64_t> a_shape{m, k};
+    if (batched) a_shape.insert(a_shape.begin(), c.pick(1, 3));
+    Value* a = c.input(a_shape, u8 ? 0 : -128, u8 ? 255 : 127, at);
+    Value* w = c.weight({k, n}, -127, 127, DType::I8);
+    Value* zp = runtime_zp ? c.input({}, u8 ? 0 : -128, u8 ? 255 : 127, at) : c.scalarOf(at, u8 ? 131 : -3);
+    Value* acc = c.op1(OpKind::MatMulInteger, {a, w, zp});
+    c.output(acc);
+    c.output(c.op1(OpKind::Cast, {acc}, {{"to", Attribute::ofInt(1)}}));
+    c.check(str("MatMulInteger seed ", seed, u8 ? " u8" : " s8", runtime_zp ? " run-time zero point" : "", batched ? " batched" : ""),
+            1e-6, 0, 1);
+  }
+}
+
 // The float islands of a quantized model: QuantizeLinear/DequantizeLinear (per tensor, u8 and s8,
 // with zero points) as reorders, max pooling on u8/s8, and a residual Add between them, all in
 // oneDNN; quantized outputs within one step (x·(1/s) may round a halfway value the other way).

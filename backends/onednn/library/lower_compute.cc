@@ -586,8 +586,57 @@ Status lowerQLinearMatMul(Builder& b, const Op& op) {
   return Status::success();
 }
 
+// MatMulInteger(a, b, a_zp?, b_zp?) -> s32 with a [..., M, K] u8/s8 and a 2-D s8 b: oneDNN's int8
+// matmul, the batch folded into M. a's zero point may be a run-time scalar (DynamicQuantizeLinear's
+// output, which is how dynamic quantization uses it); b's must be zero (symmetric weights).
+Status lowerMatMulInteger(Builder& b, const Op& op) {
+  if (!cpuHasInt8DotProduct()) return Status::error(str(where(op), ": int8 needs a CPU with VNNI (this one saturates u8*s8 pairs)"));
+  const DType at = op.operand(0)->type().dtype, bt = op.operand(1)->type().dtype;
+  if ((at != DType::U8 && at != DType::I8) || bt != DType::I8) return Status::error(str(where(op), ": u8/s8 times s8 only"));
+  memory::dims a = dimsOf(op.operand(0)->type()), w = dimsOf(op.operand(1)->type()), y = dimsOf(op.result()->type());
+  if (a.size() < 2 || w.size() != 2) return Status::error(str(where(op), ": a batched or matrix a times a matrix b only"));
+  for (double z : zeroPoint(b, op, 3))
+    if (z != 0) return Status::error(str(where(op), ": b's zero point must be constant 0"));
+  if (op.numOperands() > 3 && op.operand(3) && zeroPoint(b, op, 3).empty())
+    return Status::error(str(where(op), ": b's zero point must be constant 0"));
+  memory::dim rows = 1;
+  for (size_t i = 0; i + 1 < a.size(); ++i) rows *= a[i];
+  const memory::dim K = a.back(), N = w[1];
+  dnnl::primitive_attr attr = Builder::baseAttr();
+  std::vector<std::pair<int, int>> extra;
+  if (op.numOperands() > 2 && op.operand(2)) {
+    if (op.operand(2)->type().shape.numElements() != 1) return Status::error(str(where(op), ": a per-row zero point"));
+    std::vector<double> z = zeroPoint(b, op, 2);
+    if (!z.empty()) {
+      if (z[0] != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {static_cast<int32_t>(z[0])});
+    } else {
+      attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+      DLC_ASSIGN_OR_RETURN(int zp, b.tensorOf(op.operand(2)));
+      DLC_ASSIGN_OR_RETURN(int zp32, b.ensure(b.view(zp, plainDesc({1}, *dnnlType(op.operand(2)->type().dtype))),
+                                              plainDesc({1}, memory::data_type::s32)));
+      extra.push_back({DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, zp32});
+    }
+  }
+  DLC_ASSIGN_OR_RETURN(int a0, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int a1, b.ensurePlain(a0));
+  DLC_ASSIGN_OR_RETURN(int w0, b.tensorOf(op.operand(1)));
+  DLC_ASSIGN_OR_RETURN(int w1, b.ensurePlain(w0));
+  const memory::desc a_md = plainDesc({rows, K}, *dnnlType(at)), dst_md = plainDesc({rows, N}, memory::data_type::s32);
+  const memory::desc w_plain = plainDesc({K, N}, memory::data_type::s8);
+  const memory::desc w_md = b.isConstant(w1) ? memory::desc({K, N}, memory::data_type::s8, memory::format_tag::any) : w_plain;
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, w_md, dst_md), attr, cpuEngine());
+  DLC_ASSIGN_OR_RETURN(int weights, b.ensure(b.view(w1, w_plain), pd.weights_desc()));
+  int dst = b.internal(dst_md);
+  std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, b.view(a1, a_md)}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+  args.insert(args.end(), extra.begin(), extra.end());
+  b.exec(dnnl::matmul(pd), std::move(args), pd.scratchpad_desc(), op);
+  b.bind(op.result(), b.view(dst, plainDesc(y, memory::data_type::s32)));
+  return Status::success();
+}
+
 }  // namespace
 
+Status lowerMatMulIntegerOp(Builder& b, const Op& op) { return lowerMatMulInteger(b, op); }
 Status lowerConvTransposeOp(Builder& b, const Op& op) { return lowerConvTranspose(b, op); }
 Status lowerQLinearConvOp(Builder& b, const Op& op) { return lowerQLinearConv(b, op); }
 Status lowerQLinearMatMulOp(Builder& b, const Op& op) { return lowerQLinearMatMul(b, op); }

@@ -1,5 +1,5 @@
-// QuantizeLinear and DequantizeLinear with one scale and zero point (per tensor) as oneDNN
-// reorders, which also change the layout in the same pass: the float ops between int8 ops of a
+// QuantizeLinear and DequantizeLinear with one scale and zero point (per tensor), and Cast from
+// integers to f32, as oneDNN reorders, which also change the layout in the same pass: the float ops between int8 ops of a
 // quantized model (a residual Add, say) read and write through these.
 #include "backends/onednn/library/program.h"
 
@@ -20,12 +20,6 @@ bool constantScalar(Builder& b, const Op& op, int i, double* out) {
   }
 }
 
-// `md`'s layout with another element type (a reorder then converts in place of copying).
-dnnl::memory::desc withType(const dnnl::memory::desc& md, dnnl::memory::data_type t) {
-  dnnl::memory::desc out = md;
-  out.data.data_type = static_cast<dnnl_data_type_t>(t);
-  return out;
-}
 
 // QuantizeLinear(x, s, z) = saturate(round(x / s) + z), as reorder(x) with output scale 1/s and
 // destination zero point z (round to nearest even, saturating). x·(1/s) can differ from x / s in
@@ -53,8 +47,31 @@ Status lowerQuantizeOrDequantize(Builder& b, const Op& op) {
   return Status::success();
 }
 
+// Cast from an integer type to f32 (exact below 2^24, rounded to nearest above, as a C++ cast): a
+// reorder that keeps the layout. Float -> integer is left to the reference kernels (ONNX's Cast
+// truncates; a reorder rounds).
+Status lowerCastToFloat(Builder& b, const Op& op) {
+  const DType from = op.operand(0)->type().dtype, to = op.result()->type().dtype;
+  if ((from != DType::I32 && from != DType::I8 && from != DType::U8) || to != DType::F32)
+    return Status::error(str(where(op), ": Cast from s32/s8/u8 to f32 only"));
+  DLC_ASSIGN_OR_RETURN(int src, b.tensorOf(op.operand(0)));
+  dnnl::memory::desc dst_md = withType(b.md(src), dnnl::memory::data_type::f32);
+  dnnl::reorder::primitive_desc pd(cpuEngine(), b.md(src), cpuEngine(), dst_md, Builder::baseAttr());
+  int dst = b.internal(dst_md);
+  b.exec(dnnl::reorder(pd), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}, pd.scratchpad_desc(), op);
+  b.bind(op.result(), dst);
+  return Status::success();
+}
+
 }  // namespace
 
+dnnl::memory::desc withType(const dnnl::memory::desc& md, dnnl::memory::data_type t) {
+  dnnl::memory::desc out = md;
+  out.data.data_type = static_cast<dnnl_data_type_t>(t);
+  return out;
+}
+
+Status lowerCastOp(Builder& b, const Op& op) { return lowerCastToFloat(b, op); }
 Status lowerQuantizeOp(Builder& b, const Op& op) { return lowerQuantizeOrDequantize(b, op); }
 
 }  // namespace dlc::onednn

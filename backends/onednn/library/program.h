@@ -113,6 +113,8 @@ class Builder {
 dnnl::memory::dims dimsOf(const Type& t);
 dnnl::memory::desc plainDesc(const dnnl::memory::dims& dims, dnnl::memory::data_type dt = dnnl::memory::data_type::f32);
 std::optional<dnnl::memory::data_type> dnnlType(DType t);
+// `md`'s layout with another element type (a reorder into it converts instead of copying).
+dnnl::memory::desc withType(const dnnl::memory::desc& md, dnnl::memory::data_type t);
 // `md`'s dims padded with leading 1s to `rank` (NumPy broadcasting), same strides for the rest.
 dnnl::memory::desc withRank(const dnnl::memory::desc& md, int rank);
 // Appends the fused ops' activation (activation, activation_alpha/beta attributes) as a post-op.
