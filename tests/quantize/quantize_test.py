@@ -28,6 +28,7 @@ import numpy as np
 
 try:
     import onnx
+    import onnx.numpy_helper
     import torch
     import torch.nn as nn
 except ImportError as e:
@@ -110,6 +111,46 @@ def check_bad_input(dlc, model, calib, work):
     check(p.returncode == 0 and "--per-channel" in p.stdout, "dlc quantize --help")
 
 
+def check_pytorch_qdq(dlc, work):
+    """fuse-qdq on QDQ made by another tool: PyTorch's QAT (FX, per-channel weights) exported to ONNX."""
+    from torch.ao.quantization import (FakeQuantize, MovingAverageMinMaxObserver, MovingAveragePerChannelMinMaxObserver,
+                                       QConfig, QConfigMapping)
+    from torch.ao.quantization.quantize_fx import prepare_qat_fx
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(),
+                      nn.Flatten(), nn.Linear(16 * 4 * 4, 10)).train()
+    x = torch.randn(4, 3, 8, 8)
+    qc = QConfig(activation=FakeQuantize.with_args(observer=MovingAverageMinMaxObserver, quant_min=0, quant_max=255,
+                                                   dtype=torch.quint8),
+                 weight=FakeQuantize.with_args(observer=MovingAveragePerChannelMinMaxObserver, quant_min=-128, quant_max=127,
+                                               dtype=torch.qint8, qscheme=torch.per_channel_symmetric))
+    qat = prepare_qat_fx(m, QConfigMapping().set_global(qc), (x,))
+    with torch.no_grad():
+        for _ in range(5):
+            qat(torch.randn(16, 3, 8, 8))
+    qat.apply(torch.ao.quantization.disable_observer)
+    qat.eval()
+    path = os.path.join(work, "pytorch_qat.onnx")
+    torch.onnx.export(qat, (x,), path, input_names=["x"], output_names=["y"], opset_version=13)
+    with torch.no_grad():
+        want = qat(x).numpy()
+    model = onnx.load(path)
+    last_q = [n for n in model.graph.node if n.op_type == "QuantizeLinear"][-1]
+    values = {i.name: onnx.numpy_helper.to_array(i) for i in model.graph.initializer}
+    values.update({n.output[0]: onnx.numpy_helper.to_array(n.attribute[0].t) for n in model.graph.node if n.op_type == "Constant"})
+    step = float(values[last_q.input[1]])
+    x = x.numpy()
+    oracle = dlc_outputs(dlc, path, x, os.path.join(work, "pt_oracle"), "--target", "reference", "-O0")
+    fused = dlc_outputs(dlc, path, x, os.path.join(work, "pt_fused"), "--target", "onednn")
+    p = run([dlc, "inspect", path, "--target", "onednn"])
+    check("QLinearConv: 3" in p.stdout and "Conv: " not in p.stdout.replace("QLinearConv", ""),
+          "PyTorch QAT export: both convolutions and the Linear layer become QLinearConv")
+    err = float(np.abs(fused - oracle).max())
+    check(err <= step * 1.0001, f"PyTorch QAT export fused vs the unfused oracle: {err / step:.2f} steps")
+    err = float(np.abs(oracle - want).max())
+    check(err <= step * 1.0001, f"PyTorch QAT export on dlc vs PyTorch's fake-quantized output: {err / step:.2f} steps")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dlc", required=True)
@@ -153,6 +194,7 @@ def main():
     np.savez(eval_path, image=xte[:n_eval], target=yte[:n_eval])
 
     check_bad_input(a.dlc, float_onnx, calib, a.work)
+    check_pytorch_qdq(a.dlc, a.work)
 
     # Per-tensor and per-channel, with accuracy on the eval set.
     results = {}
