@@ -151,6 +151,29 @@ def check_pytorch_qdq(dlc, work):
     check(err <= step * 1.0001, f"PyTorch QAT export on dlc vs PyTorch's fake-quantized output: {err / step:.2f} steps")
 
 
+def check_unnamed_nodes(dlc, work):
+    """Nodes without names (optional in ONNX) still get distinct names in the report and --exclude."""
+    rng = np.random.default_rng(0)
+    w1 = onnx.numpy_helper.from_array(rng.standard_normal((16, 8)).astype(np.float32), "w1")
+    w2 = onnx.numpy_helper.from_array(rng.standard_normal((8, 4)).astype(np.float32), "w2")
+    g = onnx.helper.make_graph([onnx.helper.make_node("MatMul", ["x", "w1"], ["h"]), onnx.helper.make_node("Relu", ["h"], ["r"]),
+                                onnx.helper.make_node("MatMul", ["r", "w2"], ["y"])], "g",
+                               [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [None, 16])],
+                               [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [None, 4])], [w1, w2])
+    model = os.path.join(work, "unnamed.onnx")
+    onnx.save(onnx.helper.make_model(g, opset_imports=[onnx.helper.make_opsetid("", 17)]), model)
+    calib = os.path.join(work, "unnamed_calib.npz")
+    np.savez(calib, x=rng.standard_normal((64, 16)).astype(np.float32))
+    report = os.path.join(work, "unnamed.json")
+    quantize(dlc, model, os.path.join(work, "unnamed_q.onnx"), "--calibrate", calib, "--report", report)
+    nodes = [q["node"] for q in json.load(open(report))["quantized"]]
+    check(len(nodes) == 2 and len(set(nodes)) == 2 and all(nodes), f"unnamed nodes get distinct names: {nodes}")
+    quantize(dlc, model, os.path.join(work, "unnamed_q.onnx"), "--calibrate", calib, "--report", report, "--exclude", nodes[1])
+    rep = json.load(open(report))
+    check([q["node"] for q in rep["quantized"]] == nodes[:1] and [f["node"] for f in rep["float"]] == nodes[1:],
+          "--exclude with a generated name leaves exactly that node in float")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dlc", required=True)
@@ -195,6 +218,7 @@ def main():
 
     check_bad_input(a.dlc, float_onnx, calib, a.work)
     check_pytorch_qdq(a.dlc, a.work)
+    check_unnamed_nodes(a.dlc, a.work)
 
     # Per-tensor and per-channel, with accuracy on the eval set.
     results = {}
