@@ -39,6 +39,8 @@ constexpr const char* kHelp =
     "to integer kernels (QLinearConv, QLinearMatMul). BatchNormalization is folded first.\n"
     "Dynamic mode (for transformers) needs no calibration: MatMul and Gemm get int8 weights and\n"
     "quantize their input as they run (DynamicQuantizeLinear, MatMulInteger, rescaled to f32).\n"
+    "--dtype fp16|bf16 stores Conv/MatMul/Gemm weights and biases in half precision (read through a\n"
+    "Cast to f32; the compute stays f32): half the size, no calibration.\n"
     "\n"
     "  -o, --output OUT        .onnx (QDQ) or .dlc (compiled); replaced atomically\n"
     "  --calibrate CALIB.npz   calibration samples (required for static; in dynamic mode, optional\n"
@@ -46,7 +48,8 @@ constexpr const char* kHelp =
     "  --samples N             use the first N calibration samples (default: all)\n"
     "  --batch-size N          calibration batch (default 32, or the model's static batch)\n"
     "  --mode static|dynamic   static (default) or dynamic quantization (weight-only: not yet)\n"
-    "  --dtype uint8|int8      activation type (default uint8); weights are always int8\n"
+    "  --dtype T               uint8 (default) or int8: the activation type of int8 quantization\n"
+    "                          (weights are always int8); fp16 or bf16: half-precision weights\n"
     "  --method M              activation range: minmax (observed, the default); percentile (|x|\n"
     "                          clipped at its --percentile, default 99.99); mse (the clipping with\n"
     "                          the least squared quantization error); entropy (the least KL\n"
@@ -224,6 +227,10 @@ Expected<Quantized> quantizeWith(const Graph& prepared, const quantize::Quantize
     ordered.push_back(it->second);
   }
   DLC_ASSIGN_OR_RETURN(q.result, quantize::insertQdq(*q.graph, q.plan, ordered, options));
+  // The float weights the rewrite replaced are dead now: without dce they would be written too.
+  passes::PassManager pm;
+  DLC_RETURN_IF_ERROR(pm.add({"dce"}));
+  DLC_RETURN_IF_ERROR(pm.run(*q.graph, passes::PassContext{}));
   DLC_RETURN_IF_ERROR(verifyGraph(*q.graph));
   return q;
 }
@@ -320,6 +327,9 @@ std::string reportJson(const std::string& model, const Quantized& q, const quant
                        const BoundedSearch& bounded) {
   std::ostringstream j;
   j << "{\n  \"model\": " << jsonQuote(model) << ",\n  \"calibration_samples\": " << samples
+    << ",\n  \"mode\": " << jsonQuote(options.mode == quantize::QuantizeMode::Static ? "static"
+                                    : options.mode == quantize::QuantizeMode::Dynamic ? "dynamic"
+                                    : options.half_dtype == DType::F16 ? "fp16" : "bf16")
     << ",\n  \"activation_dtype\": " << jsonQuote(dtypeName(options.activation_dtype))
     << ",\n  \"per_channel\": " << (options.per_channel ? "true" : "false")
     << ",\n  \"symmetric\": " << (options.symmetric ? "true" : "false")
@@ -394,9 +404,18 @@ int runQuantize(const std::vector<std::string>& argv) {
   }
   const std::string dtype = args->get("dtype", "uint8");
   if (dtype == "int8") options.activation_dtype = DType::I8;
-  else if (dtype == "int4" || dtype == "fp16" || dtype == "bf16")
-    return fail(str("--dtype ", dtype, " is not implemented yet (static quantization takes uint8 or int8)"));
-  else if (dtype != "uint8") return fail(str("--dtype '", dtype, "' is not uint8, int8, int4, fp16 or bf16"));
+  else if (dtype == "fp16" || dtype == "bf16") {
+    if (dynamic) return fail(str("--dtype ", dtype, " converts weights; it takes no --mode"));
+    options.mode = quantize::QuantizeMode::HalfWeights;
+    options.half_dtype = dtype == "fp16" ? DType::F16 : DType::BF16;
+    for (const char* o : {"method", "percentile", "symmetric", "per-channel"})
+      if (args->has(o)) return fail(str("--", o, " applies to int8 quantization, not to --dtype ", dtype));
+  } else if (dtype == "int4") {
+    return fail("--dtype int4 is weight-only quantization, which is not implemented yet");
+  } else if (dtype != "uint8") {
+    return fail(str("--dtype '", dtype, "' is not uint8, int8, int4, fp16 or bf16"));
+  }
+  const bool half = options.mode == quantize::QuantizeMode::HalfWeights;
   if (args->has("block-size")) return fail("--block-size applies to weight-only int4, which is not implemented yet");
   const std::string method = args->get("method", "minmax");
   if (method == "percentile") options.method = quantize::CalibrationMethod::Percentile;
@@ -417,7 +436,7 @@ int runQuantize(const std::vector<std::string>& argv) {
       options.exclude_ops.insert(n);
     }
   const std::string calib_path = args->get("calibrate");
-  if (calib_path.empty() && !dynamic) return fail("static quantization needs --calibrate CALIB.npz (samples of the model's inputs)");
+  if (calib_path.empty() && !dynamic && !half) return fail("static quantization needs --calibrate CALIB.npz (samples of the model's inputs)");
   auto samples_opt = intOption(*args, "samples", 0, 1);
   auto batch_opt = intOption(*args, "batch-size", 32, 1);
   if (!samples_opt.ok()) return fail(samples_opt.status());
@@ -479,7 +498,7 @@ int runQuantize(const std::vector<std::string>& argv) {
     batch = std::min(batch, samples);
   }
   std::map<std::string, quantize::TensorStats> stats;
-  if (!dynamic) {
+  if (!dynamic && !half) {
     auto calibrated = calibrate(prepared, full_plan, *data, samples, batch, run_target);
     if (!calibrated.ok()) return fail(str(calibrated.status().message(), " (calibrating on ", calib_path, ")"));
     stats = std::move(*calibrated);
@@ -641,7 +660,8 @@ int runQuantize(const std::vector<std::string>& argv) {
     if (!r.ok()) return fail(r);
   }
   std::cerr << "dlc: quantized " << quantized->plan.ops.size() << " of " << quantized->plan.ops.size() + quantized->plan.skipped.size()
-            << " Conv/MatMul/Gemm ops" << (dynamic ? " (dynamic)" : str(" on ", samples, " calibration samples")) << "; weights "
+            << " Conv/MatMul/Gemm ops"
+            << (dynamic ? " (dynamic)" : half ? str(" (weights as ", dtype, ")") : str(" on ", samples, " calibration samples")) << "; weights "
             << quantized->result.float_weight_bytes << " -> " << quantized->result.quantized_weight_bytes << " bytes"
             << (std::isnan(output_sqnr) ? std::string() : str("; output SQNR ", output_sqnr, " dB")) << "\n";
   if (bounded.ran && !bounded.met)

@@ -174,7 +174,7 @@ QuantPlan planQuantization(const Graph& g, const QuantizeOptions& options) {
       plan.skipped.push_back(skip);
       continue;
     }
-    if (dynamic) {
+    if (dynamic || options.mode == QuantizeMode::HalfWeights) {
       plan.ops.push_back({&op, op.operand(0), op.result()});
       continue;
     }
@@ -263,11 +263,51 @@ Expected<QuantizeResult> insertDynamic(Graph& g, const QuantPlan& plan, const Qu
   return result;
 }
 
+// Weights as f16/bf16 constants read through a Cast to f32: half the bytes, the same f32 compute.
+// A weight with values beyond the half type's range stays f32 (f16 tops out at 65504).
+Expected<QuantizeResult> insertHalfWeights(Graph& g, const QuantPlan& plan, const QuantizeOptions& options) {
+  QuantizeResult result;
+  NameSet names(g);
+  const DType half = options.half_dtype;
+  const int64_t half_bytes = 2;
+  for (const PlannedOp& p : plan.ops) {
+    Op& op = *p.op;
+    for (int i = 1; i <= 2 && i < op.numOperands(); ++i) {
+      const Tensor* w = op.operand(i) ? floatConstant(op.operand(i)) : nullptr;
+      if (!w) continue;
+      Tensor h = w->castTo(half);
+      Tensor back = h.castTo(DType::F32);
+      bool finite = true;
+      std::vector<double> deq(static_cast<size_t>(w->numel()));
+      for (int64_t k = 0; k < w->numel(); ++k) {
+        deq[static_cast<size_t>(k)] = back.getDouble(k);
+        finite = finite && (std::isfinite(deq[static_cast<size_t>(k)]) || !std::isfinite(w->getDouble(k)));
+      }
+      result.float_weight_bytes += w->numel() * 4;
+      if (!finite) {
+        result.quantized_weight_bytes += w->numel() * 4;
+        continue;
+      }
+      result.quantized_weight_bytes += w->numel() * half_bytes;
+      if (i == 1) result.weights.push_back({op.location(), op.name(), w->numel(), sqnrDb(*w, deq)});
+      Builder b(g.body());
+      b.setInsertionPoint(&op);
+      const std::string wname = op.operand(i)->name();
+      Value* hv = b.constant(h, names.unique(wname + (half == DType::F16 ? "_fp16" : "_bf16")));
+      DLC_ASSIGN_OR_RETURN(Op* cast, b.create(OpKind::Cast, {hv}, {{"to", Attribute::ofInt(1)}}, 1, wname + "_cast"));
+      cast->result()->setName(names.unique(wname + "_f32"));
+      op.setOperand(i, cast->result());
+    }
+  }
+  return result;
+}
+
 }  // namespace
 
 Expected<QuantizeResult> insertQdq(Graph& g, const QuantPlan& plan, const std::vector<TensorStats>& stats,
                                    const QuantizeOptions& options) {
   if (options.mode == QuantizeMode::Dynamic) return insertDynamic(g, plan, options);
+  if (options.mode == QuantizeMode::HalfWeights) return insertHalfWeights(g, plan, options);
   if (stats.size() != plan.calibrated.size())
     return Status::error(str("quantize: ", stats.size(), " statistics for ", plan.calibrated.size(), " calibrated tensors"));
   QuantizeResult result;

@@ -18,11 +18,13 @@ namespace dlc::quantize {
 enum class QuantizeMode {
   Static,   // activations quantized with calibrated parameters (QDQ), Conv/MatMul/Gemm
   Dynamic,  // activations quantized at run time (DynamicQuantizeLinear + MatMulInteger), MatMul/Gemm
+  HalfWeights,  // Conv/MatMul/Gemm weights stored as f16 or bf16 (`half_dtype`), computed in f32
 };
 
 struct QuantizeOptions {
   QuantizeMode mode = QuantizeMode::Static;
   DType activation_dtype = DType::U8;  // u8 or i8; weights are always symmetric i8
+  DType half_dtype = DType::F16;       // HalfWeights: f16 or bf16
   bool symmetric = false;              // activations with the zero point at the middle
   bool per_channel = false;            // a weight scale per output channel
   CalibrationMethod method = CalibrationMethod::MinMax;
@@ -83,7 +85,8 @@ struct QuantizeResult {
 
 // Rewrites `g` (the graph `plan` was made on) into QDQ form, stats[i] belonging to
 // plan.calibrated[i]; in dynamic mode (no statistics), each planned op into
-//   DynamicQuantizeLinear(x) -> MatMulInteger(x_q, w_q, x_zp) -> Cast f32 -> · (x_scale·w_scale) [+ bias].
+//   DynamicQuantizeLinear(x) -> MatMulInteger(x_q, w_q, x_zp) -> Cast f32 -> · (x_scale·w_scale) [+ bias];
+// in HalfWeights mode, each planned op's weight (and bias) W into Cast<f32>(W as f16/bf16).
 Expected<QuantizeResult> insertQdq(Graph& g, const QuantPlan& plan, const std::vector<TensorStats>& stats,
                                    const QuantizeOptions& options);
 

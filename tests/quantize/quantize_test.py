@@ -245,6 +245,16 @@ def main():
     check(len(r["quantized"]) == 4 and not r["float"], f"4 of 4 Conv/Gemm layers quantized ({len(r['quantized'])})")
     check(r["weight_bytes_quantized"] * 3.5 < r["weight_bytes_float"],
           f"weights {r['weight_bytes_float']} -> {r['weight_bytes_quantized']} bytes")
+    size, q_size = os.path.getsize(float_onnx), os.path.getsize(results["per-channel"][0])
+    check(q_size * 3.5 < size, f"the int8 .onnx file is {q_size} bytes, the float one {size}")
+
+    # Half-precision weights: half the file, outputs within the type's rounding, ONNX Runtime agrees.
+    half_outputs = {}
+    for half, bound in (("fp16", 1e-3), ("bf16", 1e-2)):
+        q = os.path.join(a.work, f"cnn_{half}.onnx")
+        quantize(a.dlc, float_onnx, q, "--dtype", half)
+        check(os.path.getsize(q) * 1.9 < size, f"--dtype {half}: {os.path.getsize(q)} bytes against {size}")
+        half_outputs[half] = (q, bound)
     for name, (_, _, rep) in results.items():
         drop = rep["accuracy_float"] - rep["accuracy_quantized"]
         print(f"int8 {name}: {rep['accuracy_quantized']:.2f}% (float {rep['accuracy_float']:.2f}%, drop {drop:.2f} points), "
@@ -283,6 +293,17 @@ def main():
         outs, _ = check_export_ort.run_ort(ort_dir, q_onnx, [x], os.path.join(a.work, "ort"))
         err = float(np.abs(outs[0] - oracle).max())
         check(err <= step * 1.0001, f"ONNX Runtime on the QDQ model vs the oracle: max error {err:.3g} <= one step {step:.3g}")
+
+    with torch.no_grad():
+        want = model(torch.from_numpy(x)).numpy()
+    for half, (q, bound) in half_outputs.items():
+        got = dlc_outputs(a.dlc, q, x, os.path.join(a.work, half), "--target", "onednn")
+        rel = float(np.abs(got - want).max() / np.abs(want).max())
+        check(rel < bound, f"--dtype {half}: outputs within {rel:.2g} of max|y| of PyTorch's float model (< {bound})")
+        if a.ort_cache:
+            outs, _ = check_export_ort.run_ort(ort_dir, q, [x], os.path.join(a.work, f"ort_{half}"))
+            err = float(np.abs(outs[0] - got).max() / np.abs(want).max())
+            check(err < 1e-4, f"--dtype {half}: ONNX Runtime agrees with dlc ({err:.2g} of max|y|)")
 
     # Dynamic: the Linear layers quantize their input at run time; ONNX Runtime runs the same ops.
     q_dyn = os.path.join(a.work, "cnn_dynamic.onnx")
