@@ -30,6 +30,7 @@ namespace {
 constexpr const char* kHelp =
     "usage: dlc quantize MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --calibrate CALIB.npz [options]\n"
     "       dlc quantize MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --mode dynamic [options]\n"
+    "       dlc quantize MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --dtype fp16|bf16\n"
     "\n"
     "Static post-training quantization to int8. The float model runs on CALIB.npz (one array per\n"
     "model input, first axis the sample) to find each activation's range; Conv, MatMul and Gemm\n"
