@@ -151,13 +151,20 @@ int fail(const std::string& message) {
   return 1;
 }
 
+bool endsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 Status writeFileAtomically(const std::string& path, const std::string& bytes) {
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return Status::error(str("cannot write '", tmp, "'"));
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) return Status::error(str("cannot write '", tmp, "'"));
+    if (!out) {
+      std::remove(tmp.c_str());
+      return Status::error(str("cannot write '", tmp, "'"));
+    }
   }
   // A new file, not a rewrite: processes that have the old one mapped keep seeing it intact.
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {

@@ -45,6 +45,9 @@ std::string jsonQuote(const std::string& s);
 // Writes `text` to the file `path`, or to stdout when `path` is empty; returns the exit status.
 int writeText(const std::string& text, const std::string& path);
 
+// True when `s` ends in `suffix`.
+bool endsWith(const std::string& s, const std::string& suffix);
+
 // Writes `bytes` to `path + ".tmp"` and renames it into place: never a partial file at `path`.
 Status writeFileAtomically(const std::string& path, const std::string& bytes);
 

@@ -104,12 +104,6 @@ void nameValuesAndLayers(Graph& g) {
   });
 }
 
-std::map<std::string, Type> argumentTypes(const Graph& g) {
-  std::map<std::string, Type> types;
-  for (int i = 0; i < g.body().numArguments(); ++i) types[g.body().argument(i)->name()] = g.body().argument(i)->type();
-  return types;
-}
-
 std::vector<std::string> argumentNames(const Graph& g) {
   std::vector<std::string> names;
   for (int i = 0; i < g.body().numArguments(); ++i) names.push_back(g.body().argument(i)->name());
@@ -287,7 +281,8 @@ Expected<double> accuracy(const Graph& g, const Dataset& eval, int64_t batch, co
                           const std::vector<int64_t>& labels) {
   int64_t correct = 0, counted = 0;
   BatchRunner runner(g, {}, target, batch);
-  DLC_RETURN_IF_ERROR(runner.run(eval, eval.samples, nullptr, "", [&](const std::vector<DataValue>& out, const std::vector<DataValue>&) {
+  ProgressBar progress;
+  DLC_RETURN_IF_ERROR(runner.run(eval, eval.samples, &progress, "evaluating", [&](const std::vector<DataValue>& out, const std::vector<DataValue>&) {
     if (out.empty() || out[0].tensor.rank() < 2) return Status::error("--eval needs a classifier: output 0 of shape [N, classes]");
     for (int64_t p : top1(out[0].tensor)) correct += p == labels[static_cast<size_t>(counted++)];
     return Status::success();
@@ -367,10 +362,6 @@ std::string reportJson(const std::string& model, const Quantized& q, const quant
   j << ",\n  \"weight_bytes_float\": " << q.result.float_weight_bytes << ",\n  \"weight_bytes_quantized\": "
     << q.result.quantized_weight_bytes << "\n}\n";
   return j.str();
-}
-
-bool endsWith(const std::string& s, const std::string& suffix) {
-  return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace
@@ -486,7 +477,7 @@ int runQuantize(const std::vector<std::string>& argv) {
   int64_t samples = 0, batch = *batch_opt;
   const std::string data_path = !calib_path.empty() ? calib_path : eval_path;
   if (!data_path.empty()) {
-    auto loaded = loadDataset(data_path, argumentNames(prepared), argumentTypes(prepared));
+    auto loaded = loadDataset(data_path, argumentNames(prepared), inputTypes(prepared));
     if (!loaded.ok()) return fail(loaded.status());
     data = std::move(*loaded);
     samples = *samples_opt > 0 ? std::min<int64_t>(*samples_opt, data->samples) : data->samples;
@@ -528,7 +519,7 @@ int runQuantize(const std::vector<std::string>& argv) {
   BoundedSearch bounded;
   if (!eval_path.empty()) {
     std::vector<std::string> names = argumentNames(prepared);
-    auto types = argumentTypes(prepared);
+    auto types = inputTypes(prepared);
     auto eval_arrays = npz::readFile(eval_path);
     if (!eval_arrays.ok()) return fail(eval_arrays.status());
     bool found_target = false;

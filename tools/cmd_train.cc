@@ -75,28 +75,6 @@ constexpr const char* kHelp =
     "  --log FILE.csv           one line per epoch: loss, accuracy, validation, lr, time\n"
     "  --export-step FILE.dlc   also write the compiled training step (state included) for the C API\n";
 
-Status writeAtomically(const std::string& path, const std::string& bytes) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Status::error(str("cannot write '", tmp, "'"));
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) {
-      std::remove(tmp.c_str());
-      return Status::error(str("cannot write '", tmp, "'"));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return Status::error(str("cannot replace '", path, "'"));
-  }
-  return Status::success();
-}
-
-bool endsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 Expected<std::vector<int64_t>> intList(const Args& args, const char* name) {
   std::vector<int64_t> out;
   for (const std::string& item : splitList(args.get(name))) {
@@ -269,7 +247,7 @@ int runTrain(const std::vector<std::string>& argv) {
 // The trained inference model: textual IR, or ONNX through the exporter (the graph is the imported
 // one with new initializer values, so it holds only standard ops).
 Status writeTrainedModel(Graph& graph, const std::string& path) {
-  if (endsWith(path, ".dlcir")) return writeAtomically(path, printGraph(graph));
+  if (endsWith(path, ".dlcir")) return writeFileAtomically(path, printGraph(graph));
   return onnx_export::exportModelFile(graph, path);
 }
 

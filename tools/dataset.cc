@@ -16,6 +16,12 @@ bool sameFamily(DType a, DType b) {
 
 }  // namespace
 
+std::map<std::string, Type> inputTypes(const Graph& g) {
+  std::map<std::string, Type> types;
+  for (int i = 0; i < g.body().numArguments(); ++i) types[g.body().argument(i)->name()] = g.body().argument(i)->type();
+  return types;
+}
+
 Expected<Dataset> loadDataset(const std::string& path, const std::vector<std::string>& names,
                               const std::map<std::string, Type>& types) {
   DLC_ASSIGN_OR_RETURN(npz::Arrays arrays, npz::readFile(path));

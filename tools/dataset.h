@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ir/graph.h"
 #include "ir/status.h"
 #include "ir/tensor.h"
 #include "ir/type.h"
@@ -18,6 +19,9 @@ struct Dataset {
   std::vector<Tensor> arrays;      // first axis: the sample
   int64_t samples = 0;
 };
+
+// Each graph input's type by name (what loadDataset checks arrays against).
+std::map<std::string, Type> inputTypes(const Graph& g);
 
 // Reads the arrays `names` from `path` and checks them against `types` (each graph input's type, the
 // first dim being the batch): dtype (floats of another width and integers of another width are

@@ -2,14 +2,11 @@
 #include "tools/inputs.h"
 
 #include "frontend/onnx/importer.h"
+#include "tools/cli.h"
 #include "tools/npy.h"
 
 namespace dlc::cli {
 namespace {
-
-bool endsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // splitmix64: a tiny generator whose sequence is the same on every platform and standard library
 // (std::uniform_real_distribution is not), so generated benchmark inputs are reproducible.

@@ -75,12 +75,6 @@ Expected<std::unique_ptr<runtime::Model>> compile(Graph& graph, const TrainRun& 
   return loadArtifactBytes(bytes);
 }
 
-std::map<std::string, Type> inputTypes(const Graph& g) {
-  std::map<std::string, Type> types;
-  for (int i = 0; i < g.body().numArguments(); ++i) types[g.body().argument(i)->name()] = g.body().argument(i)->type();
-  return types;
-}
-
 // The training progress bar: epoch, steps, speed and running loss.
 class Progress {
  public:

@@ -12,6 +12,7 @@
 
 #include "passes/pass.h"
 #include "passes/pattern.h"
+#include "passes/quantize/insert_qdq.h"
 
 namespace dlc::passes {
 namespace {
@@ -368,19 +369,6 @@ class FuseQuantizedLinear : public RewritePattern {
   }
 };
 
-// Ops whose integer form computes exactly what Q(op(DQ(x))) does when the Q has DQ's parameters:
-// they select or move values (max commutes with the monotonic Q, and Q(DQ(x)) = x).
-bool movesValues(OpKind k) {
-  switch (k) {
-    case OpKind::MaxPool: case OpKind::Reshape: case OpKind::Flatten: case OpKind::Transpose:
-    case OpKind::Squeeze: case OpKind::Unsqueeze: case OpKind::Identity: case OpKind::Concat:
-    case OpKind::Slice: case OpKind::Gather: case OpKind::Expand: case OpKind::Tile:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // Q_s,z(op(DQ_s,z(x1), ..., other operands)) ==> op(x1, ..., other operands)   for value-moving
 // ops, every data operand (operand 0; all operands of Concat) dequantized with Q's parameters.
 class FuseQuantizedDataMovement : public RewritePattern {
@@ -391,7 +379,7 @@ class FuseQuantizedDataMovement : public RewritePattern {
     if (q.kind() != OpKind::QuantizeLinear || !readParams(q, &yq) || !yq.perTensor()) return false;
     Value* v = q.operand(0);
     Op* op = v ? v->definingOp() : nullptr;
-    if (!op || !hasSingleUse(v) || op->numResults() != 1 || !movesValues(op->kind())) return false;
+    if (!op || !hasSingleUse(v) || op->numResults() != 1 || !quantize::movesValues(*op)) return false;
     const int data_operands = op->kind() == OpKind::Concat ? op->numOperands() : 1;
     std::vector<Value*> operands = op->operands();
     for (int i = 0; i < data_operands; ++i) {

@@ -22,19 +22,6 @@ const Tensor* floatConstant(const Value* v) {
   return t && t->dtype() == DType::F32 ? t : nullptr;
 }
 
-// Ops that only select or move values: their result takes its input's quantization parameters,
-// so fuse-qdq can run them on the integers (see passes/quantize/fuse_qdq.cc).
-bool movesValues(const Op& op) {
-  switch (op.kind()) {
-    case OpKind::MaxPool: return op.numResults() == 1;
-    case OpKind::Reshape: case OpKind::Flatten: case OpKind::Transpose: case OpKind::Squeeze:
-    case OpKind::Unsqueeze: case OpKind::Identity:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // The only user of `v` when it has exactly one use that is an op.
 Op* soleUser(const Value* v) {
   if (!hasSingleUse(v)) return nullptr;
@@ -130,6 +117,18 @@ double sqnrDb(const Tensor& w, const std::vector<double>& deq) {
 
 }  // namespace
 
+bool movesValues(const Op& op) {
+  switch (op.kind()) {
+    case OpKind::MaxPool: return op.numResults() == 1;
+    case OpKind::Reshape: case OpKind::Flatten: case OpKind::Transpose: case OpKind::Squeeze:
+    case OpKind::Unsqueeze: case OpKind::Identity: case OpKind::Concat: case OpKind::Slice:
+    case OpKind::Gather: case OpKind::Expand: case OpKind::Tile:
+      return true;
+    default:
+      return false;
+  }
+}
+
 QuantizedWeight quantizeWeight(const Tensor& w, int axis, bool per_channel) {
   const int64_t channels = w.dim(axis);
   int64_t inner = 1;  // elements between consecutive indices of `axis`
@@ -185,7 +184,11 @@ QuantPlan planQuantization(const Graph& g, const QuantizeOptions& options) {
     while (!seen.count(t)) {
       addPoint(t);
       Op* def = t->definingOp();
-      if (!def || !movesValues(*def) || !isF32Tensor(def->operand(0))) break;
+      // Back through single-input movers of computed values only: Concat's other inputs have
+      // ranges of their own, and a constant (a Gather's embedding table) is no activation.
+      if (!def || !movesValues(*def) || def->kind() == OpKind::Concat || !isF32Tensor(def->operand(0)) ||
+          constantValue(def->operand(0)))
+        break;
       plan.same_as[t] = def->operand(0);
       t = def->operand(0);
     }

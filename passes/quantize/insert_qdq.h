@@ -33,6 +33,12 @@ struct QuantizeOptions {
   std::set<std::string> exclude_ops;    // op types left in float
 };
 
+// Ops that only select or move values, so Q(op(DQ(x))) = op(x) when Q has DQ's parameters (max
+// commutes with the monotonic Q, and Q(DQ(x)) = x): fuse-qdq runs them on the integers, and the
+// planner gives their result their input's parameters. Every operand of Concat carries data;
+// operand 0 of the others does.
+bool movesValues(const Op& op);
+
 struct PlannedOp {
   Op* op = nullptr;
   Value* input = nullptr;   // the activation operand, quantized
