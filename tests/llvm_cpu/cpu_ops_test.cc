@@ -251,5 +251,37 @@ TEST(CpuOps, UnsupportedOpsRunThroughTheReferenceKernels) {
   EXPECT_EQ(c.stepLibraries(), (std::vector<std::string>{"cpu", "reference", "cpu"}));
 }
 
+// Two models loaded at once, in one process, each running its own native code: their memory files
+// once got the same /proc/self/fd path, and dlopen then returned the first model's library for
+// the second (a batch-16 model ran batch-64 code, reading past its input).
+TEST(CpuOps, ModelsLoadedTogetherRunTheirOwnCode) {
+  auto compile = [](OpKind kind) {
+    Graph g;
+    Builder b(g.body());
+    Value* x = b.addInput("x", Type::tensor(DType::F32, Shape::of({4})));
+    auto op = b.create(kind, {x}, {}, 1, "op");
+    EXPECT_TRUE(op.ok());
+    b.addOutput((*op)->result());
+    backends::ArtifactOptions options;
+    options.target = "cpu";
+    auto bytes = backends::writeArtifact(g, options);
+    EXPECT_TRUE(bytes.ok()) << bytes.status().message();
+    return *bytes;
+  };
+  registerTestLibraries();
+  const std::string neg_bytes = compile(OpKind::Neg), relu_bytes = compile(OpKind::Relu);
+  auto neg = runtime::Model::loadMemory(neg_bytes.data(), neg_bytes.size());
+  auto relu = runtime::Model::loadMemory(relu_bytes.data(), relu_bytes.size());
+  const float x[4] = {-2, -1, 1, 2};
+  const float want_neg[4] = {2, 1, -1, -2}, want_relu[4] = {0, 0, 1, 2};
+  for (auto [model, want] : {std::pair{&neg, want_neg}, std::pair{&relu, want_relu}}) {
+    runtime::Session session(*model, 1);
+    session.bindInput(0, 1, {4}, x, sizeof x);
+    session.run();
+    dlc_tensor out = session.output(0);
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(static_cast<const float*>(out.data)[i], want[i]) << "element " << i;
+  }
+}
+
 }  // namespace
 }  // namespace dlc::testing

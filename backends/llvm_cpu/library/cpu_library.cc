@@ -30,13 +30,18 @@ int fail(char* error, size_t size, const std::string& message) {
 // live as long as the model).
 struct LoadedCode {
   void* handle = nullptr;
+  int fd = -1;  // the memory file, open while loaded (see openSharedObject)
   int refs = 0;
 };
 std::mutex g_mutex;
 std::map<const uint8_t*, LoadedCode> g_loaded;
 
-// dlopen needs a file: the bytes go to an anonymous memory file, never to disk.
-void* openSharedObject(const uint8_t* data, size_t size, std::string& error) {
+// dlopen needs a file: the bytes go to an anonymous memory file, never to disk. The file stays
+// open while the library is loaded: dlopen recognises an object it already has by its path, so
+// had the descriptor been closed, the next model's memory file would get the same number, the
+// same "/proc/self/fd/N", and dlopen would hand back the first model's code (seen: a model
+// compiled for batch 16 running the batch-64 code of the one loaded before it).
+void* openSharedObject(const uint8_t* data, size_t size, int* fd_out, std::string& error) {
   int fd = memfd_create("dlc-native-code", MFD_CLOEXEC);
   if (fd < 0) {
     error = std::string("memfd_create failed: ") + std::strerror(errno);
@@ -58,16 +63,23 @@ void* openSharedObject(const uint8_t* data, size_t size, std::string& error) {
   if (!handle) {
     const char* why = dlerror();
     error = std::string("the native code does not load: ") + (why ? why : "dlopen failed");
+    close(fd);
+    return nullptr;
   }
-  close(fd);
+  *fd_out = fd;
   return handle;
+}
+
+void unload(LoadedCode& loaded) {
+  dlclose(loaded.handle);
+  if (loaded.fd >= 0) close(loaded.fd);
 }
 
 void* acquire(const dlc_native_code& code, std::string& error) {
   std::lock_guard<std::mutex> lock(g_mutex);
   LoadedCode& loaded = g_loaded[code.data];
   if (!loaded.handle) {
-    loaded.handle = openSharedObject(code.data, code.size, error);
+    loaded.handle = openSharedObject(code.data, code.size, &loaded.fd, error);
     if (!loaded.handle) {
       g_loaded.erase(code.data);
       return nullptr;
@@ -75,7 +87,7 @@ void* acquire(const dlc_native_code& code, std::string& error) {
     const int32_t* abi = static_cast<const int32_t*>(dlsym(loaded.handle, "dlc_cpu_abi_version"));
     if (!abi || *abi != DLC_CPU_ABI_VERSION) {
       error = "the native code was built for another version of the CPU kernel interface";
-      dlclose(loaded.handle);
+      unload(loaded);
       g_loaded.erase(code.data);
       return nullptr;
     }
@@ -89,7 +101,7 @@ void release(const uint8_t* key) {
   auto it = g_loaded.find(key);
   if (it == g_loaded.end()) return;
   if (--it->second.refs == 0) {
-    dlclose(it->second.handle);
+    unload(it->second);
     g_loaded.erase(it);
   }
 }
