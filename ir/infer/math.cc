@@ -201,6 +201,47 @@ Status inferQLinearMatMul(InferContext& ctx) {
   return Status::success();
 }
 
+Status inferMatMulNBits(InferContext& ctx) {
+  const Type *a, *b, *scales;
+  DLC_RETURN_IF_ERROR(tensorInput(ctx, 0, &a));
+  DLC_RETURN_IF_ERROR(tensorInput(ctx, 1, &b));
+  DLC_RETURN_IF_ERROR(tensorInput(ctx, 2, &scales));
+  const int64_t k = ctx.op().getInt("K", 0), n = ctx.op().getInt("N", 0), bits = ctx.op().getInt("bits", 4),
+                block = ctx.op().getInt("block_size", 0);
+  if (k <= 0 || n <= 0) return ctx.error(str("K and N must be positive (K=", k, ", N=", n, ")"));
+  if (bits != 4 && bits != 8) return ctx.error(str("bits=", bits, " is not supported (4 and 8 are)"));
+  if (block < 16 || (block & (block - 1)) != 0)
+    return ctx.error(str("block_size ", block, " must be a power of two of at least 16"));
+  if (!isFloat(a->dtype)) return ctx.error(str("A must be floating point, not ", dtypeName(a->dtype)));
+  if (b->dtype != DType::U8) return ctx.error(str("B must be u8, not ", dtypeName(b->dtype)));
+  if (scales->dtype != a->dtype) return ctx.error("scales must have A's dtype");
+  const int64_t blocks = (k + block - 1) / block;
+  if (b->shape.ranked) {
+    const Shape want = Shape::of({n, blocks, block * bits / 8});
+    if (b->shape.rank() != 3) return ctx.error(str("B must be 3-D [N, blocks, blob] = ", want.toString()));
+    for (int i = 0; i < 3; ++i) {
+      const Dim& d = b->shape.dims[static_cast<size_t>(i)];
+      if (d.isStatic() && d.value != want.dims[static_cast<size_t>(i)].value)
+        return ctx.error(str("B is ", b->shape.toString(), " but K=", k, ", N=", n, ", bits=", bits, ", block_size=", block,
+                             " need ", want.toString()));
+    }
+  }
+  if (scales->shape.isStatic() && scales->shape.numElements() != n * blocks)
+    return ctx.error(str("scales has ", scales->shape.numElements(), " elements, not N * blocks = ", n * blocks));
+  if (ctx.inputType(4)) return ctx.error("g_idx (act-order quantization) is not supported");
+  if (!a->shape.ranked) {
+    ctx.setOutput(0, Type::tensor(a->dtype, Shape::unranked()));
+    return Status::success();
+  }
+  if (a->shape.rank() < 1) return ctx.error("A must have at least one dim");
+  std::vector<Dim> dims = a->shape.dims;
+  if (dims.back().isStatic() && dims.back().value != k)
+    return ctx.error(str("A's last dim is ", dims.back().value, " but K is ", k));
+  dims.back() = Dim::of(n);
+  ctx.setOutput(0, Type::tensor(a->dtype, Shape(std::move(dims))));
+  return Status::success();
+}
+
 Status inferGemm(InferContext& ctx) {
   const Type *a, *b;
   DLC_RETURN_IF_ERROR(tensorInput(ctx, 0, &a));

@@ -72,6 +72,40 @@ TEST(CpuOps, MatMuls) {
   bert.check("BERT intermediate projection");
 }
 
+// Block-quantized weights decoded slab by slab inside the GEMM: 4 and 8 bits, each zero-point form,
+// K a multiple of the block and not (the last block padded), one row (token generation) to many.
+TEST(CpuOps, MatMulNBits) {
+  struct Shape {
+    std::vector<int64_t> a;
+    int64_t n, block, bits;
+    int zp;  // 0 none, 1 packed u8, 2 f32
+    bool bias;
+  };
+  const Shape shapes[] = {{{1, 256}, 96, 32, 4, 1, true},   {{5, 200}, 50, 64, 4, 0, false},  {{2, 37, 130}, 77, 16, 4, 2, true},
+                          {{3, 96}, 48, 32, 8, 1, false},   {{1, 1, 512}, 130, 128, 8, 0, true}, {{64, 768}, 200, 128, 4, 1, true},
+                          {{9, 64}, 17, 128, 4, 1, false}};
+  uint32_t seed = 300;
+  for (const Shape& s : shapes) {
+    for (const char* cpu : {"", "x86-64-v3"}) {
+      Case c(seed++, cpu);
+      const int64_t k = s.a.back(), blocks = (k + s.block - 1) / s.block;
+      std::vector<Value*> operands{c.input(s.a), c.weight({s.n, blocks, s.block * s.bits / 8}, 0, 255, DType::U8),
+                                   c.weight({s.n * blocks}, 0.01f, 0.1f)};
+      if (s.zp == 1) operands.push_back(c.weight({s.n * ((blocks * s.bits + 7) / 8)}, 0, 255, DType::U8));
+      if (s.zp == 2) operands.push_back(c.weight({s.n * blocks}, 0, float((1 << s.bits) - 1)));
+      if (s.bias) {
+        operands.resize(5, nullptr);
+        operands.push_back(c.weight({s.n}));
+      }
+      c.output(c.op1(OpKind::MatMulNBits, operands,
+                     {{"K", Attribute::ofInt(k)}, {"N", Attribute::ofInt(s.n)}, {"bits", Attribute::ofInt(s.bits)},
+                      {"block_size", Attribute::ofInt(s.block)}}));
+      c.check(str("MatMulNBits ", s.a.size(), "-D A K=", k, " N=", s.n, " block ", s.block, " bits ", s.bits, " zp ", s.zp,
+                  s.bias ? " bias" : "", " cpu ", cpu));
+    }
+  }
+}
+
 TEST(CpuOps, Pooling) {
   for (uint32_t seed = 1; seed <= 30; ++seed) {
     Case c(seed, cpuFor(seed));

@@ -229,6 +229,51 @@ Status emitMatMul(SegmentEmitter& e, const Op& op) {
   return Status::success();
 }
 
+// --- weight-only quantized matrix multiplication (MatMulNBits) -----------------------------------
+bool staticTensorOf(const Value* v, DType dtype) {
+  return v && v->type().isTensor() && v->type().dtype == dtype && v->type().shape.isStatic();
+}
+
+Expected<dlc_matmul_nbits_params> matmulNBitsParams(const Op& op) {
+  if (!staticTensorOf(op.operand(0), DType::F32) || !staticTensorOf(op.result(), DType::F32))
+    return Status::error(str(where(op), ": A and Y must be static f32 tensors"));
+  if (!staticTensorOf(op.operand(1), DType::U8) || !staticTensorOf(op.operand(2), DType::F32))
+    return Status::error(str(where(op), ": B must be u8 and scales f32"));
+  if (op.numOperands() > 4 && op.operand(4)) return Status::error(str(where(op), ": g_idx"));
+  dlc_matmul_nbits_params p{};
+  p.k = op.getInt("K", 0);
+  p.n = op.getInt("N", 0);
+  p.block = op.getInt("block_size", 0);
+  p.bits = static_cast<int32_t>(op.getInt("bits", 4));
+  if (p.bits != 4 && p.bits != 8) return Status::error(str(where(op), ": bits=", p.bits));
+  p.m = numel(shapeOf(op.operand(0))) / std::max<int64_t>(1, p.k);
+  if (op.numOperands() > 3 && op.operand(3)) {
+    const Value* zp = op.operand(3);
+    if (staticTensorOf(zp, DType::U8)) p.zp_kind = DLC_NBITS_ZP_PACKED;
+    else if (staticTensorOf(zp, DType::F32)) p.zp_kind = DLC_NBITS_ZP_FLOAT;
+    else return Status::error(str(where(op), ": zero points must be u8 or f32"));
+  }
+  if (op.numOperands() > 5 && op.operand(5)) {
+    if (!staticTensorOf(op.operand(5), DType::F32) || numel(shapeOf(op.operand(5))) != p.n)
+      return Status::error(str(where(op), ": bias must be f32 [N]"));
+    p.has_bias = 1;
+  }
+  return p;
+}
+
+Status checkMatMulNBits(const Op& op) { return matmulNBitsParams(op).status(); }
+
+Status emitMatMulNBits(SegmentEmitter& e, const Op& op) {
+  DLC_ASSIGN_OR_RETURN(dlc_matmul_nbits_params m, matmulNBitsParams(op));
+  llvm::Constant* p = e.params(m);
+  llvm::Value* scratch = e.scratch("dlc_k_matmul_nbits_scratch_bytes", p);
+  llvm::Value* zp = m.zp_kind != DLC_NBITS_ZP_DEFAULT ? e.ptr(op.operand(3)) : nullPtr(e);
+  llvm::Value* bias = m.has_bias ? e.ptr(op.operand(5)) : nullPtr(e);
+  e.b().CreateCall(e.kernel("dlc_k_matmul_nbits"), {p, e.ptr(op.operand(0)), e.ptr(op.operand(1)), e.ptr(op.operand(2)), zp,
+                                                    bias, e.ptr(op.result()), e.call(), scratch});
+  return Status::success();
+}
+
 // --- pooling -------------------------------------------------------------------------------------
 Expected<dlc_pool_params> poolParams(const Op& op) {
   DLC_RETURN_IF_ERROR(checkF32(op));
@@ -591,6 +636,7 @@ const std::unordered_map<OpKind, Lowering>& table() {
       {OpKind::FusedConv, {checkConv, emitConv}},
       {OpKind::MatMul, {checkMatMul, emitMatMul}},
       {OpKind::FusedMatMul, {checkMatMul, emitMatMul}},
+      {OpKind::MatMulNBits, {checkMatMulNBits, emitMatMulNBits}},
       {OpKind::MaxPool, {checkPool, emitPool}},
       {OpKind::AveragePool, {checkPool, emitPool}},
       {OpKind::GlobalAveragePool, {checkGlobalAvg, emitGlobalAvg}},

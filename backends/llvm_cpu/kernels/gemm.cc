@@ -94,6 +94,44 @@ static void pack_panels(const float* src, int64_t s_idx, int64_t s_k, int64_t co
   }
 }
 
+// Decodes columns [n0, n0 + count) and rows [k0, k0 + kc) of a B_NBITS matrix into NR-column
+// panels as pack_panels lays them out (missing columns of the last panel are zero). Each weight
+// row is read in order; only this KC x NC slab is ever in float.
+template <int W>
+static void pack_nbits(const NBitsB& w, int64_t n0, int64_t count, int64_t k0, int64_t kc, float* dst, int64_t panel_stride) {
+  for (int64_t p0 = 0; p0 < count; p0 += W) {
+    const int64_t cols = imin(W, count - p0);
+    float* __restrict d = dst + (p0 / W) * panel_stride;
+    for (int64_t i = 0; i < cols; i++) {
+      const int64_t n = n0 + p0 + i;
+      const uint8_t* row = w.codes + n * w.row_bytes;
+      for (int64_t kk = 0; kk < kc;) {
+        const int64_t k = k0 + kk, b = k / w.block, end = imin(kc, (b + 1) * w.block - k0);
+        const float s = w.scales[n * w.blocks + b];
+        float z = (float)(1 << (w.bits - 1));
+        if (w.zp_floats) {
+          z = w.zp_floats[n * w.blocks + b];
+        } else if (w.zp_codes) {
+          const uint8_t* zr = w.zp_codes + n * w.zp_row_bytes;
+          z = (float)(w.bits == 8 ? zr[b] : (b & 1) ? (zr[b >> 1] >> 4) : (zr[b >> 1] & 0xF));
+        }
+        // (q - z) s exactly as the reference kernel rounds it: q - z is exact, one rounding after.
+        if (w.bits == 8) {
+          for (; kk < end; kk++) d[kk * W + i] = ((float)row[k0 + kk] - z) * s;
+        } else {
+          for (; kk < end; kk++) {
+            const int64_t e = k0 + kk;
+            const uint8_t byte = row[e >> 1];
+            d[kk * W + i] = ((float)((e & 1) ? (byte >> 4) : (byte & 0xF)) - z) * s;
+          }
+        }
+      }
+    }
+    for (int64_t i = cols; i < W; i++)
+      for (int64_t kk = 0; kk < kc; kk++) d[kk * W + i] = 0.0f;
+  }
+}
+
 int64_t padded_row(const dlc_conv_params* p) {
   return p->out_w + (p->kernel_w - 1) * p->dilation_w / p->stride_w;
 }
@@ -294,6 +332,8 @@ static void gemm_run(const GemmProblem& p, int64_t m0, int64_t m1, int64_t n0, i
       } else {
         if (p.b_kind == B_STRIDED)
           pack_panels<NR>(p.b + k0 * p.b_rs + jc * p.b_cs, p.b_cs, p.b_rs, nc, kc, bbuf, kc * NR);
+        else if (p.b_kind == B_NBITS)
+          pack_nbits<NR>(*p.nbits, jc, nc, k0, kc, bbuf, kc * NR);
         else
           pack_im2col<Cfg>(p.conv, xbuf, r0, rows, jc, nc, k0, kc, bbuf);
         bb = bbuf;

@@ -145,7 +145,19 @@ void apply_epilogue(const Epilogue& e, float* c, int64_t ldc, int64_t m0, int64_
 
 // ---- blocked GEMM driver -------------------------------------------------------------------------
 enum { A_PACKED = 0, A_STRIDED = 1 };             // A: pre-packed MR-row panels over full K, or strided
-enum { B_PACKED = 0, B_STRIDED = 1, B_IM2COL = 2 };  // B: pre-packed NR-col panels, strided, or conv input
+enum { B_PACKED = 0, B_STRIDED = 1, B_IM2COL = 2, B_NBITS = 3 };  // B: pre-packed NR-col panels, strided, conv input,
+                                                               // or block-quantized codes decoded as packed
+// B_NBITS: B[k][n] = (code(n, k) - z(n, k / block)) * s(n, k / block), MatMulNBits' layout
+// (ir/nbits_layout.h): W = Bᵀ [N, K] as `bits`-bit codes, rows of row_bytes; zero points packed
+// (zp_codes, zp_row_bytes per row), as floats (zp_floats, one per block), or 2^(bits-1).
+struct NBitsB {
+  const uint8_t* codes;
+  const float* scales;      // [N][blocks]
+  const uint8_t* zp_codes;  // or null
+  const float* zp_floats;   // or null
+  int64_t block, blocks, row_bytes, zp_row_bytes;
+  int32_t bits, reserved;
+};
 
 // One GEMM C[m, n] = sum_k A[m, k] B[k, n] followed by the epilogue.
 struct GemmProblem {
@@ -156,6 +168,7 @@ struct GemmProblem {
   const float* b;  // B_PACKED: panels [ceil(n/NR)][k][NR]; B_STRIDED: b[p*b_rs + j*b_cs]; B_IM2COL: x of the group
   int64_t b_rs, b_cs;
   const dlc_conv_params* conv;  // B_IM2COL geometry
+  const NBitsB* nbits;          // B_NBITS weights (b unused)
   float* c;
   int64_t ldc;
   Epilogue ep;

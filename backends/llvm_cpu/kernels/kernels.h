@@ -92,6 +92,21 @@ size_t dlc_k_matmul_scratch_bytes(const dlc_matmul_params* p); /* per thread */
 void dlc_k_matmul(const dlc_matmul_params* p, const float* a, const void* b /* packed when b_packed */,
                   const float* bias, const float* residual, float* c, const dlc_cpu_call* call, void* scratch);
 
+/* ---- weight-only quantized matrix multiplication (MatMulNBits, ir/ops.def) ------------------
+ * Y[m, n] = sum_k A[m, k] W[n, k] + bias[n], W block-quantized (ir/nbits_layout.h): `bits`-bit
+ * codes B [N][blocks][block * bits / 8], scales [N][blocks], zero points packed u8
+ * (zp_kind 1: [N][ceil(blocks * bits / 8)]), f32 (zp_kind 2: [N][blocks]) or 2^(bits-1) (0).
+ * The codes are decoded a GEMM block at a time, never into a whole float weight. */
+enum { DLC_NBITS_ZP_DEFAULT = 0, DLC_NBITS_ZP_PACKED = 1, DLC_NBITS_ZP_FLOAT = 2 };
+typedef struct dlc_matmul_nbits_params {
+  int64_t m, n, k, block;
+  int32_t bits, zp_kind;
+  int32_t has_bias, reserved;
+} dlc_matmul_nbits_params;
+size_t dlc_k_matmul_nbits_scratch_bytes(const dlc_matmul_nbits_params* p); /* per thread */
+void dlc_k_matmul_nbits(const dlc_matmul_nbits_params* p, const float* a, const uint8_t* b, const float* scales,
+                        const void* zero_points, const float* bias, float* y, const dlc_cpu_call* call, void* scratch);
+
 /* ---- pooling ------------------------------------------------------------------------------- */
 enum { DLC_POOL_MAX = 0, DLC_POOL_AVG = 1 };
 typedef struct dlc_pool_params {

@@ -94,6 +94,7 @@ void registerMathKernels(KernelTable& table) {
   table[static_cast<size_t>(OpKind::LogSoftmax)] = &kLogSoftmax;
   table[static_cast<size_t>(OpKind::Hardmax)] = &kHardmax;
   registerMatMulKernels(table);
+  registerMatMulNBitsKernels(table);
   registerReduceKernels(table);
   registerQuantizeKernels(table);
   registerEinsumKernels(table);

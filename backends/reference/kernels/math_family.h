@@ -8,6 +8,7 @@ namespace dlc::ref {
 void registerBinaryKernels(KernelTable& table);     // binary.cc: broadcast arithmetic, logic, Where, variadic
 void registerCastKernels(KernelTable& table);       // cast.cc: Cast, CastLike
 void registerMatMulKernels(KernelTable& table);     // matmul.cc: MatMul, Gemm, MatMulInteger, QLinearMatMul
+void registerMatMulNBitsKernels(KernelTable& table);  // matmul_nbits.cc: MatMulNBits (block-quantized weights)
 void registerReduceKernels(KernelTable& table);     // reduce.cc: Reduce*, ArgMax/ArgMin, CumSum
 void registerQuantizeKernels(KernelTable& table);   // quantize.cc: (De)QuantizeLinear, DynamicQuantizeLinear
 void registerEinsumKernels(KernelTable& table);     // einsum.cc: Einsum, Det, EyeLike, Range
