@@ -31,6 +31,7 @@ constexpr const char* kHelp =
     "usage: dlc quantize MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --calibrate CALIB.npz [options]\n"
     "       dlc quantize MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --mode dynamic [options]\n"
     "       dlc quantize MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --dtype fp16|bf16\n"
+    "       dlc quantize MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --mode weight-only [--dtype int4|int8]\n"
     "\n"
     "Static post-training quantization to int8. The float model runs on CALIB.npz (one array per\n"
     "model input, first axis the sample) to find each activation's range; Conv, MatMul and Gemm\n"
@@ -42,21 +43,32 @@ constexpr const char* kHelp =
     "quantize their input as they run (DynamicQuantizeLinear, MatMulInteger, rescaled to f32).\n"
     "--dtype fp16|bf16 stores Conv/MatMul/Gemm weights and biases in half precision (read through a\n"
     "Cast to f32; the compute stays f32): half the size, no calibration.\n"
+    "Weight-only mode (for large MatMul/Gemm weights) stores them as int4 (default) or int8 codes in\n"
+    "blocks of --block-size along the reduction axis, each block with a scale and zero point:\n"
+    "ONNX Runtime's MatMulNBits op (domain com.microsoft, what its own int4 quantizer writes),\n"
+    "computed from the codes without a float copy of the weight. No calibration.\n"
     "\n"
     "  -o, --output OUT        .onnx (QDQ) or .dlc (compiled); replaced atomically\n"
-    "  --calibrate CALIB.npz   calibration samples (required for static; in dynamic mode, optional\n"
+    "  --calibrate CALIB.npz   calibration samples (required for static; in the other modes, optional\n"
     "                          samples to measure the output SQNR on)\n"
     "  --samples N             use the first N calibration samples (default: all)\n"
     "  --batch-size N          calibration batch (default 32, or the model's static batch)\n"
-    "  --mode static|dynamic   static (default) or dynamic quantization (weight-only: not yet)\n"
+    "  --mode M                static (default), dynamic or weight-only\n"
     "  --dtype T               uint8 (default) or int8: the activation type of int8 quantization\n"
-    "                          (weights are always int8); fp16 or bf16: half-precision weights\n"
+    "                          (weights are always int8); fp16 or bf16: half-precision weights;\n"
+    "                          weight-only: int4 (default) or int8 weights\n"
+    "  --block-size N          weight-only: weights per scale along K (a power of two >= 16,\n"
+    "                          default 128)\n"
     "  --method M              activation range: minmax (observed, the default); percentile (|x|\n"
     "                          clipped at its --percentile, default 99.99); mse (the clipping with\n"
     "                          the least squared quantization error); entropy (the least KL\n"
     "                          divergence, TensorRT's method). All from a 2048-bin histogram.\n"
     "  --per-channel           a weight scale per output channel (default: one per tensor)\n"
-    "  --symmetric             activations with the zero point at the middle of the range\n"
+    "  --bias-correction       static: subtract the weight rounding's mean output error\n"
+    "                          (sum_k (W_q - W)[n, k] E[x_k], E[x] measured in calibration) from\n"
+    "                          each layer's bias (Nagel et al., 2019)\n"
+    "  --symmetric             activations (weight-only: weight blocks) with the zero point at the\n"
+    "                          middle of the range (weight-only: no zero points stored)\n"
     "  --exclude NODE,...      node names to leave in float\n"
     "  --exclude-op OP,...     op types to leave in float (Conv, MatMul, Gemm)\n"
     "  --eval EVAL.npz         measure top-1 accuracy (labels in array 'target', or, without it,\n"
@@ -66,7 +78,7 @@ constexpr const char* kHelp =
     "                          percentage points; a binary search over how many, reported\n"
     "  --report REPORT.json    per-layer weight SQNR, activation ranges, what stayed float and why,\n"
     "                          output SQNR against the float model, accuracy, sizes\n"
-    "  --target T              target of OUT.dlc (default onednn)\n"
+    "  --target T              target of OUT.dlc (default onednn; cpu for weight-only)\n"
     "  --input-shape N=AxB     OUT.dlc: fix input N's symbolic dims (as dlc compile), so that every\n"
     "                          op is compiled for the target rather than left to the reference kernels\n";
 
@@ -174,34 +186,65 @@ class BatchRunner {
 };
 
 // Calibration: statistics of every tensor in plan.calibrated, keyed by name.
-Expected<std::map<std::string, quantize::TensorStats>> calibrate(const Graph& graph, const quantize::QuantPlan& plan,
-                                                                 const Dataset& data, int64_t samples, int64_t batch,
-                                                                 const std::string& target) {
+// What calibration gathers: each calibrated tensor's statistics, and (for bias correction) the
+// per-channel mean of each planned op's input, by op location.
+struct Calibration {
+  std::map<std::string, quantize::TensorStats> stats;
+  std::map<std::string, std::vector<double>> input_means;
+};
+
+Expected<Calibration> calibrate(const Graph& graph, const quantize::QuantPlan& plan, const Dataset& data, int64_t samples,
+                                int64_t batch, const std::string& target, bool input_means) {
+  // Every observed value once: a graph argument is read from the batch, anything else is an extra output.
+  std::vector<const Value*> observed;
+  std::map<const Value*, size_t> slot;
+  auto observe = [&](const Value* v) {
+    if (slot.emplace(v, observed.size()).second) observed.push_back(v);
+    return slot[v];
+  };
+  std::vector<size_t> stat_slot, mean_slot;
+  for (const Value* v : plan.calibrated) stat_slot.push_back(observe(v));
+  if (input_means)
+    for (const auto& p : plan.ops) mean_slot.push_back(observe(p.input));
   std::vector<const Value*> extra;
-  std::vector<int> input_index;  // for graph arguments: which batch input they are; else -1
-  for (const Value* v : plan.calibrated) {
+  std::vector<int> source;  // per observed value: its batch input, or -1 - its extra output
+  for (const Value* v : observed) {
     int arg = -1;
     for (int i = 0; i < graph.body().numArguments(); ++i)
       if (graph.body().argument(i) == v) arg = i;
-    input_index.push_back(arg);
-    if (arg < 0) extra.push_back(v);
+    if (arg < 0) {
+      source.push_back(-1 - static_cast<int>(extra.size()));
+      extra.push_back(v);
+    } else {
+      source.push_back(arg);
+    }
   }
   std::vector<quantize::TensorStats> stats(plan.calibrated.size());
+  std::vector<quantize::ChannelMeans> means(mean_slot.size());
   const size_t first_extra = static_cast<size_t>(graph.body().numOutputs());
   BatchRunner runner(graph, extra, target, batch);
   ProgressBar progress;
   DLC_RETURN_IF_ERROR(runner.run(data, samples, &progress, "calibrating", [&](const std::vector<DataValue>& out, const std::vector<DataValue>& in) {
-    size_t e = first_extra;
+    auto tensorOf = [&](size_t s) -> const Tensor& {
+      return source[s] >= 0 ? in[static_cast<size_t>(source[s])].tensor : out[first_extra + static_cast<size_t>(-1 - source[s])].tensor;
+    };
     for (size_t i = 0; i < stats.size(); ++i) {
-      const Tensor& t = input_index[i] >= 0 ? in[static_cast<size_t>(input_index[i])].tensor : out[e++].tensor;
+      const Tensor& t = tensorOf(stat_slot[i]);
       if (t.dtype() != DType::F32) return Status::error(str("tensor '", plan.calibrated[i]->name(), "' is not f32"));
       stats[i].add(t.data<float>(), t.numel());
     }
+    for (size_t i = 0; i < means.size(); ++i) {
+      const Tensor& t = tensorOf(mean_slot[i]);
+      if (t.dtype() != DType::F32 || t.rank() < 2) continue;
+      means[i].add(t.data<float>(), t.shape(), plan.ops[i].op->kind() == OpKind::Conv ? 1 : t.rank() - 1);
+    }
     return Status::success();
   }));
-  std::map<std::string, quantize::TensorStats> by_name;
-  for (size_t i = 0; i < stats.size(); ++i) by_name[plan.calibrated[i]->name()] = stats[i];
-  return by_name;
+  Calibration c;
+  for (size_t i = 0; i < stats.size(); ++i) c.stats[plan.calibrated[i]->name()] = stats[i];
+  for (size_t i = 0; i < means.size(); ++i)
+    if (!means[i].empty()) c.input_means[plan.ops[i].op->location()] = means[i].means();
+  return c;
 }
 
 // The float graph quantized with `options` (its own plan) from the statistics gathered earlier.
@@ -210,8 +253,8 @@ struct Quantized {
   quantize::QuantPlan plan;
   quantize::QuantizeResult result;
 };
-Expected<Quantized> quantizeWith(const Graph& prepared, const quantize::QuantizeOptions& options,
-                                 const std::map<std::string, quantize::TensorStats>& stats) {
+Expected<Quantized> quantizeWith(const Graph& prepared, const quantize::QuantizeOptions& options, const Calibration& calibration) {
+  const auto& stats = calibration.stats;
   Quantized q;
   q.graph = cloneGraph(prepared);
   q.plan = quantize::planQuantization(*q.graph, options);
@@ -221,7 +264,7 @@ Expected<Quantized> quantizeWith(const Graph& prepared, const quantize::Quantize
     if (it == stats.end()) return Status::error(str("no calibration statistics for tensor '", v->name(), "'"));
     ordered.push_back(it->second);
   }
-  DLC_ASSIGN_OR_RETURN(q.result, quantize::insertQdq(*q.graph, q.plan, ordered, options));
+  DLC_ASSIGN_OR_RETURN(q.result, quantize::insertQdq(*q.graph, q.plan, ordered, options, calibration.input_means));
   // The float weights the rewrite replaced are dead now: without dce they would be written too.
   passes::PassManager pm;
   DLC_RETURN_IF_ERROR(pm.add({"dce"}));
@@ -325,16 +368,23 @@ std::string reportJson(const std::string& model, const Quantized& q, const quant
   j << "{\n  \"model\": " << jsonQuote(model) << ",\n  \"calibration_samples\": " << samples
     << ",\n  \"mode\": " << jsonQuote(options.mode == quantize::QuantizeMode::Static ? "static"
                                     : options.mode == quantize::QuantizeMode::Dynamic ? "dynamic"
+                                    : options.mode == quantize::QuantizeMode::WeightOnly ? "weight-only"
                                     : options.half_dtype == DType::F16 ? "fp16" : "bf16")
     << ",\n  \"activation_dtype\": " << jsonQuote(dtypeName(options.activation_dtype))
     << ",\n  \"per_channel\": " << (options.per_channel ? "true" : "false")
     << ",\n  \"symmetric\": " << (options.symmetric ? "true" : "false")
-    << ",\n  \"method\": " << jsonQuote(methodName(options.method))
+    << ",\n  \"bias_correction\": " << (options.bias_correction ? "true" : "false")
+    << ",\n  \"method\": " << jsonQuote(methodName(options.method));
+  if (options.mode == quantize::QuantizeMode::WeightOnly)
+    j << ",\n  \"weight_bits\": " << options.weight_bits << ",\n  \"block_size\": " << options.block_size;
+  j
     << ",\n  \"quantized\": [";
   for (size_t i = 0; i < q.result.weights.size(); ++i) {
     const auto& w = q.result.weights[i];
     j << (i ? "," : "") << "\n    {\"node\": " << jsonQuote(w.node) << ", \"op\": " << jsonQuote(w.op_type)
-      << ", \"weights\": " << w.elements << ", \"weight_sqnr_db\": " << jsonNumber(w.sqnr_db) << "}";
+      << ", \"weights\": " << w.elements << ", \"weight_sqnr_db\": " << jsonNumber(w.sqnr_db);
+    if (options.bias_correction) j << ", \"bias_shift\": " << jsonNumber(w.bias_shift);
+    j << "}";
   }
   j << "\n  ],\n  \"float\": [";
   for (size_t i = 0; i < q.plan.skipped.size(); ++i) {
@@ -370,7 +420,7 @@ int runQuantize(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv,
                           {"output", "calibrate", "samples", "batch-size", "mode", "dtype", "method", "percentile", "block-size",
                            "exclude", "exclude-op", "eval", "max-accuracy-drop", "report", "target", "input-shape"},
-                          {"help", "per-channel", "symmetric"});
+                          {"help", "per-channel", "symmetric", "bias-correction"});
   if (!args.ok()) return fail(args.status());
   if (args->has("help")) {
     std::cout << kHelp;
@@ -383,10 +433,25 @@ int runQuantize(const std::vector<std::string>& argv) {
   const bool to_artifact = endsWith(out_path, ".dlc");
   if (!to_artifact && !endsWith(out_path, ".onnx")) return fail(str("-o ", out_path, ": the output must end in .onnx or .dlc"));
   const std::string mode = args->get("mode", "static");
-  if (mode == "weight-only") return fail("--mode weight-only is not implemented yet (static and dynamic are)");
-  if (mode != "static" && mode != "dynamic") return fail(str("--mode '", mode, "' is not static, dynamic or weight-only"));
+  if (mode != "static" && mode != "dynamic" && mode != "weight-only")
+    return fail(str("--mode '", mode, "' is not static, dynamic or weight-only"));
   quantize::QuantizeOptions options;
   const bool dynamic = mode == "dynamic";
+  const bool weight_only = mode == "weight-only";
+  if (weight_only) {
+    options.mode = quantize::QuantizeMode::WeightOnly;
+    for (const char* o : {"method", "percentile", "per-channel"})
+      if (args->has(o)) return fail(str("--", o, " applies to static quantization (weight-only mode has a scale per block of weights)"));
+    const std::string wdtype = args->get("dtype", "int4");
+    if (wdtype != "int4" && wdtype != "int8") return fail(str("--mode weight-only takes --dtype int4 or int8, not '", wdtype, "'"));
+    options.weight_bits = wdtype == "int4" ? 4 : 8;
+    auto block = intOption(*args, "block-size", 128, 16);
+    if (!block.ok()) return fail(block.status());
+    if ((*block & (*block - 1)) != 0) return fail(str("--block-size ", *block, " is not a power of two"));
+    options.block_size = *block;
+  } else if (args->has("block-size")) {
+    return fail("--block-size applies to --mode weight-only");
+  }
   if (dynamic) {
     options.mode = quantize::QuantizeMode::Dynamic;
     for (const char* o : {"method", "percentile", "symmetric"})
@@ -394,8 +459,10 @@ int runQuantize(const std::vector<std::string>& argv) {
     if (args->has("dtype") && args->get("dtype") != "uint8")
       return fail("dynamic quantization quantizes activations to uint8 (DynamicQuantizeLinear); --dtype int8 is for static");
   }
-  const std::string dtype = args->get("dtype", "uint8");
-  if (dtype == "int8") options.activation_dtype = DType::I8;
+  const std::string dtype = args->get("dtype", weight_only ? "int4" : "uint8");
+  if (weight_only) {
+    // checked above
+  } else if (dtype == "int8") options.activation_dtype = DType::I8;
   else if (dtype == "fp16" || dtype == "bf16") {
     if (dynamic) return fail(str("--dtype ", dtype, " converts weights; it takes no --mode"));
     options.mode = quantize::QuantizeMode::HalfWeights;
@@ -403,12 +470,12 @@ int runQuantize(const std::vector<std::string>& argv) {
     for (const char* o : {"method", "percentile", "symmetric", "per-channel"})
       if (args->has(o)) return fail(str("--", o, " applies to int8 quantization, not to --dtype ", dtype));
   } else if (dtype == "int4") {
-    return fail("--dtype int4 is weight-only quantization, which is not implemented yet");
+    return fail("--dtype int4 is weight-only quantization: add --mode weight-only");
   } else if (dtype != "uint8") {
     return fail(str("--dtype '", dtype, "' is not uint8, int8, int4, fp16 or bf16"));
   }
   const bool half = options.mode == quantize::QuantizeMode::HalfWeights;
-  if (args->has("block-size")) return fail("--block-size applies to weight-only int4, which is not implemented yet");
+  const bool no_calibration = dynamic || half || weight_only;
   const std::string method = args->get("method", "minmax");
   if (method == "percentile") options.method = quantize::CalibrationMethod::Percentile;
   else if (method == "entropy") options.method = quantize::CalibrationMethod::Entropy;
@@ -419,6 +486,9 @@ int runQuantize(const std::vector<std::string>& argv) {
   if (args->has("percentile") && method != "percentile") return fail("--percentile applies to --method percentile");
   options.percentile = *percentile;
   options.per_channel = args->has("per-channel");
+  options.bias_correction = args->has("bias-correction");
+  if (options.bias_correction && options.mode != quantize::QuantizeMode::Static)
+    return fail("--bias-correction applies to static quantization (it needs the calibrated input means)");
   options.symmetric = args->has("symmetric");
   for (const auto& e : args->getAll("exclude"))
     for (const auto& n : splitList(e)) options.exclude_nodes.insert(n);
@@ -428,7 +498,7 @@ int runQuantize(const std::vector<std::string>& argv) {
       options.exclude_ops.insert(n);
     }
   const std::string calib_path = args->get("calibrate");
-  if (calib_path.empty() && !dynamic && !half) return fail("static quantization needs --calibrate CALIB.npz (samples of the model's inputs)");
+  if (calib_path.empty() && !no_calibration) return fail("static quantization needs --calibrate CALIB.npz (samples of the model's inputs)");
   auto samples_opt = intOption(*args, "samples", 0, 1);
   auto batch_opt = intOption(*args, "batch-size", 32, 1);
   if (!samples_opt.ok()) return fail(samples_opt.status());
@@ -438,11 +508,16 @@ int runQuantize(const std::vector<std::string>& argv) {
   if (!max_drop.ok()) return fail(max_drop.status());
   const std::string eval_path = args->get("eval");
   if (bounded_mode && eval_path.empty()) return fail("--max-accuracy-drop needs --eval EVAL.npz");
-  const std::string target = args->get("target", "onednn");
+  // Weight-only: the cpu target decodes the codes inside its GEMM; onednn leaves MatMulNBits to the
+  // reference kernel.
+  const std::string target = args->get("target", weight_only ? "cpu" : "onednn");
   if (Status s = checkTarget(target); !s.ok()) return fail(s);
   if (!to_artifact && (args->has("target") || args->has("input-shape")))
     return fail("--target and --input-shape apply to a .dlc output");
-  const std::string run_target = checkTarget("onednn").ok() ? "onednn" : "reference";
+  // Where the float and quantized models run for calibration and evaluation: onednn (cpu for
+  // weight-only, whose MatMulNBits only the cpu target compiles), or the reference kernels.
+  const std::string fast = weight_only ? "cpu" : "onednn";
+  const std::string run_target = checkTarget(fast).ok() ? fast : "reference";
   if (bounded_mode && eval_path.empty()) return fail("--max-accuracy-drop needs --eval EVAL.npz");
 
   // The float model, cleaned up and with BatchNormalization folded into the weights.
@@ -489,9 +564,9 @@ int runQuantize(const std::vector<std::string>& argv) {
     }
     batch = std::min(batch, samples);
   }
-  std::map<std::string, quantize::TensorStats> stats;
-  if (!dynamic && !half) {
-    auto calibrated = calibrate(prepared, full_plan, *data, samples, batch, run_target);
+  Calibration stats;
+  if (!no_calibration) {
+    auto calibrated = calibrate(prepared, full_plan, *data, samples, batch, run_target, options.bias_correction);
     if (!calibrated.ok()) return fail(str(calibrated.status().message(), " (calibrating on ", calib_path, ")"));
     stats = std::move(*calibrated);
   }
@@ -653,7 +728,11 @@ int runQuantize(const std::vector<std::string>& argv) {
   }
   std::cerr << "dlc: quantized " << quantized->plan.ops.size() << " of " << quantized->plan.ops.size() + quantized->plan.skipped.size()
             << " Conv/MatMul/Gemm ops"
-            << (dynamic ? " (dynamic)" : half ? str(" (weights as ", dtype, ")") : str(" on ", samples, " calibration samples")) << "; weights "
+            << (dynamic ? " (dynamic)"
+                : half ? str(" (weights as ", dtype, ")")
+                : weight_only ? str(" (weight-only ", dtype, ", blocks of ", options.block_size, ")")
+                : str(" on ", samples, " calibration samples"))
+            << "; weights "
             << quantized->result.float_weight_bytes << " -> " << quantized->result.quantized_weight_bytes << " bytes"
             << (std::isnan(output_sqnr) ? std::string() : str("; output SQNR ", output_sqnr, " dB")) << "\n";
   if (bounded.ran && !bounded.met)

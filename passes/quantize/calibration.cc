@@ -7,6 +7,29 @@
 
 namespace dlc::quantize {
 
+void ChannelMeans::add(const float* data, const std::vector<int64_t>& shape, int axis) {
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= shape[static_cast<size_t>(d)];
+  for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) inner *= shape[d];
+  const int64_t channels = shape[static_cast<size_t>(axis)];
+  if (sums_.empty()) sums_.assign(static_cast<size_t>(channels), 0.0);
+  if (static_cast<int64_t>(sums_.size()) != channels) return;  // a different shape: not this tensor
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t c = 0; c < channels; ++c) {
+      const float* p = data + (o * channels + c) * inner;
+      double s = 0;
+      for (int64_t i = 0; i < inner; ++i) s += p[i];
+      sums_[static_cast<size_t>(c)] += s;
+    }
+  count_ += outer * inner;
+}
+
+std::vector<double> ChannelMeans::means() const {
+  std::vector<double> m(sums_.size(), 0.0);
+  for (size_t c = 0; c < m.size(); ++c) m[c] = count_ ? sums_[c] / static_cast<double>(count_) : 0.0;
+  return m;
+}
+
 void TensorStats::grow(double abs_value) {
   if (range_ == 0) {
     // The first nonzero magnitude sets the initial range; doubling keeps every bin edge aligned.

@@ -37,6 +37,18 @@ class TensorStats {
   std::vector<int64_t> bins_;
 };
 
+// Running per-channel means of a tensor over every axis but `axis` (E[x] for bias correction).
+class ChannelMeans {
+ public:
+  void add(const float* data, const std::vector<int64_t>& shape, int axis);
+  bool empty() const { return count_ == 0; }
+  std::vector<double> means() const;
+
+ private:
+  std::vector<double> sums_;
+  int64_t count_ = 0;  // values per channel so far
+};
+
 enum class CalibrationMethod { MinMax, Percentile, Entropy, Mse };
 
 struct ActivationParams {

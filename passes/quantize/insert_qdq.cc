@@ -8,6 +8,7 @@
 
 #include "ir/builder.h"
 #include "passes/pattern.h"
+#include "passes/quantize/rewrite_util.h"
 
 namespace dlc::quantize {
 namespace {
@@ -17,10 +18,6 @@ using passes::hasSingleUse;
 
 bool isF32Tensor(const Value* v) { return v && v->type().isTensor() && v->type().dtype == DType::F32; }
 
-const Tensor* floatConstant(const Value* v) {
-  const Tensor* t = constantValue(v);
-  return t && t->dtype() == DType::F32 ? t : nullptr;
-}
 
 // The only user of `v` when it has exactly one use that is an op.
 Op* soleUser(const Value* v) {
@@ -77,24 +74,6 @@ Value* outputPoint(Op& op) {
   return v;
 }
 
-class NameSet {
- public:
-  explicit NameSet(const Graph& g) {
-    for (int i = 0; i < g.body().numArguments(); ++i) used_.insert(g.body().argument(i)->name());
-    walkOps(g.body(), [&](const Op* op) {
-      for (int i = 0; i < op->numResults(); ++i) used_.insert(op->result(i)->name());
-    });
-  }
-  std::string unique(const std::string& base) {
-    std::string n = base;
-    for (int k = 2; used_.count(n); ++k) n = str(base, "_", k);
-    used_.insert(n);
-    return n;
-  }
-
- private:
-  std::set<std::string> used_;
-};
 
 // The op after which a value's Q/DQ goes: before the op following its producer, or before the
 // first op for graph arguments.
@@ -104,15 +83,68 @@ Op* insertionPoint(const Value* v, const std::unordered_map<const Op*, Op*>& nex
   return it == next.end() ? nullptr : it->second;
 }
 
-double sqnrDb(const Tensor& w, const std::vector<double>& deq) {
-  double signal = 0, noise = 0;
-  for (int64_t i = 0; i < w.numel(); ++i) {
-    double v = w.getDouble(i), e = v - deq[static_cast<size_t>(i)];
-    signal += v * v;
-    noise += e * e;
+
+// Σ_k (Ŵ - W)[n, k]·E[x_k] for each output channel n of `op` (insert_qdq.h's bias correction);
+// empty when `mean` does not fit the weight.
+std::vector<double> meanOutputShift(const Op& op, const Tensor& w, const QuantizedWeight& qw, int axis, bool per_channel,
+                                    const std::vector<double>& mean) {
+  const int64_t outputs = w.dim(axis), numel = w.numel();
+  std::vector<double> shift(static_cast<size_t>(outputs), 0.0);
+  auto deq = [&](int64_t i, int64_t n) {
+    return qw.values.getDouble(i) * static_cast<float>(qw.scale.getDouble(per_channel ? n : 0));
+  };
+  if (op.kind() == OpKind::Conv) {
+    const int64_t per_group_in = w.dim(1), groups = op.getInt("group", 1), taps = numel / (outputs * per_group_in);
+    if (static_cast<int64_t>(mean.size()) != per_group_in * groups || outputs % groups != 0) return {};
+    for (int64_t i = 0; i < numel; ++i) {
+      const int64_t m = i / (per_group_in * taps), c = (i / taps) % per_group_in, g = m / (outputs / groups);
+      shift[static_cast<size_t>(m)] += (deq(i, m) - w.getDouble(i)) * mean[static_cast<size_t>(g * per_group_in + c)];
+    }
+    return shift;
   }
-  if (noise == 0) return std::numeric_limits<double>::infinity();
-  return 10 * std::log10(signal / noise);
+  const int64_t k = numel / outputs;
+  if (static_cast<int64_t>(mean.size()) != k) return {};
+  for (int64_t i = 0; i < numel; ++i) {
+    const int64_t n = axis == 0 ? i / k : i % outputs, kk = axis == 0 ? i % k : i / outputs;
+    shift[static_cast<size_t>(n)] += (deq(i, n) - w.getDouble(i)) * mean[static_cast<size_t>(kk)];
+  }
+  return shift;
+}
+
+// Subtracts `shift` from op's bias: Conv's B or Gemm's C (added when absent; C is divided by beta),
+// or the constant of the Add that follows a MatMul. False when there is no bias to correct.
+bool subtractFromBias(Op& op, const std::vector<double>& shift, Builder& b, NameSet& names) {
+  const int64_t n = static_cast<int64_t>(shift.size());
+  auto corrected = [&](const Tensor* old, double divide) {
+    Tensor t(DType::F32, {n});
+    for (int64_t i = 0; i < n; ++i) t.setDouble(i, (old ? old->getDouble(i) : 0.0) - shift[static_cast<size_t>(i)] / divide);
+    return t;
+  };
+  if (op.kind() == OpKind::MatMul) {
+    Op* add = soleUser(op.result());
+    if (!add || add->kind() != OpKind::Add) return false;
+    const int slot = add->operand(0) == op.result() ? 1 : 0;
+    const Tensor* c = floatConstant(add->operand(slot));
+    if (!c || c->numel() != n || c->dim(c->rank() - 1) != n) return false;
+    Tensor t = corrected(c, 1.0);
+    t = Tensor::fromBytes(DType::F32, c->shape(), t.raw(), static_cast<size_t>(n) * 4);
+    add->setOperand(slot, b.constant(t, names.unique(add->operand(slot)->name() + "_corrected")));
+    return true;
+  }
+  const double divide = op.kind() == OpKind::Gemm ? op.getFloat("beta", 1.0f) : 1.0;
+  if (divide == 0) return false;
+  const Value* old = op.numOperands() > 2 ? op.operand(2) : nullptr;
+  const Tensor* c = old ? floatConstant(old) : nullptr;
+  if (old && (!c || c->rank() != 1 || c->numel() != n)) return false;
+  Value* v = b.constant(corrected(c, divide), names.unique((old ? old->name() : op.result()->name()) + "_bias_corrected"));
+  if (op.numOperands() > 2) {
+    op.setOperand(2, v);
+  } else {
+    std::vector<Value*> operands(op.operands().begin(), op.operands().end());
+    operands.push_back(v);
+    op.setOperands(operands);
+  }
+  return true;
 }
 
 }  // namespace
@@ -165,7 +197,9 @@ QuantPlan planQuantization(const Graph& g, const QuantizeOptions& options) {
     if (op.kind() != OpKind::Conv && op.kind() != OpKind::MatMul && op.kind() != OpKind::Gemm) continue;
     SkippedOp skip{op.location(), op.name(), {}};
     const bool dynamic = options.mode == QuantizeMode::Dynamic;
+    const bool weight_only = options.mode == QuantizeMode::WeightOnly;
     if (dynamic && op.kind() == OpKind::Conv) skip.reason = "dynamic quantization covers MatMul and Gemm";
+    else if (weight_only && op.kind() == OpKind::Conv) skip.reason = "weight-only quantization covers MatMul and Gemm";
     else if (options.exclude_nodes.count(op.location())) skip.reason = "excluded by --exclude";
     else if (options.exclude_ops.count(op.name())) skip.reason = "excluded by --exclude-op";
     else skip.reason = unsuitable(op);
@@ -173,7 +207,7 @@ QuantPlan planQuantization(const Graph& g, const QuantizeOptions& options) {
       plan.skipped.push_back(skip);
       continue;
     }
-    if (dynamic || options.mode == QuantizeMode::HalfWeights) {
+    if (dynamic || weight_only || options.mode == QuantizeMode::HalfWeights) {
       plan.ops.push_back({&op, op.operand(0), op.result()});
       continue;
     }
@@ -308,9 +342,11 @@ Expected<QuantizeResult> insertHalfWeights(Graph& g, const QuantPlan& plan, cons
 }  // namespace
 
 Expected<QuantizeResult> insertQdq(Graph& g, const QuantPlan& plan, const std::vector<TensorStats>& stats,
-                                   const QuantizeOptions& options) {
+                                   const QuantizeOptions& options,
+                                   const std::map<std::string, std::vector<double>>& input_means) {
   if (options.mode == QuantizeMode::Dynamic) return insertDynamic(g, plan, options);
   if (options.mode == QuantizeMode::HalfWeights) return insertHalfWeights(g, plan, options);
+  if (options.mode == QuantizeMode::WeightOnly) return insertWeightOnly(g, plan, options);
   if (stats.size() != plan.calibrated.size())
     return Status::error(str("quantize: ", stats.size(), " statistics for ", plan.calibrated.size(), " calibrated tensors"));
   QuantizeResult result;
@@ -381,6 +417,13 @@ Expected<QuantizeResult> insertQdq(Graph& g, const QuantPlan& plan, const std::v
 
     Builder b(body);
     b.setInsertionPoint(&op);
+    if (options.bias_correction) {
+      auto mean = input_means.find(op.location());
+      std::vector<double> shift;
+      if (mean != input_means.end()) shift = meanOutputShift(op, w, qw, axis, options.per_channel, mean->second);
+      if (!shift.empty() && subtractFromBias(op, shift, b, names))
+        for (double v : shift) result.weights.back().bias_shift = std::max(result.weights.back().bias_shift, std::fabs(v));
+    }
     const std::string wname = op.operand(1)->name();
     std::map<std::string, Attribute> axis_attr;
     if (options.per_channel) axis_attr["axis"] = Attribute::ofInt(axis);

@@ -19,14 +19,18 @@ enum class QuantizeMode {
   Static,   // activations quantized with calibrated parameters (QDQ), Conv/MatMul/Gemm
   Dynamic,  // activations quantized at run time (DynamicQuantizeLinear + MatMulInteger), MatMul/Gemm
   HalfWeights,  // Conv/MatMul/Gemm weights stored as f16 or bf16 (`half_dtype`), computed in f32
+  WeightOnly,   // MatMul/Gemm weights as block-quantized 4- or 8-bit codes (MatMulNBits), f32 activations
 };
 
 struct QuantizeOptions {
   QuantizeMode mode = QuantizeMode::Static;
   DType activation_dtype = DType::U8;  // u8 or i8; weights are always symmetric i8
   DType half_dtype = DType::F16;       // HalfWeights: f16 or bf16
-  bool symmetric = false;              // activations with the zero point at the middle
+  int weight_bits = 4;                 // WeightOnly: 4 or 8
+  int64_t block_size = 128;            // WeightOnly: weights per scale along K (a power of two >= 16)
+  bool symmetric = false;              // activations (WeightOnly: weight blocks) with the zero point at the middle
   bool per_channel = false;            // a weight scale per output channel
+  bool bias_correction = false;        // static: remove the weight rounding's mean output error (needs input means)
   CalibrationMethod method = CalibrationMethod::MinMax;
   double percentile = 99.99;
   std::set<std::string> exclude_nodes;  // node names (op locations) left in float
@@ -71,10 +75,23 @@ struct QuantizedWeight {
 };
 QuantizedWeight quantizeWeight(const Tensor& w, int axis, bool per_channel);
 
+// Block-wise weight-only quantization of W [N, K] (row n = output n) into MatMulNBits' layout
+// (ir/nbits_layout.h). Asymmetric: per block, the range [min(w, 0), max(w, 0)] maps onto codes
+// 0..2^bits - 1, s = (max - min) / (2^bits - 1), z = round(-min / s). Symmetric: z = 2^(bits-1)
+// (not stored), s = max|w| / (2^(bits-1) - 1).
+struct BlockQuantizedWeight {
+  Tensor codes;        // u8 [N, blocks, block * bits / 8]
+  Tensor scales;       // f32 [N * blocks]
+  Tensor zero_points;  // u8 [N * ceil(blocks * bits / 8)]; empty when symmetric
+  double sqnr_db = 0;
+};
+BlockQuantizedWeight quantizeWeightBlocks(const Tensor& w_nk, int bits, int64_t block_size, bool symmetric);
+
 struct WeightReport {
   std::string node, op_type;
   int64_t elements = 0;
   double sqnr_db = 0;  // 10·log10(Σw² / Σ(w - DQ(Q(w)))²); +inf when exact
+  double bias_shift = 0;  // bias correction: the largest change of a bias value (0 when not corrected)
 };
 
 struct ActivationReport {
@@ -92,8 +109,19 @@ struct QuantizeResult {
 // Rewrites `g` (the graph `plan` was made on) into QDQ form, stats[i] belonging to
 // plan.calibrated[i]; in dynamic mode (no statistics), each planned op into
 //   DynamicQuantizeLinear(x) -> MatMulInteger(x_q, w_q, x_zp) -> Cast f32 -> · (x_scale·w_scale) [+ bias];
-// in HalfWeights mode, each planned op's weight (and bias) W into Cast<f32>(W as f16/bf16).
+// in HalfWeights mode, each planned op's weight (and bias) W into Cast<f32>(W as f16/bf16); in
+// WeightOnly mode, each planned MatMul/Gemm into MatMulNBits(x, codes, scales, zero points?, bias?).
+//
+// Bias correction (static, options.bias_correction): the rounded weight Ŵ = DQ(Q(W)) shifts the
+// mean output of channel n by Σ_k (Ŵ - W)[n, k]·E[x_k] (Conv: k over the input channels of n's
+// group and the kernel taps, E[x_c] per input channel, borders' zero padding aside), which is
+// subtracted from the bias (one is added where there was none). `input_means` holds E[x] per
+// channel (Conv: axis 1; MatMul/Gemm: the last axis) of each planned op's input, by op location.
 Expected<QuantizeResult> insertQdq(Graph& g, const QuantPlan& plan, const std::vector<TensorStats>& stats,
-                                   const QuantizeOptions& options);
+                                   const QuantizeOptions& options,
+                                   const std::map<std::string, std::vector<double>>& input_means = {});
+
+// The WeightOnly part of insertQdq (weight_only.cc).
+Expected<QuantizeResult> insertWeightOnly(Graph& g, const QuantPlan& plan, const QuantizeOptions& options);
 
 }  // namespace dlc::quantize

@@ -9,6 +9,8 @@ layers), checked against independent results:
 - ONNX Runtime 1.30 running the QDQ .onnx (with --ort-cache) — within one step of the oracle, and
   onnx.checker accepts the file;
 - the float model's accuracy as dlc measures it (--eval) equals PyTorch's on the same weights;
+- --bias-correction: the per-channel mean output error (against NumPy's float layer, over the
+  calibration samples) of a Gemm, a grouped Conv and a MatMul + Add falls to a quarter or less;
 - bad input: one-line errors, a non-zero exit and no output file.
 
 With --train-epochs N (the `slow` test) the CNN is first trained by PyTorch on the 60,000 training
@@ -91,10 +93,9 @@ def check_bad_input(dlc, model, calib, work):
         ([model, "-o", out, "--calibrate", os.path.join(work, "empty.npz")], "no samples"),
         ([model, "-o", out, "--calibrate", os.path.join(work, "missing.npz")], "missing.npz"),
         ([no_ops, "-o", out, "--calibrate", calib], "no op to quantize"),
-        ([model, "-o", out, "--calibrate", calib, "--mode", "weight-only"], "not implemented yet"),
         ([model, "-o", out, "--mode", "dynamic", "--method", "percentile"], "applies to static"),
         ([model, "-o", out, "--calibrate", calib, "--method", "kl"], "is not minmax, percentile, entropy or mse"),
-        ([model, "-o", out, "--calibrate", calib, "--dtype", "int4"], "not implemented yet"),
+        ([model, "-o", out, "--calibrate", calib, "--dtype", "int4"], "add --mode weight-only"),
         ([model, "-o", os.path.join(work, "bad.txt"), "--calibrate", calib], "must end in .onnx or .dlc"),
         ([model, "-o", out, "--calibrate", calib, "--max-accuracy-drop", "1"], "needs --eval"),
         ([model, "-o", out, "--calibrate", calib, "--exclude-op", "Relu"], "Conv, MatMul and Gemm only"),
@@ -174,6 +175,50 @@ def check_unnamed_nodes(dlc, work):
           "--exclude with a generated name leaves exactly that node in float")
 
 
+def check_bias_correction(dlc, work):
+    """--bias-correction removes the mean output error that weight rounding causes, per output channel:
+    measured here on the calibration samples, against NumPy's float layer, for a Gemm, a grouped Conv
+    and a MatMul + Add on 3-D input (each with one large weight, so per-tensor steps are coarse)."""
+    rng = np.random.default_rng(5)
+    torch.manual_seed(5)
+    cases = {
+        "gemm": (nn.Linear(64, 32), (256, 64)),
+        "conv": (nn.Conv2d(8, 16, 3, groups=2), (64, 8, 10, 10)),
+        "matmul": (nn.Linear(48, 24), (32, 6, 48)),
+    }
+    for name, (layer, shape) in cases.items():
+        with torch.no_grad():
+            layer.weight.view(-1)[0] = 3.0
+        layer.eval()
+        path = os.path.join(work, f"bias_{name}.onnx")
+        torch.onnx.export(layer, (torch.zeros((1,) + shape[1:]),), path, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}, opset_version=17)
+        x = rng.uniform(0.0, 2.0, shape).astype(np.float32)  # post-ReLU-like: a mean far from 0
+        calib = os.path.join(work, f"bias_{name}_calib.npz")
+        np.savez(calib, x=x)
+        with torch.no_grad():
+            y_float = layer(torch.from_numpy(x)).numpy()
+        channel_axis = 1 if name == "conv" else -1
+        errors = {}
+        for tag, extra in (("plain", []), ("corrected", ["--bias-correction"])):
+            q = os.path.join(work, f"bias_{name}_{tag}.onnx")
+            report = os.path.join(work, f"bias_{name}_{tag}.json")
+            quantize(dlc, path, q, "--calibrate", calib, "--report", report, *extra)
+            y = dlc_outputs(dlc, q, x, os.path.join(work, f"bias_{name}_{tag}"), "--target", "reference", "-O0")
+            e = np.moveaxis(y - y_float, channel_axis, 0).reshape(y.shape[channel_axis], -1).mean(axis=1)
+            errors[tag] = float(np.abs(e).mean())
+            rep = json.load(open(report))
+            if extra:
+                check(rep["bias_correction"] and rep["quantized"][0]["bias_shift"] > 0,
+                      f"bias correction ({name}): the report gives the bias shift {rep['quantized'][0]['bias_shift']:.3g}")
+        check(errors["corrected"] <= 0.25 * errors["plain"],
+              f"bias correction ({name}): mean |per-channel mean output error| {errors['plain']:.4g} -> {errors['corrected']:.4g}")
+    out = os.path.join(work, "bias_bad.onnx")
+    p = run([dlc, "quantize", os.path.join(work, "bias_gemm.onnx"), "-o", out, "--mode", "dynamic", "--bias-correction"])
+    check(p.returncode != 0 and "applies to static" in p.stderr and not os.path.exists(out),
+          f"--bias-correction outside static mode: {p.stderr.strip()}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dlc", required=True)
@@ -219,6 +264,7 @@ def main():
     check_bad_input(a.dlc, float_onnx, calib, a.work)
     check_pytorch_qdq(a.dlc, a.work)
     check_unnamed_nodes(a.dlc, a.work)
+    check_bias_correction(a.dlc, a.work)
 
     # Per-tensor and per-channel, with accuracy on the eval set.
     results = {}
@@ -238,6 +284,15 @@ def main():
             print(f"int8 per-channel --method {method}: {rep['accuracy_quantized']:.2f}% (drop {drop:.2f} points)")
             if method == "mse":
                 check(drop <= 0.5, f"--method mse loses {drop:.2f} <= 0.5 points")
+        for name, options in (("per-tensor", []), ("per-channel", ["--per-channel"])):
+            report = os.path.join(a.work, f"report_{name}_bias.json")
+            quantize(a.dlc, float_onnx, os.path.join(a.work, f"cnn_{name}_bias.onnx"), "--calibrate", calib, "--bias-correction",
+                     "--eval", eval_path, "--report", report, *options)
+            rep = json.load(open(report))
+            drop = rep["accuracy_float"] - rep["accuracy_quantized"]
+            print(f"int8 {name} --bias-correction: {rep['accuracy_quantized']:.2f}% (drop {drop:.2f} points), "
+                  f"output SQNR {rep['output_sqnr_db']:.1f} dB")
+            check(drop <= 0.5, f"int8 {name} --bias-correction loses {drop:.2f} <= 0.5 points")
     r = results["per-channel"][2]
     torch_acc = torch_accuracy(model, xte[:n_eval], yte[:n_eval])
     check(abs(r["accuracy_float"] - torch_acc) <= 0.011,

@@ -240,6 +240,7 @@ Expected<dlc_matmul_nbits_params> matmulNBitsParams(const Op& op) {
   if (!staticTensorOf(op.operand(1), DType::U8) || !staticTensorOf(op.operand(2), DType::F32))
     return Status::error(str(where(op), ": B must be u8 and scales f32"));
   if (op.numOperands() > 4 && op.operand(4)) return Status::error(str(where(op), ": g_idx"));
+  if (!isConstant(op.operand(1))) return Status::error(str(where(op), ": B is not a constant (its codes are repacked at load)"));
   dlc_matmul_nbits_params p{};
   p.k = op.getInt("K", 0);
   p.n = op.getInt("N", 0);
@@ -269,7 +270,8 @@ Status emitMatMulNBits(SegmentEmitter& e, const Op& op) {
   llvm::Value* scratch = e.scratch("dlc_k_matmul_nbits_scratch_bytes", p);
   llvm::Value* zp = m.zp_kind != DLC_NBITS_ZP_DEFAULT ? e.ptr(op.operand(3)) : nullPtr(e);
   llvm::Value* bias = m.has_bias ? e.ptr(op.operand(5)) : nullPtr(e);
-  e.b().CreateCall(e.kernel("dlc_k_matmul_nbits"), {p, e.ptr(op.operand(0)), e.ptr(op.operand(1)), e.ptr(op.operand(2)), zp,
+  llvm::Value* b = e.packedWeight("dlc_k_matmul_nbits_packed_bytes", "dlc_k_matmul_nbits_pack", p, op.operand(1));
+  e.b().CreateCall(e.kernel("dlc_k_matmul_nbits"), {p, e.ptr(op.operand(0)), b, e.ptr(op.operand(2)), zp,
                                                     bias, e.ptr(op.result()), e.call(), scratch});
   return Status::success();
 }

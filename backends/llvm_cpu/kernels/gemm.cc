@@ -95,41 +95,77 @@ static void pack_panels(const float* src, int64_t s_idx, int64_t s_k, int64_t co
 }
 
 // Decodes columns [n0, n0 + count) and rows [k0, k0 + kc) of a B_NBITS matrix into NR-column
-// panels as pack_panels lays them out (missing columns of the last panel are zero). Each weight
-// row is read in order; only this KC x NC slab is ever in float.
+// panels as pack_panels lays them out (missing columns of the last panel are zero: their codes are
+// 0 and their scales 0 here). Only this KC x NC slab is ever in float.
 template <int W>
 static void pack_nbits(const NBitsB& w, int64_t n0, int64_t count, int64_t k0, int64_t kc, float* dst, int64_t panel_stride) {
+  const int64_t code_bytes = w.bits == 8 ? W : W / 2;  // per k in a panel
   for (int64_t p0 = 0; p0 < count; p0 += W) {
-    const int64_t cols = imin(W, count - p0);
+    const int64_t cols = imin(W, count - p0), first = n0 + p0;
     float* __restrict d = dst + (p0 / W) * panel_stride;
-    for (int64_t i = 0; i < cols; i++) {
-      const int64_t n = n0 + p0 + i;
-      const uint8_t* row = w.codes + n * w.row_bytes;
-      for (int64_t kk = 0; kk < kc;) {
-        const int64_t k = k0 + kk, b = k / w.block, end = imin(kc, (b + 1) * w.block - k0);
-        const float s = w.scales[n * w.blocks + b];
-        float z = (float)(1 << (w.bits - 1));
-        if (w.zp_floats) {
-          z = w.zp_floats[n * w.blocks + b];
-        } else if (w.zp_codes) {
+    const uint8_t* __restrict src = w.panels + (first / W) * w.k * code_bytes;
+    float s[W], z[W];
+    for (int64_t kk = 0; kk < kc;) {
+      const int64_t b = (k0 + kk) / w.block, end = imin(kc, (b + 1) * w.block - k0);
+      for (int64_t j = 0; j < W; j++) {  // this block's scale and zero point per column
+        const int64_t n = first + j;
+        s[j] = j < cols ? w.scales[n * w.blocks + b] : 0.0f;
+        float zj = (float)(1 << (w.bits - 1));
+        if (j >= cols) zj = 0.0f;
+        else if (w.zp_floats) zj = w.zp_floats[n * w.blocks + b];
+        else if (w.zp_codes) {
           const uint8_t* zr = w.zp_codes + n * w.zp_row_bytes;
-          z = (float)(w.bits == 8 ? zr[b] : (b & 1) ? (zr[b >> 1] >> 4) : (zr[b >> 1] & 0xF));
+          zj = (float)(w.bits == 8 ? zr[b] : (b & 1) ? (zr[b >> 1] >> 4) : (zr[b >> 1] & 0xF));
         }
-        // (q - z) s exactly as the reference kernel rounds it: q - z is exact, one rounding after.
+        z[j] = zj;
+      }
+      // (q - z) s as the reference kernel rounds it: q - z is exact, one rounding after.
+      for (; kk < end; kk++) {
+        const uint8_t* __restrict row = src + (k0 + kk) * code_bytes;
+        float* __restrict out = d + kk * W;
         if (w.bits == 8) {
-          for (; kk < end; kk++) d[kk * W + i] = ((float)row[k0 + kk] - z) * s;
+          for (int j = 0; j < W; j++) out[j] = ((float)row[j] - z[j]) * s[j];
         } else {
-          for (; kk < end; kk++) {
-            const int64_t e = k0 + kk;
-            const uint8_t byte = row[e >> 1];
-            d[kk * W + i] = ((float)((e & 1) ? (byte >> 4) : (byte & 0xF)) - z) * s;
+          for (int j = 0; j < W / 2; j++) {
+            out[j] = ((float)(row[j] & 0xF) - z[j]) * s[j];
+            out[j + W / 2] = ((float)(row[j] >> 4) - z[j + W / 2]) * s[j + W / 2];
           }
         }
       }
     }
-    for (int64_t i = cols; i < W; i++)
-      for (int64_t kk = 0; kk < kc; kk++) d[kk * W + i] = 0.0f;
   }
+}
+
+size_t nbits_panels_bytes(int64_t n, int64_t k, int32_t bits) {
+  const int64_t cols = imax(round_up(n, CfgAvx512::NR), imax(round_up(n, CfgAvx2::NR), round_up(n, CfgGeneric::NR)));
+  return (size_t)(cols * k * bits / 8);
+}
+
+template <int W>
+static void pack_nbits_panels(int64_t n, int64_t k, int64_t block, int32_t bits, const uint8_t* codes, uint8_t* panels) {
+  const int64_t row_bytes = ceil_div(k, block) * block * bits / 8, code_bytes = bits == 8 ? W : W / 2;
+  auto code = [&](int64_t col, int64_t kk) -> int {
+    if (col >= n) return 0;
+    const uint8_t* r = codes + col * row_bytes;
+    return bits == 8 ? r[kk] : (kk & 1) ? (r[kk >> 1] >> 4) : (r[kk >> 1] & 0xF);
+  };
+  for (int64_t p = 0; p < ceil_div(n, W); p++)
+    for (int64_t kk = 0; kk < k; kk++) {
+      uint8_t* out = panels + (p * k + kk) * code_bytes;
+      for (int64_t j = 0; j < code_bytes; j++)
+        out[j] = bits == 8 ? (uint8_t)code(p * W + j, kk)
+                           : (uint8_t)(code(p * W + j, kk) | code(p * W + j + W / 2, kk) << 4);
+    }
+}
+
+void nbits_pack_panels(int64_t n, int64_t k, int64_t block, int32_t bits, const uint8_t* codes, uint8_t* panels) {
+  const int64_t nr = isa_nr();
+  if (nr == 48)
+    pack_nbits_panels<48>(n, k, block, bits, codes, panels);
+  else if (nr == 16)
+    pack_nbits_panels<16>(n, k, block, bits, codes, panels);
+  else
+    pack_nbits_panels<8>(n, k, block, bits, codes, panels);
 }
 
 int64_t padded_row(const dlc_conv_params* p) {

@@ -147,17 +147,23 @@ void apply_epilogue(const Epilogue& e, float* c, int64_t ldc, int64_t m0, int64_
 enum { A_PACKED = 0, A_STRIDED = 1 };             // A: pre-packed MR-row panels over full K, or strided
 enum { B_PACKED = 0, B_STRIDED = 1, B_IM2COL = 2, B_NBITS = 3 };  // B: pre-packed NR-col panels, strided, conv input,
                                                                // or block-quantized codes decoded as packed
-// B_NBITS: B[k][n] = (code(n, k) - z(n, k / block)) * s(n, k / block), MatMulNBits' layout
-// (ir/nbits_layout.h): W = Bᵀ [N, K] as `bits`-bit codes, rows of row_bytes; zero points packed
-// (zp_codes, zp_row_bytes per row), as floats (zp_floats, one per block), or 2^(bits-1).
+// B_NBITS: B[k][n] = (code(n, k) - z(n, k / block)) * s(n, k / block) for MatMulNBits' weights
+// (ir/nbits_layout.h), with the codes repacked at load by dlc_k_matmul_nbits_pack into NR-column
+// panels [ceil(N/NR)][K][NR codes]: 8-bit, one byte per code; 4-bit, NR/2 bytes per k whose byte j
+// holds column j in its low nibble and column j + NR/2 in its high one (so both halves decode with
+// contiguous loads and stores). Scales [N][blocks]; zero points packed (zp_codes, zp_row_bytes per
+// row, MatMulNBits' own form), as floats (zp_floats, one per block), or 2^(bits-1).
 struct NBitsB {
-  const uint8_t* codes;
-  const float* scales;      // [N][blocks]
+  const uint8_t* panels;
+  const float* scales;
   const uint8_t* zp_codes;  // or null
   const float* zp_floats;   // or null
-  int64_t block, blocks, row_bytes, zp_row_bytes;
+  int64_t n, k, block, blocks, zp_row_bytes;
   int32_t bits, reserved;
 };
+// Bytes of the repacked codes for any ISA, and the repacking (codes: MatMulNBits' B).
+size_t nbits_panels_bytes(int64_t n, int64_t k, int32_t bits);
+void nbits_pack_panels(int64_t n, int64_t k, int64_t block, int32_t bits, const uint8_t* codes, uint8_t* panels);
 
 // One GEMM C[m, n] = sum_k A[m, k] B[k, n] followed by the epilogue.
 struct GemmProblem {

@@ -96,15 +96,18 @@ void dlc_k_matmul(const dlc_matmul_params* p, const float* a, const void* b /* p
  * Y[m, n] = sum_k A[m, k] W[n, k] + bias[n], W block-quantized (ir/nbits_layout.h): `bits`-bit
  * codes B [N][blocks][block * bits / 8], scales [N][blocks], zero points packed u8
  * (zp_kind 1: [N][ceil(blocks * bits / 8)]), f32 (zp_kind 2: [N][blocks]) or 2^(bits-1) (0).
- * The codes are decoded a GEMM block at a time, never into a whole float weight. */
+ * B is a weight, repacked at load by dlc_k_matmul_nbits_pack (still as codes); the codes are
+ * decoded a GEMM block at a time, never into a whole float weight. */
 enum { DLC_NBITS_ZP_DEFAULT = 0, DLC_NBITS_ZP_PACKED = 1, DLC_NBITS_ZP_FLOAT = 2 };
 typedef struct dlc_matmul_nbits_params {
   int64_t m, n, k, block;
   int32_t bits, zp_kind;
   int32_t has_bias, reserved;
 } dlc_matmul_nbits_params;
+size_t dlc_k_matmul_nbits_packed_bytes(const dlc_matmul_nbits_params* p);
+void dlc_k_matmul_nbits_pack(const dlc_matmul_nbits_params* p, const uint8_t* b, void* packed);
 size_t dlc_k_matmul_nbits_scratch_bytes(const dlc_matmul_nbits_params* p); /* per thread */
-void dlc_k_matmul_nbits(const dlc_matmul_nbits_params* p, const float* a, const uint8_t* b, const float* scales,
+void dlc_k_matmul_nbits(const dlc_matmul_nbits_params* p, const float* a, const void* packed_b, const float* scales,
                         const void* zero_points, const float* bias, float* y, const dlc_cpu_call* call, void* scratch);
 
 /* ---- pooling ------------------------------------------------------------------------------- */
