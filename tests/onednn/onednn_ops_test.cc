@@ -330,6 +330,28 @@ TEST(OnednnOps, MatMulIntegerAndCast) {
   }
 }
 
+// Dynamic quantization as dlc quantize --mode dynamic writes it: DynamicQuantizeLinear (a host
+// step: the range depends on the data) feeding MatMulInteger with its run-time zero point, then
+// the rescale; the quantized tensor, scale and zero point equal the reference kernel's exactly.
+TEST(OnednnOps, DynamicQuantizeLinearIntoMatMulInteger) {
+  for (uint32_t seed = 1; seed <= 8; ++seed) {
+    Case c(seed);
+    if (!cpuRunsInt8()) c.allowReference();
+    const int64_t m = c.pick(1, 40), k = c.pick(1, 90), n = c.pick(1, 40);
+    const float lo = c.coin() ? -2.0f : 0.5f;  // all-positive inputs too: the range still holds 0
+    Value* x = c.input({c.pick(1, 3), m, k}, lo, 3.0f);
+    Op* dq = c.op(OpKind::DynamicQuantizeLinear, {x}, {}, 3);
+    Value* acc = c.op1(OpKind::MatMulInteger, {dq->result(0), c.weight({k, n}, -127, 127, DType::I8), dq->result(2)});
+    Value* f = c.op1(OpKind::Cast, {acc}, {{"to", Attribute::ofInt(1)}});
+    Value* scale = c.op1(OpKind::Mul, {dq->result(1), c.scalar(0.01f)});
+    c.output(c.op1(OpKind::Mul, {f, scale}));
+    c.output(dq->result(0));
+    c.output(dq->result(1));
+    c.output(dq->result(2));
+    c.check(str("DynamicQuantizeLinear seed ", seed, " [", m, ", ", k, "] x [", k, ", ", n, "]"), 1e-6, 0, 1);
+  }
+}
+
 // The float islands of a quantized model: QuantizeLinear/DequantizeLinear (per tensor, u8 and s8,
 // with zero points) as reorders, max pooling on u8/s8, and a residual Add between them, all in
 // oneDNN; quantized outputs within one step (x·(1/s) may round a halfway value the other way).

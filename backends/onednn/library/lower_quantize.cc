@@ -1,7 +1,10 @@
 // QuantizeLinear and DequantizeLinear with one scale and zero point (per tensor), and Cast from
-// integers to f32, as oneDNN reorders, which also change the layout in the same pass: the float ops between int8 ops of a
+// integers to f32, as oneDNN reorders; DynamicQuantizeLinear as a host step, which also change the layout in the same pass: the float ops between int8 ops of a
 // quantized model (a residual Add, say) read and write through these.
 #include "backends/onednn/library/program.h"
+
+#include <algorithm>
+#include <cmath>
 
 namespace dlc::onednn {
 namespace {
@@ -63,6 +66,56 @@ Status lowerCastToFloat(Builder& b, const Op& op) {
   return Status::success();
 }
 
+// DynamicQuantizeLinear(x) -> y, scale, zero point, as ONNX defines it: the range [min(x, 0),
+// max(x, 0)], scale = (max - min) / 255, zp = saturate(round(-min / scale)), y = saturate(round(x /
+// scale) + zp), rounding half to even. The parameters depend on the data, which no oneDNN
+// primitive computes, so this is a host step: one OpenMP pass for the range, one to quantize,
+// dividing as the reference kernel does (bit-exact with it). Rounding adds and subtracts 1.5·2^23
+// (exact round-half-even for |v| < 2^22; here |x / scale| <= 255): std::nearbyint is a libm call
+// on baseline x86-64, which made the step a third of dynamic BERT's time.
+inline float roundHalfEven(float v) {
+  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
+  return (v + kMagic) - kMagic;
+}
+
+Status lowerDynamicQuantize(Builder& b, const Op& op) {
+  if (op.operand(0)->type().dtype != DType::F32) return Status::error(str(where(op), ": the input must be f32"));
+  DLC_ASSIGN_OR_RETURN(int x0, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int x, b.ensurePlain(x0));
+  const dnnl::memory::dims dims = b.md(x).dims();
+  int y = b.internal(plainDesc(dims, dnnl::memory::data_type::u8));
+  int scale = b.internal(plainDesc({1}, dnnl::memory::data_type::f32));
+  int zp = b.internal(plainDesc({1}, dnnl::memory::data_type::u8));
+  int64_t n = 1;
+  for (auto d : dims) n *= d;
+  b.host(
+      [n](void* const* data) {
+        const float* in = static_cast<const float*>(data[0]);
+        uint8_t* out = static_cast<uint8_t*>(data[1]);
+        float mn = 0.0f, mx = 0.0f;
+#pragma omp parallel for reduction(min : mn) reduction(max : mx)
+        for (int64_t i = 0; i < n; ++i) {
+          mn = std::min(mn, in[i]);
+          mx = std::max(mx, in[i]);
+        }
+        const float s = (mx - mn) / 255.0f;
+        const float z = s == 0.0f ? 0.0f : roundHalfEven(std::min(255.0f, std::max(0.0f, 0.0f - mn / s)));
+        const float d = s == 0.0f ? 1.0f : s;  // s = 0: every x is 0 (the range holds 0), so is y
+#pragma omp parallel for
+        for (int64_t i = 0; i < n; ++i) {
+          const float v = roundHalfEven(in[i] / d) + z;
+          out[i] = static_cast<uint8_t>(std::min(255.0f, std::max(0.0f, v)));
+        }
+        *static_cast<float*>(data[2]) = s;
+        *static_cast<uint8_t*>(data[3]) = static_cast<uint8_t>(z);
+      },
+      {x, y, scale, zp}, op);
+  b.bind(op.result(0), y);
+  b.bind(op.result(1), scale);
+  b.bind(op.result(2), zp);
+  return Status::success();
+}
+
 }  // namespace
 
 dnnl::memory::desc withType(const dnnl::memory::desc& md, dnnl::memory::data_type t) {
@@ -73,5 +126,6 @@ dnnl::memory::desc withType(const dnnl::memory::desc& md, dnnl::memory::data_typ
 
 Status lowerCastOp(Builder& b, const Op& op) { return lowerCastToFloat(b, op); }
 Status lowerQuantizeOp(Builder& b, const Op& op) { return lowerQuantizeOrDequantize(b, op); }
+Status lowerDynamicQuantizeOp(Builder& b, const Op& op) { return lowerDynamicQuantize(b, op); }
 
 }  // namespace dlc::onednn

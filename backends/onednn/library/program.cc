@@ -171,6 +171,13 @@ void Builder::exec(dnnl::primitive prim, std::vector<std::pair<int, int>> args, 
   p_.execs_.push_back(Exec{std::move(prim), std::move(args), scratchpad, where(op)});
 }
 
+void Builder::host(std::function<void(void* const* data)> fn, const std::vector<int>& tensors, const Op& op) {
+  std::vector<std::pair<int, int>> args;
+  for (size_t i = 0; i < tensors.size(); ++i) args.push_back({static_cast<int>(i), tensors[i]});
+  exec(dnnl::primitive(), std::move(args), memory::desc(), op);
+  p_.execs_.back().host = std::move(fn);
+}
+
 Status Builder::copy(int src, int dst, const Op& op) {
   dnnl::reorder::primitive_desc pd(cpuEngine(), md(src), cpuEngine(), md(dst), baseAttr());
   exec(dnnl::reorder(pd), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}, pd.scratchpad_desc(), op);
@@ -360,6 +367,13 @@ Status Program::run(const dlc_kernel_io& io) const {
     };
     memory scratch;
     for (const Exec& e : execs_) {
+      if (e.host) {
+        stream.wait();
+        std::vector<void*> data;
+        for (const auto& [position, t] : e.args) data.push_back(memOf(t).get_data_handle());
+        e.host(data.data());
+        continue;
+      }
       std::unordered_map<int, memory> args;
       for (const auto& [arg, t] : e.args) args[arg] = memOf(t);
       if (e.scratchpad.get_size()) args[DNNL_ARG_SCRATCHPAD] = memory(e.scratchpad, cpuEngine(), ws + scratch_offset_);

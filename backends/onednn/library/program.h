@@ -5,6 +5,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <memory>
@@ -31,11 +32,14 @@ struct TensorSlot {
   int32_t dtype_code = 0;          // Output: the IR dtype as the runtime's (ONNX) code
 };
 
+// One step of a program: a oneDNN primitive, or (where oneDNN has no primitive for the op) a host
+// function given its tensors' data in `args` order, run after the primitives before it finish.
 struct Exec {
   dnnl::primitive primitive;
-  std::vector<std::pair<int, int>> args;  // DNNL_ARG_* -> tensor
+  std::vector<std::pair<int, int>> args;  // DNNL_ARG_* (host: position) -> tensor
   dnnl::memory::desc scratchpad;  // zero-sized when the primitive needs none
   std::string what;  // "Conv 'conv1'", for errors
+  std::function<void(void* const* data)> host;
 };
 
 class Program {
@@ -97,6 +101,8 @@ class Builder {
   Expected<int> ensurePlain(int t);
   // Appends a primitive; `args` name tensors. Records liveness.
   void exec(dnnl::primitive prim, std::vector<std::pair<int, int>> args, const dnnl::memory::desc& scratchpad, const Op& op);
+  // Appends a host step: fn(data) with data[i] the storage of tensors[i] (plain layouts).
+  void host(std::function<void(void* const* data)> fn, const std::vector<int>& tensors, const Op& op);
   // Appends a reorder from `src` into the existing tensor `dst`.
   Status copy(int src, int dst, const Op& op);
 
