@@ -224,9 +224,10 @@ class GraphImporter {
     std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
     n.opset = opsetOf(domain);
     std::string where = str("node '", n.location, "' (", n.op_type, ")");
+    const bool contrib = isExpandedContribOp(domain, n.op_type);
     auto kind = opKindFromName(n.op_type, domain);
-    if (!kind) return Status::error(str(where, ": unsupported op"));
-    n.kind = *kind;
+    if (!kind && !contrib) return Status::error(str(where, ": unsupported op"));
+    if (kind) n.kind = *kind;
     for (const auto& name : node.input()) {
       if (name.empty()) {
         n.inputs.push_back(nullptr);
@@ -249,11 +250,20 @@ class GraphImporter {
       if (!conv.ok()) return conv.status().withContext(str(where, ": attribute '", a.name(), "'"));
       n.attrs[a.name()] = std::move(conv).value();
     }
-    if (n.kind == OpKind::Constant) DLC_RETURN_IF_ERROR(normalizeConstant(n).withContext(where));
+    if (kind && n.kind == OpKind::Constant) DLC_RETURN_IF_ERROR(normalizeConstant(n).withContext(where));
     int num_out = node.output_size();
     while (num_out > 0 && node.output(num_out - 1).empty()) --num_out;
     n.num_outputs = num_out;
     RegionEmitter emit(*this, region);
+    if (contrib) {
+      if (num_out != 1) return Status::error(str(where, ": must have one output"));
+      DLC_ASSIGN_OR_RETURN(Value* out, expandContribOp(n, emit));
+      if (!n.attrs.empty()) return Status::error(str(where, ": attribute '", n.attrs.begin()->first, "' is not supported"));
+      if (scope.values.count(node.output(0))) return Status::error(str(where, ": output '", node.output(0), "' is already defined"));
+      out->setName(node.output(0));
+      scope.values[node.output(0)] = out;
+      return Status::success();
+    }
     DLC_RETURN_IF_ERROR(upgradeNode(n, emit));
     while (!n.inputs.empty() && !n.inputs.back()) n.inputs.pop_back();
 

@@ -50,7 +50,7 @@ void scanUnsupported(const onnx::GraphProto& g, const std::map<std::string, int6
     auto it = opsets.find(domain);
     int64_t v = it == opsets.end() ? -1 : it->second;
     auto kind = opKindFromName(node.op_type(), domain);
-    bool bad = !kind || v < 0;
+    bool bad = (!kind && !isExpandedContribOp(domain, node.op_type())) || v < 0;
     if (domain.empty())
       bad = bad || v > kMaxAiOnnxOpset ||
             (v < kMinAiOnnxOpset && !unchangedUpToOpset7(node.op_type(), v) && !legacyFormSupported(node.op_type(), v));

@@ -81,6 +81,11 @@ class UpgradeEmitter {
                                    const std::vector<Type>& fallbacks) = 0;
 };
 
+// ONNX Runtime's QOperator contrib ops imported as QDQ chains (import_contrib.cc): whether
+// (domain, op_type) is one, and the chain for a node of one, returning its result.
+bool isExpandedContribOp(const std::string& domain, const std::string& op_type);
+Expected<Value*> expandContribOp(PendingNode& node, UpgradeEmitter& emit);
+
 // Constant's value_float/value_ints/value_string/... become the one `value` tensor attribute.
 Status normalizeConstant(PendingNode& node);
 

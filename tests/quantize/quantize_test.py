@@ -11,6 +11,8 @@ layers), checked against independent results:
 - the float model's accuracy as dlc measures it (--eval) equals PyTorch's on the same weights;
 - --bias-correction: the per-channel mean output error (against NumPy's float layer, over the
   calibration samples) of a Gemm, a grouped Conv and a MatMul + Add falls to a quarter or less;
+- ONNX Runtime's QOperator contrib ops (QLinearAdd, QLinearMul, QLinearGlobalAveragePool,
+  QLinearConcat) against NumPy and ONNX Runtime, within one step;
 - bad input: one-line errors, a non-zero exit and no output file.
 
 With --train-epochs N (the `slow` test) the CNN is first trained by PyTorch on the 60,000 training
@@ -219,6 +221,87 @@ def check_bias_correction(dlc, work):
           f"--bias-correction outside static mode: {p.stderr.strip()}")
 
 
+def check_qoperator_contrib(dlc, work, ort_dir):
+    """ONNX Runtime's QOperator contrib ops (com.microsoft QLinearAdd, QLinearMul,
+    QLinearGlobalAveragePool, QLinearConcat; u8 with zero points and s8 without) import as QDQ
+    chains: against NumPy's dequantize -> op -> quantize, within one output step, on the reference
+    and onednn targets, and against ONNX Runtime running the same file."""
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(7)
+    inits = []
+
+    def const(name, value, dtype):
+        inits.append(onnx.numpy_helper.from_array(np.array(value, dtype=dtype), name))
+        return name
+
+    q = {  # name: (scale, zero point) of each quantized tensor
+        "xq": (0.05, 128), "yq": (0.04, 100), "a": (0.08, 120), "m": (0.1, 90), "g": (0.02, 110), "c": (0.09, 125)}
+    for t, (sc, zp) in q.items():
+        const(f"{t}_s", sc, np.float32)
+        const(f"{t}_z", zp, np.uint8)
+    const("i_s", 0.03, np.float32)
+    const("i_z", 0, np.int8)
+    const("k_s", 0.05, np.float32)
+    const("k_z", 0, np.int8)
+    ms = "com.microsoft"
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "xq_s", "xq_z"], ["xq"], name="qx"),
+        helper.make_node("QuantizeLinear", ["y", "yq_s", "yq_z"], ["yq"], name="qy"),
+        helper.make_node("QLinearAdd", ["xq", "xq_s", "xq_z", "yq", "yq_s", "yq_z", "a_s", "a_z"], ["a"], name="add", domain=ms),
+        helper.make_node("QLinearMul", ["xq", "xq_s", "xq_z", "yq", "yq_s", "yq_z", "m_s", "m_z"], ["m"], name="mul", domain=ms),
+        helper.make_node("QLinearGlobalAveragePool", ["yq", "yq_s", "yq_z", "g_s", "g_z"], ["g"], name="gap", domain=ms),
+        helper.make_node("QLinearConcat", ["c_s", "c_z", "xq", "xq_s", "xq_z", "yq", "yq_s", "yq_z"], ["c"], name="cat", axis=1,
+                         domain=ms),
+        helper.make_node("QuantizeLinear", ["x", "i_s", "i_z"], ["xi"], name="qi"),
+        helper.make_node("QLinearAdd", ["xi", "i_s", "i_z", "xi", "i_s", "i_z", "k_s", "k_z"], ["k"], name="add_s8", domain=ms),
+    ]
+    shape = [2, 4, 5, 5]
+    outs = []
+    # Each op reads the quantized inputs directly: chained, one op's rounding (oneDNN and ORT may
+    # round a halfway value the other way) would move the next op's result by several steps.
+    for t, dims in (("a", shape), ("m", shape), ("g", [2, 4, 1, 1]), ("c", [2, 8, 5, 5]), ("k", shape)):
+        nodes.append(helper.make_node("DequantizeLinear", [t, f"{t}_s", f"{t}_z"], [f"{t}_f"], name=f"dq_{t}"))
+        outs.append(helper.make_tensor_value_info(f"{t}_f", TensorProto.FLOAT, dims))
+    g = helper.make_graph(nodes, "qop", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape),
+                                         helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)], outs, inits)
+    path = os.path.join(work, "qoperator.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(ms, 1)]), path)
+    x = rng.uniform(-2, 2, shape).astype(np.float32)
+    y = rng.uniform(-2, 2, shape).astype(np.float32)
+
+    def qz(v, sc, zp, lo=0, hi=255):
+        return np.clip(np.rint(v / np.float32(sc)) + zp, lo, hi)
+
+    def dq(v, sc, zp):
+        return ((v - zp) * np.float32(sc)).astype(np.float32)
+
+    xq, yq = qz(x, *q["xq"]), qz(y, *q["yq"])
+    xf, yf = dq(xq, *q["xq"]), dq(yq, *q["yq"])
+    want = [dq(qz(xf + yf, *q["a"]), *q["a"]), dq(qz(xf * yf, *q["m"]), *q["m"]),
+            dq(qz(yf.mean(axis=(2, 3), keepdims=True), *q["g"]), *q["g"]),
+            dq(qz(np.concatenate([xf, yf], axis=1), *q["c"]), *q["c"])]
+    xi = qz(x, 0.03, 0, -128, 127)
+    want.append(dq(qz(2 * dq(xi, 0.03, 0), 0.05, 0, -128, 127), 0.05, 0))
+    steps = [q["a"][0], q["m"][0], q["g"][0], q["c"][0], 0.05]
+    np.save(os.path.join(work, "qop_x.npy"), x)
+    np.save(os.path.join(work, "qop_y.npy"), y)
+    for target, opt in (("reference", "-O0"), ("onednn", "-O2")):
+        out_dir = os.path.join(work, f"qop_{target}")
+        p = run([dlc, "run", path, "--input", os.path.join(work, "qop_x.npy"), "--input", os.path.join(work, "qop_y.npy"),
+                 "--output-dir", out_dir, "--target", target, opt])
+        if p.returncode != 0:
+            check(False, f"QOperator contrib ops on {target}: {p.stderr.strip()}")
+            continue
+        got = [np.load(os.path.join(out_dir, f"output_{i}.npy")) for i in range(5)]
+        worst = max(float(np.abs(gv - w).max()) / st for gv, w, st in zip(got, want, steps))
+        check(worst <= 1.0001, f"QOperator contrib ops on --target {target} vs NumPy: within {worst:.2f} steps")
+    if ort_dir:
+        import check_export_ort
+        ort_out, _ = check_export_ort.run_ort(ort_dir, path, [x, y], os.path.join(work, "qop_ort"))
+        worst = max(float(np.abs(o - w).max()) / st for o, w, st in zip(ort_out, want, steps))
+        check(worst <= 1.0001, f"ONNX Runtime on the same QOperator model vs NumPy: within {worst:.2f} steps")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dlc", required=True)
@@ -265,6 +348,11 @@ def main():
     check_pytorch_qdq(a.dlc, a.work)
     check_unnamed_nodes(a.dlc, a.work)
     check_bias_correction(a.dlc, a.work)
+    ort_dir = None
+    if a.ort_cache:
+        import check_export_ort
+        ort_dir = check_export_ort.install_ort(a.ort_cache)
+    check_qoperator_contrib(a.dlc, a.work, ort_dir)
 
     # Per-tensor and per-channel, with accuracy on the eval set.
     results = {}
