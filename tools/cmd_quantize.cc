@@ -3,6 +3,7 @@
 // QDQ chains lowered to integer kernels), and optionally keeps layers in float until an accuracy
 // bound holds.
 #include <cmath>
+#include <functional>
 #include <iostream>
 #include <limits>
 #include <numeric>
@@ -23,6 +24,7 @@
 #include "tools/npz.h"
 #include "tools/pipeline.h"
 #include "tools/progress.h"
+#include "tools/quantize_latency.h"
 
 namespace dlc::cli {
 namespace {
@@ -76,6 +78,11 @@ constexpr const char* kHelp =
     "  --max-accuracy-drop P   with --eval: put the layers that hurt the output most back in float\n"
     "                          (ranked by each one's effect on the output) until the drop is <= P\n"
     "                          percentage points; a binary search over how many, reported\n"
+    "  --latency-aware         time the model on the target (inputs from CALIB.npz or EVAL.npz,\n"
+    "                          batch 1 unless the model fixes it) and put groups of quantized layers\n"
+    "                          (by kind, and whether reorders surround them) back in float while\n"
+    "                          that makes it faster by more than 3%; the float model when even the\n"
+    "                          best quantized one is slower\n"
     "  --report REPORT.json    per-layer weight SQNR, activation ranges, what stayed float and why,\n"
     "                          output SQNR against the float model, accuracy, sizes\n"
     "  --target T              target of OUT.dlc (default onednn; cpu for weight-only)\n"
@@ -361,9 +368,67 @@ struct BoundedSearch {
   bool met = false;
 };
 
+// The planned ops of `g` grouped by what decides their quantized cost: kind (a Conv depthwise,
+// 1x1 or other) and whether reorders surround them (their input comes from, and their output goes
+// to, float ops only, so a Quantize before and a Dequantize after run just for them). Groups with
+// reorders come first, larger groups first within each half.
+std::vector<LatencyGroup> latencyGroups(const Graph& g, const quantize::QuantPlan& plan) {
+  std::set<const Value*> outputs;
+  std::set<const Op*> planned;
+  for (const auto& p : plan.ops) {
+    outputs.insert(p.output);
+    planned.insert(p.op);
+  }
+  auto fedByQuantized = [&](const Value* v) {  // back through value-moving ops
+    for (int hops = 0; v && hops < 64; ++hops) {
+      if (outputs.count(v)) return true;
+      const Op* def = v->definingOp();
+      if (!def || !quantize::movesValues(*def) || def->numOperands() == 0) return false;
+      v = def->operand(0);
+    }
+    return false;
+  };
+  std::function<bool(const Value*, int)> readByQuantizedOnly = [&](const Value* v, int depth) {
+    if (depth > 64 || v->uses().empty()) return false;
+    for (const auto& use : v->uses()) {
+      const Op* user = use.user;
+      if (!user) return false;  // a graph output: the caller reads it in float
+      if (planned.count(user) && user->operand(0) == v) continue;
+      if (!quantize::movesValues(*user) || !readByQuantizedOnly(user->result(0), depth + 1)) return false;
+    }
+    return true;
+  };
+  std::map<std::string, LatencyGroup> by_name;
+  for (const auto& p : plan.ops) {
+    std::string kind = p.op->name();
+    if (p.op->kind() == OpKind::Conv) {
+      const Type& x = p.op->operand(0)->type();
+      const int64_t group = p.op->getInt("group", 1);
+      std::vector<int64_t> k = p.op->getInts("kernel_shape");
+      if (k.empty() && p.op->operand(1)->type().shape.isStatic())
+        for (size_t d = 2; d < p.op->operand(1)->type().shape.dims.size(); ++d) k.push_back(p.op->operand(1)->type().shape.dims[d].value);
+      const bool depthwise = group > 1 && x.shape.ranked && x.shape.rank() > 1 && x.shape.dims[1].isStatic() && x.shape.dims[1].value == group;
+      const bool pointwise = !k.empty() && std::all_of(k.begin(), k.end(), [](int64_t v) { return v == 1; });
+      kind = depthwise ? "depthwise Conv" : pointwise ? "1x1 Conv" : "Conv";
+    }
+    const bool island = !fedByQuantized(p.input) && !readByQuantizedOnly(p.output, 0);
+    LatencyGroup& grp = by_name[str(island ? "0" : "1", kind)];
+    grp.name = str(kind, island ? " with a reorder on each side" : " next to other quantized ops");
+    grp.nodes.push_back(p.op->location());
+  }
+  std::vector<std::pair<std::string, LatencyGroup>> sorted(by_name.begin(), by_name.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    if (a.first[0] != b.first[0]) return a.first[0] < b.first[0];
+    return a.second.nodes.size() > b.second.nodes.size();
+  });
+  std::vector<LatencyGroup> groups;
+  for (auto& [key, grp] : sorted) groups.push_back(std::move(grp));
+  return groups;
+}
+
 std::string reportJson(const std::string& model, const Quantized& q, const quantize::QuantizeOptions& options,
                        int64_t samples, double output_sqnr, double acc_float, double acc_quant, bool have_acc,
-                       const BoundedSearch& bounded) {
+                       const BoundedSearch& bounded, const LatencySearch& latency, const std::string& target) {
   std::ostringstream j;
   j << "{\n  \"model\": " << jsonQuote(model) << ",\n  \"calibration_samples\": " << samples
     << ",\n  \"mode\": " << jsonQuote(options.mode == quantize::QuantizeMode::Static ? "static"
@@ -409,6 +474,17 @@ std::string reportJson(const std::string& model, const Quantized& q, const quant
         << ", \"output_sqnr_db_alone\": " << jsonNumber(bounded.ranking[i].second) << "}";
     j << "]}";
   }
+  if (latency.ran) {
+    j << ",\n  \"latency\": {\"target\": " << jsonQuote(target) << ", \"float_ms\": " << jsonNumber(latency.float_ms)
+      << ", \"all_quantized_ms\": " << jsonNumber(latency.quantized_ms) << ", \"chosen_ms\": " << jsonNumber(latency.final_ms)
+      << ", \"float_faster\": " << (latency.float_faster ? "true" : "false") << ", \"trials\": [";
+    for (size_t i = 0; i < latency.trials.size(); ++i) {
+      const auto& t = latency.trials[i];
+      j << (i ? ", " : "") << "{\"group\": " << jsonQuote(t.group) << ", \"layers\": " << t.nodes << ", \"ms\": " << jsonNumber(t.ms)
+        << ", \"kept_float\": " << (t.kept_float ? "true" : "false") << "}";
+    }
+    j << "]}";
+  }
   j << ",\n  \"weight_bytes_float\": " << q.result.float_weight_bytes << ",\n  \"weight_bytes_quantized\": "
     << q.result.quantized_weight_bytes << "\n}\n";
   return j.str();
@@ -420,7 +496,7 @@ int runQuantize(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv,
                           {"output", "calibrate", "samples", "batch-size", "mode", "dtype", "method", "percentile", "block-size",
                            "exclude", "exclude-op", "eval", "max-accuracy-drop", "report", "target", "input-shape"},
-                          {"help", "per-channel", "symmetric", "bias-correction"});
+                          {"help", "per-channel", "symmetric", "bias-correction", "latency-aware"});
   if (!args.ok()) return fail(args.status());
   if (args->has("help")) {
     std::cout << kHelp;
@@ -504,6 +580,10 @@ int runQuantize(const std::vector<std::string>& argv) {
   if (!samples_opt.ok()) return fail(samples_opt.status());
   if (!batch_opt.ok()) return fail(batch_opt.status());
   const bool bounded_mode = args->has("max-accuracy-drop");
+  const bool latency_aware = args->has("latency-aware");
+  if (latency_aware && half) return fail("--latency-aware applies to int8/int4 quantization, not to --dtype fp16|bf16");
+  if (latency_aware && calib_path.empty() && args->get("eval").empty())
+    return fail("--latency-aware times the model on inputs from --calibrate or --eval; give one");
   auto max_drop = doubleOption(*args, "max-accuracy-drop", 0.0, 0.0, 100.0);
   if (!max_drop.ok()) return fail(max_drop.status());
   const std::string eval_path = args->get("eval");
@@ -590,6 +670,7 @@ int runQuantize(const std::vector<std::string>& argv) {
   };
 
   // Accuracy, and the accuracy-bounded search.
+  std::function<Expected<double>(const Graph&)> accuracyOf;  // set with --eval
   double acc_float = 0, acc_quant = 0;
   BoundedSearch bounded;
   if (!eval_path.empty()) {
@@ -631,6 +712,7 @@ int runQuantize(const std::vector<std::string>& argv) {
         for (int64_t p : top1(b[0])) labels.push_back(p);
       }
     }
+    accuracyOf = [&, inputs_only, eval_batch, labels](const Graph& g) { return accuracy(g, inputs_only, eval_batch, run_target, labels); };
     auto af = accuracy(prepared, inputs_only, eval_batch, run_target, labels);
     if (!af.ok()) return fail(af.status());
     auto aq = accuracy(*quantized->graph, inputs_only, eval_batch, run_target, labels);
@@ -702,6 +784,54 @@ int runQuantize(const std::vector<std::string>& argv) {
     }
   }
 
+  // Latency: groups of layers back to float while that makes the model faster on the target.
+  LatencySearch latency;
+  if (latency_aware) {
+    const int64_t timing_batch = static_batch ? batch : 1;
+    std::vector<int64_t> order(static_cast<size_t>(timing_batch));
+    std::iota(order.begin(), order.end(), 0);
+    std::vector<Tensor> timing_tensors;
+    gatherBatch(*data, order, 0, timing_batch, timing_tensors);
+    std::vector<DataValue> timing;
+    for (const Tensor& t : timing_tensors) timing.push_back(DataValue::ofTensor(t));
+    const std::vector<std::string> shapes = args->getAll("input-shape");
+    std::cerr << "dlc: --latency-aware: timing on " << target << " (batch " << timing_batch << ")\n";
+    auto float_ms = medianLatencyMs(prepared, target, shapes, timing, 10);
+    if (!float_ms.ok()) return fail(str(float_ms.status().message(), " (timing the float model)"));
+    quantize::QuantizeOptions current = options;
+    for (const auto& s : quantized->plan.skipped) current.exclude_nodes.insert(s.node);
+    auto measure = [&](const std::set<std::string>& extra) -> Expected<double> {
+      quantize::QuantizeOptions o = current;
+      o.exclude_nodes.insert(extra.begin(), extra.end());
+      DLC_ASSIGN_OR_RETURN(Quantized q, quantizeWith(prepared, o, stats));
+      return medianLatencyMs(*q.graph, target, shapes, timing, 10);
+    };
+    auto searched = searchLatency(latencyGroups(prepared, quantize::planQuantization(prepared, current)), *float_ms, 0.03, measure);
+    if (!searched.ok()) return fail(str(searched.status().message(), " (timing the quantized model)"));
+    latency = std::move(*searched);
+    for (const auto& t : latency.trials)
+      std::cerr << "dlc:   " << t.group << " (" << t.nodes << ") in float: " << t.ms << " ms" << (t.kept_float ? ", kept" : "") << "\n";
+    std::cerr << "dlc: latency " << latency.float_ms << " ms float, " << latency.quantized_ms << " ms all quantized, "
+              << latency.final_ms << " ms chosen" << (latency.float_faster ? "; the float model is faster still: it is written" : "") << "\n";
+    std::set<std::string> to_float(latency.kept_float.begin(), latency.kept_float.end());
+    if (latency.float_faster)
+      for (const auto& p : quantized->plan.ops) to_float.insert(p.op->location());
+    if (!to_float.empty()) {
+      quantize::QuantizeOptions o = current;
+      o.exclude_nodes.insert(to_float.begin(), to_float.end());
+      auto q = quantizeWith(prepared, o, stats);
+      if (!q.ok()) return fail(q.status());
+      for (auto& s : q->plan.skipped)
+        if (to_float.count(s.node)) s.reason = str("kept in float: the model is faster so on ", target, " (--latency-aware)");
+      *quantized = std::move(*q);
+      if (!eval_path.empty()) {
+        auto aq = accuracyOf(*quantized->graph);
+        if (!aq.ok()) return fail(aq.status());
+        acc_quant = *aq;
+      }
+    }
+  }
+
   auto output_sqnr_or = sqnrOf(*quantized->graph);
   if (!output_sqnr_or.ok()) return fail(output_sqnr_or.status());
   const double output_sqnr = *output_sqnr_or;
@@ -723,7 +853,7 @@ int runQuantize(const std::vector<std::string>& argv) {
   const std::string report_path = args->get("report");
   if (!report_path.empty()) {
     Status r = writeFileAtomically(report_path, reportJson(model_path, *quantized, options, samples, output_sqnr, acc_float, acc_quant,
-                                                           !eval_path.empty(), bounded));
+                                                           !eval_path.empty(), bounded, latency, target));
     if (!r.ok()) return fail(r);
   }
   std::cerr << "dlc: quantized " << quantized->plan.ops.size() << " of " << quantized->plan.ops.size() + quantized->plan.skipped.size()

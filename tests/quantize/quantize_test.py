@@ -11,6 +11,7 @@ layers), checked against independent results:
 - the float model's accuracy as dlc measures it (--eval) equals PyTorch's on the same weights;
 - --bias-correction: the per-channel mean output error (against NumPy's float layer, over the
   calibration samples) of a Gemm, a grouped Conv and a MatMul + Add falls to a quarter or less;
+- --latency-aware reports timings and choices consistent with the model it wrote;
 - ONNX Runtime's QOperator contrib ops (QLinearAdd, QLinearMul, QLinearGlobalAveragePool,
   QLinearConcat) against NumPy and ONNX Runtime, within one step;
 - bad input: one-line errors, a non-zero exit and no output file.
@@ -152,6 +153,32 @@ def check_pytorch_qdq(dlc, work):
     check(err <= step * 1.0001, f"PyTorch QAT export fused vs the unfused oracle: {err / step:.2f} steps")
     err = float(np.abs(oracle - want).max())
     check(err <= step * 1.0001, f"PyTorch QAT export on dlc vs PyTorch's fake-quantized output: {err / step:.2f} steps")
+
+
+def check_latency_aware(dlc, model, calib, work):
+    """--latency-aware: the report's timings and choices are consistent with the model written (the
+    choices themselves depend on this machine's timings, so they are reported, not asserted)."""
+    out = os.path.join(work, "cnn_latency.dlc")
+    report = os.path.join(work, "report_latency.json")
+    p = quantize(dlc, model, out, "--calibrate", calib, "--per-channel", "--latency-aware", "--report", report)
+    print(p.stderr.strip())
+    rep = json.load(open(report))
+    lat = rep.get("latency", {})
+    ok = lat.get("float_ms", 0) > 0 and lat.get("all_quantized_ms", 0) > 0 and 0 < lat.get("chosen_ms", 0) <= lat["all_quantized_ms"]
+    check(ok and lat.get("trials") and lat.get("target") == "onednn", f"--latency-aware: timings reported ({lat})")
+    kept = {f["node"] for f in rep["float"] if "--latency-aware" in f["reason"]}
+    trials_kept = sum(t["layers"] for t in lat.get("trials", []) if t["kept_float"])
+    if lat.get("float_faster"):
+        check(not rep["quantized"], "--latency-aware: the float model was faster, so nothing is quantized")
+    else:
+        check(len(kept) == trials_kept and not kept & {q["node"] for q in rep["quantized"]},
+              f"--latency-aware: the {trials_kept} layers of the groups kept in float are the ones the report lists in float")
+    for args, expect in (([model, "-o", out, "--mode", "dynamic", "--latency-aware"], "give one"),
+                         ([model, "-o", out, "--dtype", "fp16", "--latency-aware"], "not to --dtype")):
+        if os.path.exists(out):
+            os.remove(out)
+        p = run([dlc, "quantize", *args])
+        check(p.returncode != 0 and expect in p.stderr and not os.path.exists(out), f"--latency-aware bad use: {p.stderr.strip()}")
 
 
 def check_unnamed_nodes(dlc, work):
@@ -348,6 +375,7 @@ def main():
     check_pytorch_qdq(a.dlc, a.work)
     check_unnamed_nodes(a.dlc, a.work)
     check_bias_correction(a.dlc, a.work)
+    check_latency_aware(a.dlc, float_onnx, calib, a.work)
     ort_dir = None
     if a.ort_cache:
         import check_export_ort
