@@ -59,6 +59,10 @@ constexpr const char* kHelp =
     "  --dtype T               uint8 (default) or int8: the activation type of int8 quantization\n"
     "                          (weights are always int8); fp16 or bf16: half-precision weights;\n"
     "                          weight-only: int4 (default) or int8 weights\n"
+    "  --half-compute          with --dtype fp16|bf16: Conv/MatMul/Gemm also compute in half\n"
+    "                          precision (their inputs cast to it, their results back to f32, so\n"
+    "                          Softmax, norms and everything else stay f32); bf16 Conv only in a\n"
+    "                          .dlc (ONNX's Conv has no bfloat16 form)\n"
     "  --block-size N          weight-only: weights per scale along K (a power of two >= 16,\n"
     "                          default 128)\n"
     "  --method M              activation range: minmax (observed, the default); percentile (|x|\n"
@@ -434,7 +438,7 @@ std::string reportJson(const std::string& model, const Quantized& q, const quant
     << ",\n  \"mode\": " << jsonQuote(options.mode == quantize::QuantizeMode::Static ? "static"
                                     : options.mode == quantize::QuantizeMode::Dynamic ? "dynamic"
                                     : options.mode == quantize::QuantizeMode::WeightOnly ? "weight-only"
-                                    : options.half_dtype == DType::F16 ? "fp16" : "bf16")
+                                    : str(options.half_dtype == DType::F16 ? "fp16" : "bf16", options.half_compute ? " compute" : " weights"))
     << ",\n  \"activation_dtype\": " << jsonQuote(dtypeName(options.activation_dtype))
     << ",\n  \"per_channel\": " << (options.per_channel ? "true" : "false")
     << ",\n  \"symmetric\": " << (options.symmetric ? "true" : "false")
@@ -454,6 +458,12 @@ std::string reportJson(const std::string& model, const Quantized& q, const quant
   j << "\n  ],\n  \"float\": [";
   for (size_t i = 0; i < q.plan.skipped.size(); ++i) {
     const auto& s = q.plan.skipped[i];
+    j << (i ? "," : "") << "\n    {\"node\": " << jsonQuote(s.node) << ", \"op\": " << jsonQuote(s.op_type)
+      << ", \"reason\": " << jsonQuote(s.reason) << "}";
+  }
+  j << "\n  ],\n  \"f32_compute\": [";
+  for (size_t i = 0; i < q.result.f32_compute.size(); ++i) {
+    const auto& s = q.result.f32_compute[i];
     j << (i ? "," : "") << "\n    {\"node\": " << jsonQuote(s.node) << ", \"op\": " << jsonQuote(s.op_type)
       << ", \"reason\": " << jsonQuote(s.reason) << "}";
   }
@@ -496,7 +506,7 @@ int runQuantize(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv,
                           {"output", "calibrate", "samples", "batch-size", "mode", "dtype", "method", "percentile", "block-size",
                            "exclude", "exclude-op", "eval", "max-accuracy-drop", "report", "target", "input-shape"},
-                          {"help", "per-channel", "symmetric", "bias-correction", "latency-aware"});
+                          {"help", "per-channel", "symmetric", "bias-correction", "latency-aware", "half-compute"});
   if (!args.ok()) return fail(args.status());
   if (args->has("help")) {
     std::cout << kHelp;
@@ -545,12 +555,15 @@ int runQuantize(const std::vector<std::string>& argv) {
     options.half_dtype = dtype == "fp16" ? DType::F16 : DType::BF16;
     for (const char* o : {"method", "percentile", "symmetric", "per-channel"})
       if (args->has(o)) return fail(str("--", o, " applies to int8 quantization, not to --dtype ", dtype));
+    options.half_compute = args->has("half-compute");
+    options.half_compute_conv = to_artifact;
   } else if (dtype == "int4") {
     return fail("--dtype int4 is weight-only quantization: add --mode weight-only");
   } else if (dtype != "uint8") {
     return fail(str("--dtype '", dtype, "' is not uint8, int8, int4, fp16 or bf16"));
   }
   const bool half = options.mode == quantize::QuantizeMode::HalfWeights;
+  if (args->has("half-compute") && !half) return fail("--half-compute applies to --dtype fp16|bf16");
   const bool no_calibration = dynamic || half || weight_only;
   const std::string method = args->get("method", "minmax");
   if (method == "percentile") options.method = quantize::CalibrationMethod::Percentile;
@@ -859,7 +872,8 @@ int runQuantize(const std::vector<std::string>& argv) {
   std::cerr << "dlc: quantized " << quantized->plan.ops.size() << " of " << quantized->plan.ops.size() + quantized->plan.skipped.size()
             << " Conv/MatMul/Gemm ops"
             << (dynamic ? " (dynamic)"
-                : half ? str(" (weights as ", dtype, ")")
+                : half ? str(options.half_compute ? " (weights and compute in " : " (weights as ", dtype,
+                             quantized->result.f32_compute.empty() ? std::string() : str("; ", quantized->result.f32_compute.size(), " in f32 compute"), ")")
                 : weight_only ? str(" (weight-only ", dtype, ", blocks of ", options.block_size, ")")
                 : str(" on ", samples, " calibration samples"))
             << "; weights "

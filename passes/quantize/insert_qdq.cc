@@ -300,6 +300,9 @@ Expected<QuantizeResult> insertDynamic(Graph& g, const QuantPlan& plan, const Qu
   return result;
 }
 
+
+}  // namespace
+
 // Weights as f16/bf16 constants read through a Cast to f32: half the bytes, the same f32 compute.
 // A weight with values beyond the half type's range stays f32 (f16 tops out at 65504).
 Expected<QuantizeResult> insertHalfWeights(Graph& g, const QuantPlan& plan, const QuantizeOptions& options) {
@@ -339,13 +342,12 @@ Expected<QuantizeResult> insertHalfWeights(Graph& g, const QuantPlan& plan, cons
   return result;
 }
 
-}  // namespace
-
 Expected<QuantizeResult> insertQdq(Graph& g, const QuantPlan& plan, const std::vector<TensorStats>& stats,
                                    const QuantizeOptions& options,
                                    const std::map<std::string, std::vector<double>>& input_means) {
   if (options.mode == QuantizeMode::Dynamic) return insertDynamic(g, plan, options);
-  if (options.mode == QuantizeMode::HalfWeights) return insertHalfWeights(g, plan, options);
+  if (options.mode == QuantizeMode::HalfWeights)
+    return options.half_compute ? insertHalfCompute(g, plan, options) : insertHalfWeights(g, plan, options);
   if (options.mode == QuantizeMode::WeightOnly) return insertWeightOnly(g, plan, options);
   if (stats.size() != plan.calibrated.size())
     return Status::error(str("quantize: ", stats.size(), " statistics for ", plan.calibrated.size(), " calibrated tensors"));

@@ -26,6 +26,8 @@ struct QuantizeOptions {
   QuantizeMode mode = QuantizeMode::Static;
   DType activation_dtype = DType::U8;  // u8 or i8; weights are always symmetric i8
   DType half_dtype = DType::F16;       // HalfWeights: f16 or bf16
+  bool half_compute = false;           // HalfWeights: Conv/MatMul/Gemm also compute in half_dtype
+  bool half_compute_conv = true;       // ... Conv too (false for ONNX output: its Conv has no bf16)
   int weight_bits = 4;                 // WeightOnly: 4 or 8
   int64_t block_size = 128;            // WeightOnly: weights per scale along K (a power of two >= 16)
   bool symmetric = false;              // activations (WeightOnly: weight blocks) with the zero point at the middle
@@ -104,6 +106,7 @@ struct QuantizeResult {
   std::vector<WeightReport> weights;
   std::vector<ActivationReport> activations;
   int64_t float_weight_bytes = 0, quantized_weight_bytes = 0;
+  std::vector<SkippedOp> f32_compute;  // half compute: ops computing in f32 all the same, and why
 };
 
 // Rewrites `g` (the graph `plan` was made on) into QDQ form, stats[i] belonging to
@@ -120,6 +123,13 @@ struct QuantizeResult {
 Expected<QuantizeResult> insertQdq(Graph& g, const QuantPlan& plan, const std::vector<TensorStats>& stats,
                                    const QuantizeOptions& options,
                                    const std::map<std::string, std::vector<double>>& input_means = {});
+
+// HalfWeights with half_compute (half_compute.cc): each planned op runs on Cast<half>(x) with half
+// weights, its result Cast back to f32; the ops it leaves computing in f32 are listed, with why,
+// in the result's f32_compute.
+Expected<QuantizeResult> insertHalfCompute(Graph& g, const QuantPlan& plan, const QuantizeOptions& options);
+// The weights-only half conversion (insert_qdq.cc), used by insertHalfCompute for the rest.
+Expected<QuantizeResult> insertHalfWeights(Graph& g, const QuantPlan& plan, const QuantizeOptions& options);
 
 // The WeightOnly part of insertQdq (weight_only.cc).
 Expected<QuantizeResult> insertWeightOnly(Graph& g, const QuantPlan& plan, const QuantizeOptions& options);

@@ -330,6 +330,26 @@ TEST(OnednnOps, MatMulIntegerAndCast) {
   }
 }
 
+// Half-precision compute as dlc quantize --dtype bf16 --half-compute writes it: f32 -> bf16 casts
+// as reorders (round to nearest even, like the reference kernel), bf16 convolution and matmul,
+// bf16 -> f32 casts; the reference kernels compute the bf16 ops in f32 and round their result.
+TEST(OnednnOps, Bf16ComputeWithCasts) {
+  for (uint32_t seed = 1; seed <= 6; ++seed) {
+    Case c(seed);
+    const int64_t ch = c.pick(1, 16), oc = c.pick(1, 24), hw = c.pick(3, 12);
+    Value* x = c.input({2, ch, hw, hw});
+    Value* xb = c.op1(OpKind::Cast, {x}, {{"to", Attribute::ofInt(16)}});
+    Value* y = c.op1(OpKind::Conv, {xb, c.weight({oc, ch, 3, 3}, -0.5f, 0.5f, DType::BF16), c.weight({oc}, -1, 1, DType::BF16)},
+                     {{"pads", Attribute::ofInts({1, 1, 1, 1})}});
+    Value* yf = c.op1(OpKind::Cast, {y}, {{"to", Attribute::ofInt(1)}});
+    Value* flat = c.op1(OpKind::Flatten, {c.op1(OpKind::Relu, {yf})});
+    Value* fb = c.op1(OpKind::Cast, {flat}, {{"to", Attribute::ofInt(16)}});
+    Value* z = c.op1(OpKind::MatMul, {fb, c.weight({oc * hw * hw, 10}, -0.1f, 0.1f, DType::BF16)});
+    c.output(c.op1(OpKind::Cast, {z}, {{"to", Attribute::ofInt(1)}}));
+    c.check(str("bf16 compute seed ", seed), 8e-3, 1, 1);  // one bf16 rounding of the output: 2^-8 of |y|
+  }
+}
+
 // Dynamic quantization as dlc quantize --mode dynamic writes it: DynamicQuantizeLinear (a host
 // step: the range depends on the data) feeding MatMulInteger with its run-time zero point, then
 // the rescale; the quantized tensor, scale and zero point equal the reference kernel's exactly.

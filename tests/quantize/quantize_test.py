@@ -11,6 +11,7 @@ layers), checked against independent results:
 - the float model's accuracy as dlc measures it (--eval) equals PyTorch's on the same weights;
 - --bias-correction: the per-channel mean output error (against NumPy's float layer, over the
   calibration samples) of a Gemm, a grouped Conv and a MatMul + Add falls to a quarter or less;
+- --half-compute: fp16 (ONNX, ORT agrees) and bf16 (.dlc on oneDNN) against PyTorch's float model;
 - --latency-aware reports timings and choices consistent with the model it wrote;
 - ONNX Runtime's QOperator contrib ops (QLinearAdd, QLinearMul, QLinearGlobalAveragePool,
   QLinearConcat) against NumPy and ONNX Runtime, within one step;
@@ -475,6 +476,37 @@ def main():
             outs, _ = check_export_ort.run_ort(ort_dir, q, [x], os.path.join(a.work, f"ort_{half}"))
             err = float(np.abs(outs[0] - got).max() / np.abs(want).max())
             check(err < 1e-4, f"--dtype {half}: ONNX Runtime agrees with dlc ({err:.2g} of max|y|)")
+
+    # Half compute: fp16 everywhere but the graph's ends (ONNX, ORT runs it); bf16 in a .dlc, one
+    # oneDNN segment; bf16 in ONNX keeps Conv computing in f32 (no bfloat16 Conv in ONNX) and says so.
+    q = os.path.join(a.work, "cnn_fp16_compute.onnx")
+    quantize(a.dlc, float_onnx, q, "--dtype", "fp16", "--half-compute")
+    m = onnx.load(q)
+    casts = [n for n in m.graph.node if n.op_type == "Cast"]
+    check(len(casts) == 2 and all(i.data_type == onnx.TensorProto.FLOAT16 for i in m.graph.initializer
+                                  if i.data_type != onnx.TensorProto.INT64),
+          f"--half-compute fp16: one Cast in, one out ({len(casts)} Casts), every weight f16")
+    got = dlc_outputs(a.dlc, q, x, os.path.join(a.work, "fp16_compute"), "--target", "reference")
+    rel = float(np.abs(got - want).max() / np.abs(want).max())
+    check(rel < 3e-3, f"--half-compute fp16: outputs within {rel:.2g} of max|y| of PyTorch's float model (< 3e-3)")
+    if a.ort_cache:
+        outs, _ = check_export_ort.run_ort(ort_dir, q, [x], os.path.join(a.work, "ort_fp16_compute"))
+        err = float(np.abs(outs[0] - got).max() / np.abs(want).max())
+        check(err < 2e-3, f"--half-compute fp16: ONNX Runtime agrees with dlc ({err:.2g} of max|y|)")
+    q = os.path.join(a.work, "cnn_bf16_compute.dlc")
+    quantize(a.dlc, float_onnx, q, "--dtype", "bf16", "--half-compute", "--input-shape", f"image={len(x)}x1x28x28")
+    p = run([a.dlc, "inspect", q])
+    check("onednn/segment: 1" in p.stdout and "reference/" not in p.stdout, "--half-compute bf16 .dlc: one oneDNN segment")
+    got = dlc_outputs(a.dlc, q, x, os.path.join(a.work, "bf16_compute"))
+    rel = float(np.abs(got - want).max() / np.abs(want).max())
+    check(rel < 2e-2, f"--half-compute bf16 on oneDNN: outputs within {rel:.2g} of max|y| of PyTorch's float model (< 2e-2)")
+    report = os.path.join(a.work, "report_bf16_compute.json")
+    quantize(a.dlc, float_onnx, os.path.join(a.work, "cnn_bf16_compute.onnx"), "--dtype", "bf16", "--half-compute", "--report", report)
+    rep = json.load(open(report))
+    check(sorted(f["op"] for f in rep["f32_compute"]) == ["Conv", "Conv"] and "bfloat16" in rep["f32_compute"][0]["reason"],
+          "--half-compute bf16 to ONNX: the 2 Conv layers compute in f32, and the report says why")
+    p = run([a.dlc, "quantize", float_onnx, "-o", os.path.join(a.work, "bad.onnx"), "--half-compute"])
+    check(p.returncode != 0 and "applies to --dtype fp16|bf16" in p.stderr, f"--half-compute alone: {p.stderr.strip()}")
 
     # Dynamic: the Linear layers quantize their input at run time; ONNX Runtime runs the same ops.
     q_dyn = os.path.join(a.work, "cnn_dynamic.onnx")

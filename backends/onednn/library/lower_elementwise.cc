@@ -131,7 +131,7 @@ Status appendTail(Builder& b, const std::vector<const Op*>& chain, const memory:
 
 Status lowerEltwiseChain(Builder& b, const std::vector<const Op*>& chain) {
   const Op& op = *chain.front();
-  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
+  if (!isF32OrBf16(op)) return Status::error(str(where(op), ": f32 or bf16 only"));
   DLC_ASSIGN_OR_RETURN(Eltwise e, eltwiseOf(b, op));
   DLC_ASSIGN_OR_RETURN(int x, b.tensorOf(op.operand(0)));
   dnnl::primitive_attr attr = Builder::baseAttr();
@@ -154,7 +154,7 @@ Status lowerEltwiseChain(Builder& b, const std::vector<const Op*>& chain) {
 // other broadcasts along its size-1 dims.
 Status lowerBinaryChain(Builder& b, const std::vector<const Op*>& chain) {
   const Op& op = *chain.front();
-  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
+  if (!isF32OrBf16(op)) return Status::error(str(where(op), ": f32 or bf16 only"));
   if (op.numOperands() != 2) return Status::error(str(where(op), ": two operands only"));
   memory::dims y = dimsOf(op.result()->type());
   const Value* first = op.operand(0);
@@ -205,13 +205,15 @@ std::vector<const Op*> elementwiseChain(const Op& head) {
   std::vector<const Op*> chain;
   // Binary heads only: oneDNN 2.6 runs an eltwise primitive with post-ops in its reference code
   // (slower than two JIT passes, and wrong for 1-D tensors).
-  if (!isBinary(head.kind()) || head.numOperands() != 2 || head.numResults() != 1 || !isF32(head)) return chain;
+  if (!isBinary(head.kind()) || head.numOperands() != 2 || head.numResults() != 1 || !isF32OrBf16(head)) return chain;
   chain.push_back(&head);
   for (;;) {
     const Value* c = chain.back()->result();
     if (c->uses().size() != 1 || !c->uses()[0].user) break;  // read twice, or a segment output
     const Op& next = *c->uses()[0].user;
-    if (next.parent() != head.parent() || next.numResults() != 1 || !isF32(next)) break;
+    if (next.parent() != head.parent() || next.numResults() != 1 || !isF32OrBf16(next) ||
+        next.result()->type().dtype != head.result()->type().dtype)
+      break;
     if (!next.result()->type().isTensor() || !next.result()->type().shape.isStatic() || !c->type().shape.isStatic() ||
         dimsOf(next.result()->type()) != dimsOf(c->type()))
       break;

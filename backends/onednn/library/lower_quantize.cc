@@ -50,15 +50,18 @@ Status lowerQuantizeOrDequantize(Builder& b, const Op& op) {
   return Status::success();
 }
 
-// Cast from an integer type to f32 (exact below 2^24, rounded to nearest above, as a C++ cast): a
-// reorder that keeps the layout. Float -> integer is left to the reference kernels (ONNX's Cast
+// Cast from an integer type to f32 (exact below 2^24, rounded to nearest above, as a C++ cast),
+// and between f32 and bf16/f16 (rounding to nearest even, as the reference kernel does): a reorder
+// that keeps the layout. Float -> integer is left to the reference kernels (ONNX's Cast
 // truncates; a reorder rounds).
 Status lowerCastToFloat(Builder& b, const Op& op) {
   const DType from = op.operand(0)->type().dtype, to = op.result()->type().dtype;
-  if ((from != DType::I32 && from != DType::I8 && from != DType::U8) || to != DType::F32)
-    return Status::error(str(where(op), ": Cast from s32/s8/u8 to f32 only"));
+  const bool int_to_f32 = (from == DType::I32 || from == DType::I8 || from == DType::U8) && to == DType::F32;
+  const bool half = [](DType t) { return t == DType::BF16 || t == DType::F16; }(from == DType::F32 ? to : from);
+  const bool float_to_float = (from == DType::F32 || to == DType::F32) && half;
+  if (!int_to_f32 && !float_to_float) return Status::error(str(where(op), ": Cast from s32/s8/u8 to f32, or between f32 and bf16/f16, only"));
   DLC_ASSIGN_OR_RETURN(int src, b.tensorOf(op.operand(0)));
-  dnnl::memory::desc dst_md = withType(b.md(src), dnnl::memory::data_type::f32);
+  dnnl::memory::desc dst_md = withType(b.md(src), *dnnlType(to));
   dnnl::reorder::primitive_desc pd(cpuEngine(), b.md(src), cpuEngine(), dst_md, Builder::baseAttr());
   int dst = b.internal(dst_md);
   b.exec(dnnl::reorder(pd), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}, pd.scratchpad_desc(), op);

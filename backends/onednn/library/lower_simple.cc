@@ -53,6 +53,13 @@ bool isF32(const Op& op) {
   return true;
 }
 
+bool isF32OrBf16(const Op& op) {
+  if (isF32(op)) return true;
+  for (const Value* v : op.operands())
+    if (v && (!v->type().isTensor() || v->type().dtype != DType::BF16)) return false;
+  return true;
+}
+
 // The channel-blocked layout of oneDNN's JIT kernels on this CPU (16 channels with AVX-512, 8 with
 // AVX2) for a 2-D or 3-D image tensor; plain for other ranks.
 memory::desc channelBlocked(const memory::dims& d) {
@@ -123,7 +130,7 @@ Status lowerPool(Builder& b, const Op& op) {
   // Max pooling also runs on the u8/s8 tensors of a quantized model (max commutes with quantization).
   const DType xt = op.operand(0)->type().dtype;
   const bool int8_max = op.kind() == OpKind::MaxPool && (xt == DType::U8 || xt == DType::I8);
-  if (!isF32(op) && !int8_max) return Status::error(str(where(op), ": f32 only (u8/s8 for MaxPool)"));
+  if (!isF32OrBf16(op) && !int8_max) return Status::error(str(where(op), ": f32 or bf16 only (u8/s8 for MaxPool)"));
   if (op.numResults() > 1 && op.result(1)->hasUses()) return Status::error(str(where(op), ": MaxPool indices"));
   memory::dims x = dimsOf(op.operand(0)->type()), y = dimsOf(op.result()->type());
   bool global = op.kind() == OpKind::GlobalAveragePool || op.kind() == OpKind::GlobalMaxPool;

@@ -125,8 +125,9 @@ dnnl::memory::desc withType(const dnnl::memory::desc& md, dnnl::memory::data_typ
 dnnl::memory::desc withRank(const dnnl::memory::desc& md, int rank);
 // Appends the fused ops' activation (activation, activation_alpha/beta attributes) as a post-op.
 Status appendActivation(dnnl::post_ops& ops, const Op& op);
-// True when every operand is an f32 tensor.
+// True when every operand is an f32 tensor; ...OrBf16: or every operand a bf16 one.
 bool isF32(const Op& op);
+bool isF32OrBf16(const Op& op);
 // The channel-blocked layout of oneDNN's JIT kernels on this CPU (nChw16c with AVX-512, nChw8c
 // with AVX2) for a 2-D or 3-D image tensor; plain for other ranks.
 dnnl::memory::desc channelBlocked(const dnnl::memory::dims& d);
