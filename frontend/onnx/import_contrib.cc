@@ -1,5 +1,5 @@
-// ONNX Runtime's QOperator contrib ops (domain com.microsoft) that have no IR op of their own,
-// imported as the QDQ chains they stand for: DequantizeLinear on each quantized input, the float
+// ONNX Runtime's QOperator contrib ops (domain com.microsoft) that have no IR op of their own
+// (QLinearAdd and QLinearMul do: ir/ops.def), imported as the QDQ chains they stand for: DequantizeLinear on each quantized input, the float
 // op, QuantizeLinear on the result (ONNX Runtime's contrib-op documentation defines each so;
 // its kernels compute the same with lookup tables). fuse-qdq and the backends then treat them as
 // any QDQ model. QLinearConv and QLinearMatMul are standard ONNX ops and import as themselves.
@@ -45,20 +45,11 @@ Status need(const PendingNode& n, std::initializer_list<size_t> required) {
 
 bool isExpandedContribOp(const std::string& domain, const std::string& op_type) {
   return domain == "com.microsoft" &&
-         (op_type == "QLinearAdd" || op_type == "QLinearMul" || op_type == "QLinearGlobalAveragePool" || op_type == "QLinearConcat");
+         (op_type == "QLinearGlobalAveragePool" || op_type == "QLinearConcat");
 }
 
 Expected<Value*> expandContribOp(PendingNode& n, UpgradeEmitter& emit) {
   const std::string& loc = n.location;
-  if (n.op_type == "QLinearAdd" || n.op_type == "QLinearMul") {
-    // (A, A_scale, A_zero_point?, B, B_scale, B_zero_point?, C_scale, C_zero_point?)
-    DLC_RETURN_IF_ERROR(need(n, {0, 1, 3, 4, 6}));
-    DLC_ASSIGN_OR_RETURN(Value* a, dequantize(input(n, 0), input(n, 1), input(n, 2), emit, loc + "_a"));
-    DLC_ASSIGN_OR_RETURN(Value* b, dequantize(input(n, 3), input(n, 4), input(n, 5), emit, loc + "_b"));
-    const OpKind kind = n.op_type == "QLinearAdd" ? OpKind::Add : OpKind::Mul;
-    DLC_ASSIGN_OR_RETURN(Value* c, emit.helper(kind, {a, b}, {}, loc + "_float", floatLike(a)));
-    return quantize(c, input(n, 6), input(n, 7), input(n, 0), emit, loc);
-  }
   if (n.op_type == "QLinearGlobalAveragePool") {
     // (X, x_scale, x_zero_point, y_scale, y_zero_point), channels_last: the mean over the spatial axes.
     DLC_RETURN_IF_ERROR(need(n, {0, 1, 3}));

@@ -201,6 +201,22 @@ Status inferQLinearMatMul(InferContext& ctx) {
   return Status::success();
 }
 
+Status inferQLinearBinary(InferContext& ctx) {
+  const Type *a, *b;
+  DLC_RETURN_IF_ERROR(tensorInput(ctx, 0, &a));
+  DLC_RETURN_IF_ERROR(tensorInput(ctx, 3, &b));
+  if (a->dtype != DType::U8 && a->dtype != DType::I8) return ctx.error(str("A must be u8 or i8, not ", dtypeName(a->dtype)));
+  if (b->dtype != a->dtype) return ctx.error("A and B must have one dtype");
+  for (int i : {2, 5, 7})
+    if (const Type* z = ctx.inputType(i); z && z->dtype != a->dtype) return ctx.error(str("zero point ", i, " must have A's dtype"));
+  Shape out;
+  if (Status s = broadcastShapes({a->shape, b->shape}, &out); !s.ok()) return ctx.error(s.message());
+  ctx.setOutput(0, Type::tensor(a->dtype, std::move(out)));
+  return Status::success();
+}
+Status inferQLinearAdd(InferContext& ctx) { return inferQLinearBinary(ctx); }
+Status inferQLinearMul(InferContext& ctx) { return inferQLinearBinary(ctx); }
+
 Status inferMatMulNBits(InferContext& ctx) {
   const Type *a, *b, *scales;
   DLC_RETURN_IF_ERROR(tensorInput(ctx, 0, &a));

@@ -1,7 +1,7 @@
 // fuse-qdq: lowers the QDQ form of a quantized model (DequantizeLinear -> float op ->
 // QuantizeLinear, as `dlc quantize`, ONNX Runtime's quantizer and PyTorch's exporter write it) to
-// integer ops: QLinearConv, QLinearMatMul, Gemm/Linear as a 1x1 QLinearConv, and max pooling,
-// concatenation and data movement directly on the integer tensors.
+// integer ops: QLinearConv, QLinearMatMul, Gemm/Linear as a 1x1 QLinearConv, QLinearAdd and
+// QLinearMul, and max pooling, concatenation and data movement directly on the integer tensors.
 //
 // Notation: Q_s,z(v) = clamp(round(v / s) + z, qmin, qmax), DQ_s,z(q) = (q - z)·s. Every rewrite
 // computes the integer result the unfused graph computes from the same integer inputs, up to the
@@ -270,6 +270,37 @@ class FuseQuantizedMatMul : public RewritePattern {
   }
 };
 
+// Residual additions and products between quantized tensors, ONNX Runtime's QLinearAdd/QLinearMul:
+//   Q_c(act(DQ_a(a) + DQ_b(b)))  ==>  act_q(QLinearAdd(a, s_a, z_a, b, s_b, z_b, s_c, z_c))
+// (and · for Mul), which is their definition; per-tensor parameters, a, b and the result of one
+// int8 type.
+class FuseQuantizedBinary : public RewritePattern {
+ public:
+  const char* name() const override { return "fuse-qdq-binary"; }
+  Expected<bool> matchAndRewrite(Op& q, Rewriter& rw) const override {
+    QParams yq, aq, bq;
+    if (q.kind() != OpKind::QuantizeLinear || !readParams(q, &yq) || !yq.perTensor() || !isInt8(yq.qtype)) return false;
+    Matched m = underQuantize(q);
+    if (!m.op || (m.op->kind() != OpKind::Add && m.op->kind() != OpKind::Mul) || m.op->numOperands() != 2) return false;
+    Op& op = *m.op;
+    Op* da = dequantizeOf(op.operand(0), &aq);
+    Op* db = dequantizeOf(op.operand(1), &bq);
+    if (!da || !db || !aq.perTensor() || !bq.perTensor() || aq.qtype != yq.qtype || bq.qtype != yq.qtype) return false;
+    const std::string base = q.result()->name();
+    std::vector<Value*> operands{da->operand(0), aq.scale_value, zeroPointValue(rw, aq, base + "_a_zp"),
+                                 db->operand(0), bq.scale_value, zeroPointValue(rw, bq, base + "_b_zp"),
+                                 yq.scale_value, zeroPointValue(rw, yq, base + "_y_zp")};
+    const OpKind kind = op.kind() == OpKind::Add ? OpKind::QLinearAdd : OpKind::QLinearMul;
+    DLC_ASSIGN_OR_RETURN(Op* qop, rw.create(kind, operands, {}, 1, op.location()));
+    DLC_ASSIGN_OR_RETURN(Value* out, integerClamp(rw, m.clamp, yq, qop->result(), op.location()));
+    out->setName(base);
+    rw.replaceOp(q, {out});
+    if (m.clamp) rw.eraseOp(*m.clamp);
+    rw.eraseOp(op);
+    return true;
+  }
+};
+
 // A fully connected layer with a bias, which QLinearMatMul cannot hold, as a 1x1 convolution,
 // which holds it in int32:
 //   Q(act(Gemm(DQ(a), DQ(b), c)))   (alpha = 1, transA = 0, a: [M, K])
@@ -418,6 +449,7 @@ class FuseQdq : public Pass {
     patterns.push_back(std::make_unique<FuseQuantizedConv>());
     patterns.push_back(std::make_unique<FuseQuantizedMatMul>());
     patterns.push_back(std::make_unique<FuseQuantizedLinear>());
+    patterns.push_back(std::make_unique<FuseQuantizedBinary>());
     patterns.push_back(std::make_unique<FuseQuantizedDataMovement>());
     return applyPatternsGreedily(graph.body(), patterns).status();
   }

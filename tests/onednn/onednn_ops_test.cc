@@ -330,6 +330,29 @@ TEST(OnednnOps, MatMulIntegerAndCast) {
   }
 }
 
+// Quantized residual adds and products (QLinearAdd/QLinearMul, as fuse-qdq writes them): one
+// binary primitive with source scales and an offset post-op; within one step of the reference.
+TEST(OnednnOps, QLinearAddAndMul) {
+  for (uint32_t seed = 1; seed <= 12; ++seed) {
+    Case c(seed);
+    if (!cpuRunsInt8()) c.allowReference();
+    const bool u8 = c.coin(), mul = seed % 3 == 0, broadcast = c.coin();
+    const DType t = u8 ? DType::U8 : DType::I8;
+    const std::vector<int64_t> shape{c.pick(1, 2), c.pick(1, 20), c.pick(1, 9), c.pick(1, 9)};
+    std::vector<int64_t> bshape = shape;
+    if (broadcast) bshape = {1, shape[1], 1, 1};
+    const float lo = u8 ? 0.0f : -128.0f, hi = u8 ? 255.0f : 127.0f;
+    Value* a = c.input(shape, lo, hi, t);
+    Value* b = c.input(bshape, lo, hi, t);
+    auto zp = [&](float v) { return c.scalarOf(t, mul ? 0.0 : v); };
+    Value* y = c.op1(mul ? OpKind::QLinearMul : OpKind::QLinearAdd,
+                     {a, c.scalar(0.02f + 0.01f * c.pick(0, 5)), zp(u8 ? 120 : -5), b, c.scalar(0.03f), zp(u8 ? 130 : 7),
+                      c.scalar(mul ? 0.5f : 0.05f), c.scalarOf(t, u8 ? 100 : 3)});
+    c.output(y);
+    c.check(str(mul ? "QLinearMul" : "QLinearAdd", " seed ", seed, u8 ? " u8" : " s8", broadcast ? " broadcast" : ""), 1e-6, 1, 1);
+  }
+}
+
 // Half-precision compute as dlc quantize --dtype bf16 --half-compute writes it: f32 -> bf16 casts
 // as reorders (round to nearest even, like the reference kernel), bf16 convolution and matmul,
 // bf16 -> f32 casts; the reference kernels compute the bf16 ops in f32 and round their result.

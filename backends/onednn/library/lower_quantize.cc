@@ -119,6 +119,61 @@ Status lowerDynamicQuantize(Builder& b, const Op& op) {
   return Status::success();
 }
 
+// QLinearAdd(a, s_a, z_a, b, s_b, z_b, s_c, z_c) = Q_c(s_a(a - z_a) + s_b(b - z_b))
+//   = round(α·a + β·b + γ) + saturation,  α = s_a/s_c, β = s_b/s_c, γ = z_c - α·z_a - β·z_b:
+// one binary primitive on the integers with source scales α, β and a linear post-op adding γ,
+// writing the int8 result (rounded to nearest even, saturated). QLinearMul with z_a = z_b = 0:
+// α = s_a·s_b/s_c, β = 1, γ = z_c. oneDNN's binary has no source zero points, hence that limit.
+// Requantizing as α·a + β·b instead of (DQ(a) + DQ(b)) / s_c can round a value lying within float
+// error of a halfway point the other way: one step at most.
+Status lowerQLinearBinary(Builder& b, const Op& op) {
+  const bool add = op.kind() == OpKind::QLinearAdd;
+  double sa = 0, za = 0, sb = 0, zb = 0, sc = 0, zc = 0;
+  if (!constantScalar(b, op, 1, &sa) || !constantScalar(b, op, 4, &sb) || !constantScalar(b, op, 6, &sc) || !(sc > 0))
+    return Status::error(str(where(op), ": scales must be constant scalars"));
+  for (auto [i, z] : {std::pair<int, double*>{2, &za}, {5, &zb}, {7, &zc}})
+    if (op.numOperands() > i && op.operand(i) && !constantScalar(b, op, i, z))
+      return Status::error(str(where(op), ": zero points must be constant scalars"));
+  if (!add && (za != 0 || zb != 0)) return Status::error(str(where(op), ": QLinearMul with input zero points"));
+  const Value* av = op.operand(0);
+  const Value* bv = op.operand(3);
+  dnnl::memory::dims y = dimsOf(op.result()->type());
+  if (dimsOf(av->type()) != y) {
+    if (dimsOf(bv->type()) != y) return Status::error(str(where(op), ": both operands broadcast"));
+    std::swap(av, bv);
+    std::swap(sa, sb);
+    std::swap(za, zb);
+  }
+  const float alpha = static_cast<float>(add ? sa / sc : sa * sb / sc), beta = static_cast<float>(add ? sb / sc : 1.0);
+  const float gamma = static_cast<float>(add ? zc - alpha * za - beta * zb : zc);
+  DLC_ASSIGN_OR_RETURN(int s0, b.tensorOf(av));
+  DLC_ASSIGN_OR_RETURN(int s1, b.tensorOf(bv));
+  dnnl::memory::desc md1;
+  if (dimsOf(bv->type()) == y) {
+    DLC_ASSIGN_OR_RETURN(s1, b.ensure(s1, b.md(s0)));
+    md1 = b.md(s0);
+  } else {
+    DLC_ASSIGN_OR_RETURN(s1, b.ensurePlain(s1));
+    md1 = withRank(b.md(s1), static_cast<int>(y.size()));
+    s1 = b.view(s1, md1);
+  }
+  dnnl::primitive_attr attr = Builder::baseAttr();
+  attr.set_scales(DNNL_ARG_SRC_0, 0, {alpha});
+  attr.set_scales(DNNL_ARG_SRC_1, 0, {beta});
+  if (gamma != 0.0f) {
+    dnnl::post_ops post;
+    post.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f, gamma);
+    attr.set_post_ops(post);
+  }
+  const dnnl::memory::desc src0 = b.md(s0);
+  dnnl::binary::primitive_desc pd(dnnl::binary::desc(add ? dnnl::algorithm::binary_add : dnnl::algorithm::binary_mul, src0, md1, src0),
+                                  attr, cpuEngine());
+  int out = b.internal(pd.dst_desc());
+  b.exec(dnnl::binary(pd), {{DNNL_ARG_SRC_0, s0}, {DNNL_ARG_SRC_1, s1}, {DNNL_ARG_DST, out}}, pd.scratchpad_desc(), op);
+  b.bind(op.result(), out);
+  return Status::success();
+}
+
 }  // namespace
 
 dnnl::memory::desc withType(const dnnl::memory::desc& md, dnnl::memory::data_type t) {
@@ -130,5 +185,6 @@ dnnl::memory::desc withType(const dnnl::memory::desc& md, dnnl::memory::data_typ
 Status lowerCastOp(Builder& b, const Op& op) { return lowerCastToFloat(b, op); }
 Status lowerQuantizeOp(Builder& b, const Op& op) { return lowerQuantizeOrDequantize(b, op); }
 Status lowerDynamicQuantizeOp(Builder& b, const Op& op) { return lowerDynamicQuantize(b, op); }
+Status lowerQLinearBinaryOp(Builder& b, const Op& op) { return lowerQLinearBinary(b, op); }
 
 }  // namespace dlc::onednn

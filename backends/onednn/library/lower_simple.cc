@@ -22,6 +22,7 @@ Status lowerQuantizeOp(Builder& b, const Op& op);
 Status lowerMatMulIntegerOp(Builder& b, const Op& op);
 Status lowerCastOp(Builder& b, const Op& op);
 Status lowerDynamicQuantizeOp(Builder& b, const Op& op);
+Status lowerQLinearBinaryOp(Builder& b, const Op& op);
 Status lowerConvGradWeightOp(Builder& b, const Op& op);
 Status lowerEltwiseOp(Builder& b, const Op& op);
 Status lowerBinaryOp(Builder& b, const Op& op);
@@ -491,6 +492,7 @@ Lowering loweringFor(OpKind kind) {
     case OpKind::MatMulInteger: return lowerMatMulIntegerOp;
     case OpKind::Cast: return lowerCastOp;
     case OpKind::DynamicQuantizeLinear: return lowerDynamicQuantizeOp;
+    case OpKind::QLinearAdd: case OpKind::QLinearMul: return lowerQLinearBinaryOp;
     case OpKind::Relu: case OpKind::LeakyRelu: case OpKind::Elu: case OpKind::Sigmoid: case OpKind::Tanh:
     case OpKind::Exp: case OpKind::Sqrt: case OpKind::Abs: case OpKind::Neg:
     case OpKind::HardSwish: case OpKind::Gelu: case OpKind::Clip: return lowerEltwiseOp;

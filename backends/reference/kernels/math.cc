@@ -95,6 +95,7 @@ void registerMathKernels(KernelTable& table) {
   table[static_cast<size_t>(OpKind::Hardmax)] = &kHardmax;
   registerMatMulKernels(table);
   registerMatMulNBitsKernels(table);
+  registerQLinearBinaryKernels(table);
   registerReduceKernels(table);
   registerQuantizeKernels(table);
   registerEinsumKernels(table);

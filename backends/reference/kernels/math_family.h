@@ -9,6 +9,7 @@ void registerBinaryKernels(KernelTable& table);     // binary.cc: broadcast arit
 void registerCastKernels(KernelTable& table);       // cast.cc: Cast, CastLike
 void registerMatMulKernels(KernelTable& table);     // matmul.cc: MatMul, Gemm, MatMulInteger, QLinearMatMul
 void registerMatMulNBitsKernels(KernelTable& table);  // matmul_nbits.cc: MatMulNBits (block-quantized weights)
+void registerQLinearBinaryKernels(KernelTable& table);  // qlinear_binary.cc: QLinearAdd, QLinearMul
 void registerReduceKernels(KernelTable& table);     // reduce.cc: Reduce*, ArgMax/ArgMin, CumSum
 void registerQuantizeKernels(KernelTable& table);   // quantize.cc: (De)QuantizeLinear, DynamicQuantizeLinear
 void registerEinsumKernels(KernelTable& table);     // einsum.cc: Einsum, Det, EyeLike, Range
