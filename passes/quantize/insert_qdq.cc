@@ -370,6 +370,21 @@ Expected<QuantizeResult> insertQdq(Graph& g, const QuantPlan& plan, const std::v
     params[plan.calibrated[i]] = r.params;
     result.activations.push_back(r);
   }
+  // A Concat of points gives every input its result's parameters (calibrated on the result: the
+  // union of the inputs' ranges), so that fuse-qdq runs it on the integers rather than dequantizing
+  // each input and requantizing the result.
+  for (const auto& op : body.ops()) {
+    if (op->kind() != OpKind::Concat || !params.count(op->result())) continue;
+    bool all = op->numOperands() > 0;
+    for (const Value* v : op->operands()) all = all && v && params.count(v) && !plan.same_as.count(v);
+    if (!all) continue;
+    const ActivationParams shared = params.at(op->result());
+    for (const Value* v : op->operands()) {
+      params[v] = shared;
+      for (ActivationReport& r : result.activations)
+        if (r.tensor == v->name()) r.params = shared;
+    }
+  }
   auto paramsOf = [&](const Value* v) {
     while (plan.same_as.count(v)) v = plan.same_as.at(v);
     return params.at(v);

@@ -11,6 +11,7 @@ layers), checked against independent results:
 - the float model's accuracy as dlc measures it (--eval) equals PyTorch's on the same weights;
 - --bias-correction: the per-channel mean output error (against NumPy's float layer, over the
   calibration samples) of a Gemm, a grouped Conv and a MatMul + Add falls to a quarter or less;
+- a Concat of quantized branches runs on the integers, equal to the oracle within one step;
 - --half-compute: fp16 (ONNX, ORT agrees) and bf16 (.dlc on oneDNN) against PyTorch's float model;
 - --latency-aware reports timings and choices consistent with the model it wrote;
 - ONNX Runtime's QOperator contrib ops (QLinearAdd, QLinearMul, QLinearGlobalAveragePool,
@@ -180,6 +181,44 @@ def check_latency_aware(dlc, model, calib, work):
             os.remove(out)
         p = run([dlc, "quantize", *args])
         check(p.returncode != 0 and expect in p.stderr and not os.path.exists(out), f"--latency-aware bad use: {p.stderr.strip()}")
+
+
+def check_integer_concat(dlc, work):
+    """Two convolution branches concatenated (Inception's shape): the branches take the Concat's
+    parameters, so after fuse-qdq the Concat runs on the integers (no DequantizeLinear but the
+    output's), and the fused .dlc equals the unfused oracle within one step."""
+    class Branches(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Conv2d(3, 8, 1), nn.Conv2d(3, 8, 3, padding=1)
+            self.c, self.fc = nn.Conv2d(16, 8, 3, padding=1), nn.Linear(8, 4)
+
+        def forward(self, x):
+            y = torch.cat([torch.relu(self.a(x)), torch.relu(self.b(x))], 1)
+            return self.fc(torch.relu(self.c(y)).mean((2, 3)))
+
+    torch.manual_seed(4)
+    model = Branches().eval()
+    path = os.path.join(work, "branches.onnx")
+    torch.onnx.export(model, (torch.zeros(1, 3, 8, 8),), path, input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}, opset_version=17)
+    rng = np.random.default_rng(3)
+    calib = os.path.join(work, "branches_calib.npz")
+    np.savez(calib, x=rng.standard_normal((64, 3, 8, 8)).astype(np.float32))
+    q = os.path.join(work, "branches_q.onnx")
+    report = os.path.join(work, "branches.json")
+    quantize(dlc, path, q, "--calibrate", calib, "--report", report)
+    p = run([dlc, "inspect", q, "--target", "onednn"])
+    counts = dict(line.strip().split(": ") for line in p.stdout.splitlines() if line.startswith("  ") and ": " in line
+                  and line.strip().split(": ")[1].isdigit())
+    check(counts.get("QLinearConv") == "4" and counts.get("Concat") == "1" and counts.get("DequantizeLinear", "0") in ("1", "2"),
+          f"Concat of two quantized branches runs on the integers ({ {k: v for k, v in counts.items() if 'uantize' in k or 'QLinear' in k or k == 'Concat'} })")
+    x = rng.standard_normal((4, 3, 8, 8)).astype(np.float32)
+    oracle = dlc_outputs(dlc, q, x, os.path.join(work, "branches_oracle"), "--target", "reference", "-O0")
+    fused = dlc_outputs(dlc, q, x, os.path.join(work, "branches_fused"), "--target", "onednn")
+    step = logits_step(report)
+    err = float(np.abs(fused - oracle).max())
+    check(err <= step * 1.0001, f"integer Concat: fused vs the unfused oracle within {err / step:.2f} steps")
 
 
 def check_unnamed_nodes(dlc, work):
@@ -377,6 +416,7 @@ def main():
     check_unnamed_nodes(a.dlc, a.work)
     check_bias_correction(a.dlc, a.work)
     check_latency_aware(a.dlc, float_onnx, calib, a.work)
+    check_integer_concat(a.dlc, a.work)
     ort_dir = None
     if a.ort_cache:
         import check_export_ort
