@@ -64,5 +64,6 @@ int runCompile(const std::vector<std::string>& args);
 int runExport(const std::vector<std::string>& args);
 int runTrain(const std::vector<std::string>& args);
 int runQuantize(const std::vector<std::string>& args);
+int runPrune(const std::vector<std::string>& args);
 
 }  // namespace dlc::cli

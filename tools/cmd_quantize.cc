@@ -93,40 +93,6 @@ constexpr const char* kHelp =
     "  --input-shape N=AxB     OUT.dlc: fix input N's symbolic dims (as dlc compile), so that every\n"
     "                          op is compiled for the target rather than left to the reference kernels\n";
 
-// Gives every unnamed value a name, and every Conv/MatMul/Gemm a location of its own: calibration
-// statistics refer to tensors by name, --exclude, the report and the accuracy search to ops by
-// location (ONNX node names are optional and need not be unique).
-void nameValuesAndLayers(Graph& g) {
-  std::map<std::string, int> counts;
-  walkOps(g.body(), [&](const Op* op) { ++counts[op->location()]; });
-  int n = 0;
-  walkOps(g.body(), [&](const Op* cop) {
-    Op* op = const_cast<Op*>(cop);
-    if (op->kind() != OpKind::Conv && op->kind() != OpKind::MatMul && op->kind() != OpKind::Gemm) return;
-    if (!op->location().empty() && counts[op->location()] == 1) return;
-    std::string l;
-    do l = str(op->location().empty() ? op->name() : op->location(), "_", n++);
-    while (counts.count(l));
-    counts[l] = 1;
-    op->setLocation(l);
-  });
-  std::set<std::string> used;
-  walkOps(g.body(), [&](const Op* op) {
-    for (int i = 0; i < op->numResults(); ++i) used.insert(op->result(i)->name());
-  });
-  int k = 0;
-  walkOps(g.body(), [&](const Op* op) {
-    for (int i = 0; i < op->numResults(); ++i)
-      if (op->result(i)->name().empty()) {
-        std::string n;
-        do n = str("t", k++);
-        while (used.count(n));
-        used.insert(n);
-        op->result(i)->setName(n);
-      }
-  });
-}
-
 std::vector<std::string> argumentNames(const Graph& g) {
   std::vector<std::string> names;
   for (int i = 0; i < g.body().numArguments(); ++i) names.push_back(g.body().argument(i)->name());
@@ -625,7 +591,9 @@ int runQuantize(const std::vector<std::string>& argv) {
     if (s.ok()) s = pm.run(prepared, *ctx);
     if (!s.ok()) return fail(str(s.message(), " (", model_path, ")"));
   }
-  nameValuesAndLayers(prepared);
+  nameValuesAndLayers(prepared, [](const Op& op) {
+    return op.kind() == OpKind::Conv || op.kind() == OpKind::MatMul || op.kind() == OpKind::Gemm;
+  });
   quantize::QuantPlan full_plan = quantize::planQuantization(prepared, options);
   if (full_plan.ops.empty()) {
     std::string why;

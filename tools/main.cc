@@ -20,6 +20,7 @@ constexpr const char* kUsage =
     "  export   MODEL(.onnx|.dlcir) -o OUT.onnx [--opset N] [--external-data]   write standard ONNX\n"
     "  train    MODEL(.onnx|.dlcir) --data TRAIN.npz -o TRAINED.onnx [--val VAL.npz] [--loss L] ...\n"
     "  quantize MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --calibrate CALIB.npz [--per-channel] ...   int8 QDQ\n"
+    "  prune    MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --method magnitude|n:m [--sparsity S] ...   zero weights\n"
     "\n"
     "Run `dlc <command> --help` for a command's options.\n";
 
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
     if (command == "export") return dlc::cli::runExport(rest);
     if (command == "train") return dlc::cli::runTrain(rest);
     if (command == "quantize") return dlc::cli::runQuantize(rest);
+    if (command == "prune") return dlc::cli::runPrune(rest);
   } catch (const std::bad_alloc&) {
     return dlc::cli::fail("out of memory");
   } catch (const std::exception& e) {

@@ -2,6 +2,8 @@
 #include "tools/pipeline.h"
 
 #include <cstdlib>
+#include <map>
+#include <set>
 
 #include "backends/reference/interpreter.h"
 
@@ -45,5 +47,37 @@ Expected<int> parseOptLevel(const std::string& text) {
   if (text.size() == 1 && text[0] >= '0' && text[0] <= '3') return text[0] - '0';
   return Status::error(str("optimization level '", text, "' is not 0, 1, 2 or 3"));
 }
+
+void nameValuesAndLayers(Graph& g, const std::function<bool(const Op&)>& is_layer) {
+  std::map<std::string, int> counts;
+  walkOps(g.body(), [&](const Op* op) { ++counts[op->location()]; });
+  int n = 0;
+  walkOps(g.body(), [&](const Op* cop) {
+    Op* op = const_cast<Op*>(cop);
+    if (!is_layer(*op)) return;
+    if (!op->location().empty() && counts[op->location()] == 1) return;
+    std::string l;
+    do l = str(op->location().empty() ? op->name() : op->location(), "_", n++);
+    while (counts.count(l));
+    counts[l] = 1;
+    op->setLocation(l);
+  });
+  std::set<std::string> used;
+  walkOps(g.body(), [&](const Op* op) {
+    for (int i = 0; i < op->numResults(); ++i) used.insert(op->result(i)->name());
+  });
+  int k = 0;
+  walkOps(g.body(), [&](const Op* op) {
+    for (int i = 0; i < op->numResults(); ++i)
+      if (op->result(i)->name().empty()) {
+        std::string n;
+        do n = str("t", k++);
+        while (used.count(n));
+        used.insert(n);
+        op->result(i)->setName(n);
+      }
+  });
+}
+
 
 }  // namespace dlc::cli
