@@ -16,7 +16,6 @@ usage: prune_test.py --dlc DLC --work DIR [--ort-cache DIR]
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -30,35 +29,13 @@ except ImportError as e:
     sys.exit(f"prune_test.py: error: {e} (run with /usr/bin/python3)")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "common"))
+from dlc_checks import check, dlc_outputs, dlc_tool, finish, run  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "models"))
-
-failures = []
-
-
-def check(ok, message):
-    print(("ok   " if ok else "FAIL ") + message, flush=True)
-    if not ok:
-        failures.append(message)
-
-
-def run(cmd):
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
 
 
 def prune(dlc, model, out, *options):
-    p = run([dlc, "prune", model, "-o", out, *options])
-    if p.returncode != 0:
-        sys.exit(f"FAIL: dlc prune {' '.join(options)}: {p.stderr.strip()}")
-    return p
-
-
-def dlc_outputs(dlc, model, x, work, *options):
-    os.makedirs(work, exist_ok=True)
-    np.save(os.path.join(work, "x.npy"), x)
-    p = run([dlc, "run", model, "--input", os.path.join(work, "x.npy"), "--output-dir", work, *options])
-    if p.returncode != 0:
-        sys.exit(f"FAIL: dlc run {model} {' '.join(options)}: {p.stderr.strip()}")
-    return np.load(os.path.join(work, "output_0.npy"))
+    return dlc_tool(dlc, "prune", model, out, *options)
 
 
 def weights(path):
@@ -218,11 +195,7 @@ def main():
     p = run([a.dlc, "prune", "--help"])
     check(p.returncode == 0 and "--pattern" in p.stdout, "dlc prune --help")
 
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -42,38 +42,16 @@ except ImportError as e:
     sys.exit(f"quantize_test.py: error: {e} (run with /usr/bin/python3)")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "common"))
+from dlc_checks import check, dlc_outputs, dlc_tool, failures, run  # noqa: E402
 TESTS = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TESTS, "training"))
 sys.path.insert(0, os.path.join(TESTS, "models"))
 from fashion_mnist_test import cnn, torch_accuracy  # noqa: E402
 
-failures = []
-
-
-def check(ok, message):
-    print(("ok   " if ok else "FAIL ") + message, flush=True)
-    if not ok:
-        failures.append(message)
-
-
-def run(cmd):
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
-
 
 def quantize(dlc, model, out, *options):
-    p = run([dlc, "quantize", model, "-o", out, *options])
-    if p.returncode != 0:
-        sys.exit(f"FAIL: dlc quantize {' '.join(options)}: {p.stderr.strip()}")
-    return p
-
-
-def dlc_outputs(dlc, model, x, work, *options):
-    os.makedirs(work, exist_ok=True)
-    np.save(os.path.join(work, "x.npy"), x)
-    p = run([dlc, "run", model, "--input", os.path.join(work, "x.npy"), "--output-dir", work, *options])
-    if p.returncode != 0:
-        sys.exit(f"FAIL: dlc run {model} {' '.join(options)}: {p.stderr.strip()}")
-    return np.load(os.path.join(work, "output_0.npy"))
+    return dlc_tool(dlc, "quantize", model, out, *options)
 
 
 def logits_step(report):
