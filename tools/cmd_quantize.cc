@@ -338,64 +338,6 @@ struct BoundedSearch {
   bool met = false;
 };
 
-// The planned ops of `g` grouped by what decides their quantized cost: kind (a Conv depthwise,
-// 1x1 or other) and whether reorders surround them (their input comes from, and their output goes
-// to, float ops only, so a Quantize before and a Dequantize after run just for them). Groups with
-// reorders come first, larger groups first within each half.
-std::vector<LatencyGroup> latencyGroups(const Graph& g, const quantize::QuantPlan& plan) {
-  std::set<const Value*> outputs;
-  std::set<const Op*> planned;
-  for (const auto& p : plan.ops) {
-    outputs.insert(p.output);
-    planned.insert(p.op);
-  }
-  auto fedByQuantized = [&](const Value* v) {  // back through value-moving ops
-    for (int hops = 0; v && hops < 64; ++hops) {
-      if (outputs.count(v)) return true;
-      const Op* def = v->definingOp();
-      if (!def || !quantize::movesValues(*def) || def->numOperands() == 0) return false;
-      v = def->operand(0);
-    }
-    return false;
-  };
-  std::function<bool(const Value*, int)> readByQuantizedOnly = [&](const Value* v, int depth) {
-    if (depth > 64 || v->uses().empty()) return false;
-    for (const auto& use : v->uses()) {
-      const Op* user = use.user;
-      if (!user) return false;  // a graph output: the caller reads it in float
-      if (planned.count(user) && user->operand(0) == v) continue;
-      if (!quantize::movesValues(*user) || !readByQuantizedOnly(user->result(0), depth + 1)) return false;
-    }
-    return true;
-  };
-  std::map<std::string, LatencyGroup> by_name;
-  for (const auto& p : plan.ops) {
-    std::string kind = p.op->name();
-    if (p.op->kind() == OpKind::Conv) {
-      const Type& x = p.op->operand(0)->type();
-      const int64_t group = p.op->getInt("group", 1);
-      std::vector<int64_t> k = p.op->getInts("kernel_shape");
-      if (k.empty() && p.op->operand(1)->type().shape.isStatic())
-        for (size_t d = 2; d < p.op->operand(1)->type().shape.dims.size(); ++d) k.push_back(p.op->operand(1)->type().shape.dims[d].value);
-      const bool depthwise = group > 1 && x.shape.ranked && x.shape.rank() > 1 && x.shape.dims[1].isStatic() && x.shape.dims[1].value == group;
-      const bool pointwise = !k.empty() && std::all_of(k.begin(), k.end(), [](int64_t v) { return v == 1; });
-      kind = depthwise ? "depthwise Conv" : pointwise ? "1x1 Conv" : "Conv";
-    }
-    const bool island = !fedByQuantized(p.input) && !readByQuantizedOnly(p.output, 0);
-    LatencyGroup& grp = by_name[str(island ? "0" : "1", kind)];
-    grp.name = str(kind, island ? " with a reorder on each side" : " next to other quantized ops");
-    grp.nodes.push_back(p.op->location());
-  }
-  std::vector<std::pair<std::string, LatencyGroup>> sorted(by_name.begin(), by_name.end());
-  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
-    if (a.first[0] != b.first[0]) return a.first[0] < b.first[0];
-    return a.second.nodes.size() > b.second.nodes.size();
-  });
-  std::vector<LatencyGroup> groups;
-  for (auto& [key, grp] : sorted) groups.push_back(std::move(grp));
-  return groups;
-}
-
 std::string reportJson(const std::string& model, const Quantized& q, const quantize::QuantizeOptions& options,
                        int64_t samples, double output_sqnr, double acc_float, double acc_quant, bool have_acc,
                        const BoundedSearch& bounded, const LatencySearch& latency, const std::string& target) {

@@ -14,6 +14,10 @@
 #include "ir/graph.h"
 #include "ir/status.h"
 
+namespace dlc::quantize {
+struct QuantPlan;
+}
+
 namespace dlc::cli {
 
 struct LatencyGroup {
@@ -35,6 +39,10 @@ struct LatencySearch {
   std::vector<std::string> kept_float;  // nodes
   bool float_faster = false;            // even the best quantized model is slower than float
 };
+
+// The planned ops of `g` (plan made on it) grouped for searchLatency: by kind (a Conv depthwise,
+// 1x1 or other; MatMul; Gemm) and by whether reorders surround them; groups with reorders first.
+std::vector<LatencyGroup> latencyGroups(const Graph& g, const quantize::QuantPlan& plan);
 
 // Median milliseconds of `runs` runs (after 3 warm-up runs) of `graph` compiled for `target` with
 // its inputs' shapes fixed by `inputs`.

@@ -63,9 +63,7 @@ Expected<QuantizeResult> insertHalfCompute(Graph& g, const QuantPlan& plan, cons
     bool fits = true;
     for (const Value* v : op->operands()) {
       const Tensor* w = v && !half_of.count(v) ? floatConstant(v) : nullptr;
-      if (!w) continue;
-      Tensor back = w->castTo(half).castTo(DType::F32);
-      for (int64_t k = 0; k < w->numel() && fits; ++k) fits = std::isfinite(back.getDouble(k)) || !std::isfinite(w->getDouble(k));
+      fits = fits && (!w || fitsHalf(*w, half));
     }
     if (!fits) {
       if (compute) result.f32_compute.push_back({op->location(), op->name(), str("a weight is beyond ", dtypeName(half), "'s range: f32")});

@@ -251,19 +251,12 @@ Expected<QuantizeResult> insertDynamic(Graph& g, const QuantPlan& plan, const Qu
   NameSet names(g);
   for (const PlannedOp& p : plan.ops) {
     Op& op = *p.op;
-    const Tensor& w = *floatConstant(op.operand(1));
     const bool gemm = op.kind() == OpKind::Gemm;
-    const bool trans_b = gemm && op.getInt("transB", 0) != 0;
-    Tensor wkn = w;
-    if (trans_b) {  // B is [N, K]: W = Bᵀ
-      wkn = Tensor(DType::F32, {w.dim(1), w.dim(0)});
-      for (int64_t n = 0; n < w.dim(0); ++n)
-        for (int64_t k = 0; k < w.dim(1); ++k) wkn.setDouble(k * w.dim(0) + n, w.getDouble(n * w.dim(1) + k));
-    }
+    const Tensor wkn = linearWeight(op, false);  // [K, N]
     QuantizedWeight qw = quantizeWeight(wkn, 1, options.per_channel);
-    result.weights.push_back({op.location(), op.name(), w.numel(), qw.sqnr_db});
-    result.float_weight_bytes += w.numel() * 4;
-    result.quantized_weight_bytes += w.numel() + qw.scale.numel() * 4;
+    result.weights.push_back({op.location(), op.name(), wkn.numel(), qw.sqnr_db});
+    result.float_weight_bytes += wkn.numel() * 4;
+    result.quantized_weight_bytes += wkn.numel() + qw.scale.numel() * 4;
     const double alpha = gemm ? op.getFloat("alpha", 1.0f) : 1.0;
     for (int64_t c = 0; c < qw.scale.numel(); ++c) qw.scale.setDouble(c, qw.scale.getDouble(c) * alpha);
 
@@ -284,10 +277,7 @@ Expected<QuantizeResult> insertDynamic(Graph& g, const QuantPlan& plan, const Qu
     scale->result()->setName(names.unique(base + "_scale"));
     DLC_ASSIGN_OR_RETURN(Op* y, rw.create(OpKind::Mul, {cast->result(), scale->result()}, {}, 1, loc + "_rescale"));
     Value* out = y->result();
-    if (gemm && op.operand(2)) {
-      Tensor c = *floatConstant(op.operand(2));
-      const double beta = op.getFloat("beta", 1.0f);
-      for (int64_t i = 0; i < c.numel(); ++i) c.setDouble(i, c.getDouble(i) * beta);
+    if (Tensor c = scaledGemmBias(op); c.defined()) {
       result.float_weight_bytes += c.numel() * 4;
       result.quantized_weight_bytes += c.numel() * 4;
       out->setName(names.unique(base + "_unbiased"));
@@ -317,14 +307,10 @@ Expected<QuantizeResult> insertHalfWeights(Graph& g, const QuantPlan& plan, cons
       if (!w) continue;
       Tensor h = w->castTo(half);
       Tensor back = h.castTo(DType::F32);
-      bool finite = true;
       std::vector<double> deq(static_cast<size_t>(w->numel()));
-      for (int64_t k = 0; k < w->numel(); ++k) {
-        deq[static_cast<size_t>(k)] = back.getDouble(k);
-        finite = finite && (std::isfinite(deq[static_cast<size_t>(k)]) || !std::isfinite(w->getDouble(k)));
-      }
+      for (int64_t k = 0; k < w->numel(); ++k) deq[static_cast<size_t>(k)] = back.getDouble(k);
       result.float_weight_bytes += w->numel() * 4;
-      if (!finite) {
+      if (!fitsHalf(*w, half)) {
         result.quantized_weight_bytes += w->numel() * 4;
         continue;
       }

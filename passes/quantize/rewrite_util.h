@@ -29,6 +29,36 @@ inline double sqnrDb(const Tensor& w, const std::vector<double>& deq) {
   return 10 * std::log10(signal / noise);
 }
 
+// The constant weight of a planned MatMul (B [K, N]) or Gemm (B, [N, K] when transB) as W [K, N],
+// or as its transpose [N, K] when `n_major`.
+inline Tensor linearWeight(const Op& op, bool n_major) {
+  const Tensor& b = *floatConstant(op.operand(1));
+  const bool trans_b = op.kind() == OpKind::Gemm && op.getInt("transB", 0) != 0;
+  if (trans_b == n_major) return b;
+  const int64_t rows = b.dim(0), cols = b.dim(1);
+  Tensor t(DType::F32, {cols, rows});
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) t.data<float>()[c * rows + r] = b.data<float>()[r * cols + c];
+  return t;
+}
+
+// beta·C of a Gemm with a constant C (an undefined tensor otherwise).
+inline Tensor scaledGemmBias(const Op& op) {
+  if (op.kind() != OpKind::Gemm || op.numOperands() < 3 || !op.operand(2)) return Tensor();
+  Tensor c = *floatConstant(op.operand(2));
+  const double beta = op.getFloat("beta", 1.0f);
+  for (int64_t i = 0; i < c.numel(); ++i) c.setDouble(i, c.getDouble(i) * beta);
+  return c;
+}
+
+// True when `w` converts to the half type `half` without overflowing to infinity.
+inline bool fitsHalf(const Tensor& w, DType half) {
+  Tensor back = w.castTo(half).castTo(DType::F32);
+  for (int64_t k = 0; k < w.numel(); ++k)
+    if (!std::isfinite(back.getDouble(k)) && std::isfinite(w.getDouble(k))) return false;
+  return true;
+}
+
 // Value names not yet used in a graph.
 class NameSet {
  public:

@@ -61,13 +61,9 @@ Expected<QuantizeResult> insertWeightOnly(Graph& g, const QuantPlan& plan, const
   NameSet names(g);
   for (const PlannedOp& p : plan.ops) {
     Op& op = *p.op;
-    const Tensor& b = *floatConstant(op.operand(1));
     const bool gemm = op.kind() == OpKind::Gemm;
-    const bool trans_b = gemm && op.getInt("transB", 0) != 0;
-    const int64_t k = trans_b ? b.dim(1) : b.dim(0), n = trans_b ? b.dim(0) : b.dim(1);
-    Tensor w(DType::F32, {n, k});
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < k; ++j) w.data<float>()[i * k + j] = b.data<float>()[trans_b ? i * k + j : j * n + i];
+    const Tensor w = linearWeight(op, true);  // [N, K]
+    const int64_t n = w.dim(0), k = w.dim(1);
     BlockQuantizedWeight q = quantizeWeightBlocks(w, options.weight_bits, options.block_size, options.symmetric);
     if (gemm && op.getFloat("alpha", 1.0f) != 1.0f)
       for (int64_t i = 0; i < q.scales.numel(); ++i) q.scales.data<float>()[i] *= op.getFloat("alpha", 1.0f);
@@ -81,10 +77,7 @@ Expected<QuantizeResult> insertWeightOnly(Graph& g, const QuantPlan& plan, const
                                  rw.constant(q.scales, names.unique(wname + "_scales"))};
     operands.push_back(options.symmetric ? nullptr : rw.constant(q.zero_points, names.unique(wname + "_zero_points")));
     Value* add_after = nullptr;
-    if (gemm && op.operand(2)) {
-      Tensor c = *floatConstant(op.operand(2));
-      const double beta = op.getFloat("beta", 1.0f);
-      for (int64_t i = 0; i < c.numel(); ++i) c.setDouble(i, c.getDouble(i) * beta);
+    if (Tensor c = scaledGemmBias(op); c.defined()) {
       result.float_weight_bytes += c.numel() * 4;
       result.quantized_weight_bytes += c.numel() * 4;
       const bool vector = c.numel() == n && (c.rank() == 1 || (c.rank() == 2 && c.dim(0) == 1));
