@@ -729,11 +729,13 @@ int runQuantize(const std::vector<std::string>& argv) {
       DLC_ASSIGN_OR_RETURN(Quantized q, quantizeWith(prepared, o, stats));
       return medianLatencyMs(*q.graph, target, shapes, timing, 10);
     };
-    auto searched = searchLatency(latencyGroups(prepared, quantize::planQuantization(prepared, current)), *float_ms, 0.03, measure);
+    auto searched = searchLatency(latencyGroups(prepared, quantize::planQuantization(prepared, current)), *float_ms, 0.03, measure,
+                                  [](const LatencyTrial& t) {
+                                    std::cerr << "dlc:   " << t.group << " (" << t.nodes << ") in float: " << t.ms << " ms"
+                                              << (t.kept_float ? ", kept" : "") << "\n";
+                                  });
     if (!searched.ok()) return fail(str(searched.status().message(), " (timing the quantized model)"));
     latency = std::move(*searched);
-    for (const auto& t : latency.trials)
-      std::cerr << "dlc:   " << t.group << " (" << t.nodes << ") in float: " << t.ms << " ms" << (t.kept_float ? ", kept" : "") << "\n";
     std::cerr << "dlc: latency " << latency.float_ms << " ms float, " << latency.quantized_ms << " ms all quantized, "
               << latency.final_ms << " ms chosen" << (latency.float_faster ? "; the float model is faster still: it is written" : "") << "\n";
     std::set<std::string> to_float(latency.kept_float.begin(), latency.kept_float.end());

@@ -32,7 +32,8 @@ Expected<double> medianLatencyMs(const Graph& graph, const std::string& target, 
 }
 
 Expected<LatencySearch> searchLatency(const std::vector<LatencyGroup>& groups, double float_ms, double noise,
-                                      const std::function<Expected<double>(const std::set<std::string>&)>& measure) {
+                                      const std::function<Expected<double>(const std::set<std::string>&)>& measure,
+                                      const std::function<void(const LatencyTrial&)>& on_trial) {
   LatencySearch s;
   s.ran = true;
   s.float_ms = float_ms;
@@ -49,6 +50,7 @@ Expected<LatencySearch> searchLatency(const std::vector<LatencyGroup>& groups, d
       kept = std::move(candidate);
       s.kept_float.insert(s.kept_float.end(), g.nodes.begin(), g.nodes.end());
     }
+    if (on_trial) on_trial(t);
     s.trials.push_back(t);
   }
   s.final_ms = best;

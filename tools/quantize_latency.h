@@ -52,7 +52,9 @@ Expected<double> medianLatencyMs(const Graph& graph, const std::string& target, 
 // Greedy over `groups`: `measure(extra float nodes)` times the quantized model with those nodes in
 // float; a group is kept in float when that is faster than the best so far by more than
 // `noise` (a fraction). `float_ms` is the float model's time.
+// `on_trial` (optional) hears each trial as it ends, for a progress line per trial.
 Expected<LatencySearch> searchLatency(const std::vector<LatencyGroup>& groups, double float_ms, double noise,
-                                      const std::function<Expected<double>(const std::set<std::string>&)>& measure);
+                                      const std::function<Expected<double>(const std::set<std::string>&)>& measure,
+                                      const std::function<void(const LatencyTrial&)>& on_trial = {});
 
 }  // namespace dlc::cli
