@@ -29,6 +29,26 @@ def _vit_b_16():
 em.MODELS.setdefault("vit_b_16", (_vit_b_16, em.image, ["input"], ["logits"],
                                   {"input": BATCH, "logits": BATCH}, True))
 
+class _Recurrent(nn.Module):
+    """A 2-layer recurrent encoder (input 256, hidden 512) over [batch 4, seq 64, 256] (ONNX's
+    sequence-major LSTM/GRU between two Transposes), the output sequence returned: the size where
+    the per-step matrix products dominate."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.rnn = cell(input_size=256, hidden_size=512, num_layers=2)
+
+    def forward(self, x):
+        return self.rnn(x.transpose(0, 1))[0].transpose(0, 1)
+
+
+def _sequence():
+    return [em.np.random.default_rng(0).standard_normal((4, 64, 256), dtype=em.np.float32)]
+
+
+em.MODELS.setdefault("lstm_large", (lambda: _Recurrent(nn.LSTM), _sequence, ["x"], ["y"], {"x": BATCH, "y": BATCH}, False))
+em.MODELS.setdefault("gru_large", (lambda: _Recurrent(nn.GRU), _sequence, ["x"], ["y"], {"x": BATCH, "y": BATCH}, False))
+
 # export_models stamps an export with a hash of its own source; fold this file in too so that a
 # change to the models above re-exports them.
 _stamp_for = em.stamp_for

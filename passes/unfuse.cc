@@ -297,6 +297,45 @@ class UnfuseAttention : public RewritePattern {
   }
 };
 
+// DynamicQuantizeGRU(X, W_q, R_q, B?, lens?, h0?, W_s, W_z, R_s, R_z) {GRU attributes}
+//   ==>  GRU(X, W, R, B?, lens?, h0?) with W[d, n, k] = (W_q[d, k, n] - W_z) · W_s (R alike): the
+// same weights, dequantized; only the activations' run-time rounding is gone.
+class UnfuseDynamicQuantizeGRU : public RewritePattern {
+ public:
+  const char* name() const override { return "unfuse-dynamic-quantize-gru"; }
+  Expected<bool> matchAndRewrite(Op& op, Rewriter& rw) const override {
+    if (op.kind() != OpKind::DynamicQuantizeGRU) return false;
+    std::vector<Value*> operands(op.operands().begin(), op.operands().begin() + 6);
+    for (int i : {1, 2}) {
+      const Tensor* q = constantValue(op.operand(i));
+      const Tensor* scale = constantValue(op.operand(4 + 2 * i));
+      const Tensor* zp = constantValue(op.operand(5 + 2 * i));
+      if (!q || !scale || !zp || q->rank() != 3)
+        return Status::error(str(op.name(), " '", op.location(), "': cannot unfuse: its weights and their scales are not constants"));
+      const int64_t dirs = q->dim(0), k = q->dim(1), n = q->dim(2);
+      const int64_t per_dir_s = scale->numel() / dirs, per_dir_z = zp->numel() / dirs;
+      Tensor w(DType::F32, {dirs, n, k});
+      for (int64_t d = 0; d < dirs; ++d)
+        for (int64_t j = 0; j < n; ++j) {
+          const float s = static_cast<float>(scale->getDouble(d * per_dir_s + (per_dir_s == 1 ? 0 : j)));
+          const int64_t z = zp->getInt(d * per_dir_z + (per_dir_z == 1 ? 0 : j));
+          for (int64_t c = 0; c < k; ++c)
+            w.data<float>()[(d * n + j) * k + c] = static_cast<float>(q->getInt((d * k + c) * n + j) - z) * s;
+        }
+      operands[static_cast<size_t>(i)] = rw.constant(w, op.operand(i)->name() + "_dequantized");
+    }
+    while (!operands.empty() && !operands.back()) operands.pop_back();
+    DLC_ASSIGN_OR_RETURN(Op* gru, rw.create(OpKind::GRU, operands, op.attrs(), op.numResults(), op.location()));
+    std::vector<Value*> results;
+    for (int r = 0; r < op.numResults(); ++r) {
+      gru->result(r)->setName(op.result(r)->name());
+      results.push_back(gru->result(r));
+    }
+    rw.replaceOp(op, results);
+    return true;
+  }
+};
+
 PatternList unfusePatterns() {
   PatternList patterns;
   patterns.push_back(std::make_unique<UnfuseConv>());
@@ -304,6 +343,7 @@ PatternList unfusePatterns() {
   patterns.push_back(std::make_unique<InlineElementwise>());
   patterns.push_back(std::make_unique<UnfuseGelu>());
   patterns.push_back(std::make_unique<UnfuseAttention>());
+  patterns.push_back(std::make_unique<UnfuseDynamicQuantizeGRU>());
   return patterns;
 }
 

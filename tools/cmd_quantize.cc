@@ -41,8 +41,11 @@ constexpr const char* kHelp =
     "outputs, as QuantizeLinear/DequantizeLinear pairs (QDQ). OUT.onnx is that QDQ model, which\n"
     "ONNX Runtime and other tools read; OUT.dlc is compiled for --target with the QDQ chains lowered\n"
     "to integer kernels (QLinearConv, QLinearMatMul). BatchNormalization is folded first.\n"
-    "Dynamic mode (for transformers) needs no calibration: MatMul and Gemm get int8 weights and\n"
-    "quantize their input as they run (DynamicQuantizeLinear, MatMulInteger, rescaled to f32).\n"
+    "Dynamic mode (for transformers and RNNs) needs no calibration: MatMul and Gemm get int8\n"
+    "weights and quantize their input as they run (DynamicQuantizeLinear, MatMulInteger, rescaled\n"
+    "to f32); LSTM becomes ONNX Runtime's DynamicQuantizeLSTM (int8 W and R; the input and each\n"
+    "step's hidden state quantized as they arrive), GRU the same as dlc's DynamicQuantizeGRU, which\n"
+    "only a .dlc output holds (ONNX Runtime has no quantized GRU: in OUT.onnx GRU stays float).\n"
     "--dtype fp16|bf16 stores Conv/MatMul/Gemm weights and biases in half precision (read through a\n"
     "Cast to f32; the compute stays f32): half the size, no calibration.\n"
     "Weight-only mode (for large MatMul/Gemm weights) stores them as int4 (default) or int8 codes in\n"
@@ -76,7 +79,7 @@ constexpr const char* kHelp =
     "  --symmetric             activations (weight-only: weight blocks) with the zero point at the\n"
     "                          middle of the range (weight-only: no zero points stored)\n"
     "  --exclude NODE,...      node names to leave in float\n"
-    "  --exclude-op OP,...     op types to leave in float (Conv, MatMul, Gemm)\n"
+    "  --exclude-op OP,...     op types to leave in float (Conv, MatMul, Gemm, LSTM, GRU)\n"
     "  --eval EVAL.npz         measure top-1 accuracy (labels in array 'target', or, without it,\n"
     "                          agreement with the float model's top-1) of float and quantized models\n"
     "  --max-accuracy-drop P   with --eval: put the layers that hurt the output most back in float\n"
@@ -448,6 +451,7 @@ int runQuantize(const std::vector<std::string>& argv) {
   }
   if (dynamic) {
     options.mode = quantize::QuantizeMode::Dynamic;
+    options.dlc_ops = to_artifact;
     for (const char* o : {"method", "percentile", "symmetric"})
       if (args->has(o)) return fail(str("--", o, " applies to static quantization (dynamic mode finds each input's range as it runs)"));
     if (args->has("dtype") && args->get("dtype") != "uint8")
@@ -491,7 +495,8 @@ int runQuantize(const std::vector<std::string>& argv) {
     for (const auto& n : splitList(e)) options.exclude_nodes.insert(n);
   for (const auto& e : args->getAll("exclude-op"))
     for (const auto& n : splitList(e)) {
-      if (n != "Conv" && n != "MatMul" && n != "Gemm") return fail(str("--exclude-op ", n, ": dlc quantizes Conv, MatMul and Gemm only"));
+      if (n != "Conv" && n != "MatMul" && n != "Gemm" && n != "LSTM" && n != "GRU")
+        return fail(str("--exclude-op ", n, ": dlc quantizes Conv, MatMul, Gemm, LSTM and GRU only"));
       options.exclude_ops.insert(n);
     }
   const std::string calib_path = args->get("calibrate");
@@ -534,13 +539,14 @@ int runQuantize(const std::vector<std::string>& argv) {
     if (!s.ok()) return fail(str(s.message(), " (", model_path, ")"));
   }
   nameValuesAndLayers(prepared, [](const Op& op) {
-    return op.kind() == OpKind::Conv || op.kind() == OpKind::MatMul || op.kind() == OpKind::Gemm;
+    return op.kind() == OpKind::Conv || op.kind() == OpKind::MatMul || op.kind() == OpKind::Gemm || op.kind() == OpKind::LSTM ||
+           op.kind() == OpKind::GRU;
   });
   quantize::QuantPlan full_plan = quantize::planQuantization(prepared, options);
   if (full_plan.ops.empty()) {
     std::string why;
     for (const auto& s : full_plan.skipped) why += str(why.empty() ? "" : "; ", s.node.empty() ? s.op_type : s.node, " (", s.op_type, "): ", s.reason);
-    return fail(str(model_path, ": no op to quantize (dlc quantizes Conv, MatMul and Gemm with constant f32 weights)",
+    return fail(str(model_path, ": no op to quantize (dlc quantizes Conv, MatMul and Gemm with constant f32 weights; LSTM and GRU in dynamic mode)",
                     why.empty() ? "" : ": " + why));
   }
   for (int i = 0; i < prepared.body().numArguments(); ++i)
@@ -782,7 +788,7 @@ int runQuantize(const std::vector<std::string>& argv) {
     if (!r.ok()) return fail(r);
   }
   std::cerr << "dlc: quantized " << quantized->plan.ops.size() << " of " << quantized->plan.ops.size() + quantized->plan.skipped.size()
-            << " Conv/MatMul/Gemm ops"
+            << " Conv/MatMul/Gemm/LSTM/GRU ops"
             << (dynamic ? " (dynamic)"
                 : half ? str(options.half_compute ? " (weights and compute in " : " (weights as ", dtype,
                              quantized->result.f32_compute.empty() ? std::string() : str("; ", quantized->result.f32_compute.size(), " in f32 compute"), ")")

@@ -13,6 +13,12 @@ void gemmF32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float 
 void gemmF64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
              int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
 
+// C[M,N] = A[M,K] · B[N,K]^T on 16-bit integers (zero points already subtracted), int32 sums.
+// Both operands row-major along K, so each element is one contiguous dot product (which
+// compilers vectorize as 16-bit multiply-adds). Exact while K · max|a| · max|b| < 2^31.
+void gemmS16T(int64_t m, int64_t n, int64_t k, const int16_t* a, int64_t lda, const int16_t* b, int64_t ldb,
+              int32_t* c, int64_t ldc);
+
 // Intra-op parallelism for the GEMM, lent by whoever runs the kernels: the runtime's kernel library
 // sets it around each step (its session's thread pool); the interpreter alone runs serially.
 // Work is split by rows of C, so every element sums the same products in the same order and the

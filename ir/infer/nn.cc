@@ -161,7 +161,9 @@ Dim dimOf(const Type* t, int i) {
 
 // LSTM, GRU and RNN: Y [seq, dirs, batch, H] (layout 1: [batch, seq, dirs, H]); Y_h and Y_c
 // [dirs, batch, H] (layout 1: [batch, dirs, H]).
-Status inferRecurrent(InferContext& ctx, int gates) {
+// W is [dirs, gates·H, I] (ONNX), or [dirs, I, gates·H] (`gate_axis` 2: the dynamically quantized
+// forms, weights in GEMM order).
+Status inferRecurrent(InferContext& ctx, int gates, int gate_axis = 1) {
   const Type *x, *w;
   DLC_RETURN_IF_ERROR(tensorInput(ctx, 0, &x));
   DLC_RETURN_IF_ERROR(tensorInput(ctx, 1, &w));
@@ -176,7 +178,7 @@ Status inferRecurrent(InferContext& ctx, int gates) {
   Dim wd = dimOf(w, 0);
   if (wd.isStatic() && wd.value != dirs) return ctx.error(str("W has ", wd.value, " directions, direction says ", dirs));
   Dim hidden = Dim::unknown();
-  Dim wg = dimOf(w, 1);
+  Dim wg = dimOf(w, gate_axis);
   if (op.hasAttr("hidden_size")) {
     hidden = Dim::of(op.getInt("hidden_size"));
     if (wg.isStatic() && wg.value != gates * hidden.value)
@@ -478,6 +480,8 @@ Status inferDropout(InferContext& ctx) {
 Status inferLSTM(InferContext& ctx) { return inferRecurrent(ctx, 4); }
 Status inferGRU(InferContext& ctx) { return inferRecurrent(ctx, 3); }
 Status inferRNN(InferContext& ctx) { return inferRecurrent(ctx, 1); }
+Status inferDynamicQuantizeLSTM(InferContext& ctx) { return inferRecurrent(ctx, 4, 2); }
+Status inferDynamicQuantizeGRU(InferContext& ctx) { return inferRecurrent(ctx, 3, 2); }
 
 Status inferResize(InferContext& ctx) {
   std::string mode = ctx.op().getString("mode", "nearest");

@@ -194,15 +194,17 @@ QuantPlan planQuantization(const Graph& g, const QuantizeOptions& options) {
   };
   for (const auto& owned : g.body().ops()) {
     Op& op = *owned;
-    if (op.kind() != OpKind::Conv && op.kind() != OpKind::MatMul && op.kind() != OpKind::Gemm) continue;
+    const bool recurrent = op.kind() == OpKind::LSTM || op.kind() == OpKind::GRU;
+    if (op.kind() != OpKind::Conv && op.kind() != OpKind::MatMul && op.kind() != OpKind::Gemm && !recurrent) continue;
     SkippedOp skip{op.location(), op.name(), {}};
     const bool dynamic = options.mode == QuantizeMode::Dynamic;
     const bool weight_only = options.mode == QuantizeMode::WeightOnly;
-    if (dynamic && op.kind() == OpKind::Conv) skip.reason = "dynamic quantization covers MatMul and Gemm";
+    if (recurrent && !dynamic) skip.reason = "LSTM and GRU are quantized by --mode dynamic";
+    else if (dynamic && op.kind() == OpKind::Conv) skip.reason = "dynamic quantization covers MatMul, Gemm, LSTM and GRU";
     else if (weight_only && op.kind() == OpKind::Conv) skip.reason = "weight-only quantization covers MatMul and Gemm";
     else if (options.exclude_nodes.count(op.location())) skip.reason = "excluded by --exclude";
     else if (options.exclude_ops.count(op.name())) skip.reason = "excluded by --exclude-op";
-    else skip.reason = unsuitable(op);
+    else skip.reason = recurrent ? unsuitableRecurrent(op, options) : unsuitable(op);
     if (!skip.reason.empty()) {
       plan.skipped.push_back(skip);
       continue;
@@ -251,6 +253,10 @@ Expected<QuantizeResult> insertDynamic(Graph& g, const QuantPlan& plan, const Qu
   NameSet names(g);
   for (const PlannedOp& p : plan.ops) {
     Op& op = *p.op;
+    if (op.kind() == OpKind::LSTM || op.kind() == OpKind::GRU) {
+      DLC_RETURN_IF_ERROR(insertDynamicRecurrent(op, options, names, result));
+      continue;
+    }
     const bool gemm = op.kind() == OpKind::Gemm;
     const Tensor wkn = linearWeight(op, false);  // [K, N]
     QuantizedWeight qw = quantizeWeight(wkn, 1, options.per_channel);

@@ -17,7 +17,8 @@ namespace dlc::quantize {
 
 enum class QuantizeMode {
   Static,   // activations quantized with calibrated parameters (QDQ), Conv/MatMul/Gemm
-  Dynamic,  // activations quantized at run time (DynamicQuantizeLinear + MatMulInteger), MatMul/Gemm
+  Dynamic,  // activations quantized at run time (DynamicQuantizeLinear + MatMulInteger), MatMul/Gemm;
+            // LSTM/GRU as DynamicQuantizeLSTM/GRU
   HalfWeights,  // Conv/MatMul/Gemm weights stored as f16 or bf16 (`half_dtype`), computed in f32
   WeightOnly,   // MatMul/Gemm weights as block-quantized 4- or 8-bit codes (MatMulNBits), f32 activations
 };
@@ -28,6 +29,7 @@ struct QuantizeOptions {
   DType half_dtype = DType::F16;       // HalfWeights: f16 or bf16
   bool half_compute = false;           // HalfWeights: Conv/MatMul/Gemm also compute in half_dtype
   bool half_compute_conv = true;       // ... Conv too (false for ONNX output: its Conv has no bf16)
+  bool dlc_ops = true;                 // Dynamic: dlc's own DynamicQuantizeGRU too (false for ONNX output)
   int weight_bits = 4;                 // WeightOnly: 4 or 8
   int64_t block_size = 128;            // WeightOnly: weights per scale along K (a power of two >= 16)
   bool symmetric = false;              // activations (WeightOnly: weight blocks) with the zero point at the middle
@@ -64,7 +66,7 @@ struct QuantPlan {
 };
 
 // Chooses the ops to quantize (Conv, MatMul and Gemm with constant float weights, not excluded;
-// MatMul and Gemm only in dynamic mode) among the top-level ops of `g`, and (static mode) the
+// MatMul, Gemm, LSTM and GRU in dynamic mode) among the top-level ops of `g`, and (static mode) the
 // activation tensors around them.
 QuantPlan planQuantization(const Graph& g, const QuantizeOptions& options);
 
@@ -130,6 +132,13 @@ Expected<QuantizeResult> insertQdq(Graph& g, const QuantPlan& plan, const std::v
 Expected<QuantizeResult> insertHalfCompute(Graph& g, const QuantPlan& plan, const QuantizeOptions& options);
 // The weights-only half conversion (insert_qdq.cc), used by insertHalfCompute for the rest.
 Expected<QuantizeResult> insertHalfWeights(Graph& g, const QuantPlan& plan, const QuantizeOptions& options);
+
+// Dynamic mode's LSTM/GRU (dynamic_rnn.cc): why `op` cannot be quantized (empty when it can), and
+// the rewrite of one planned op into DynamicQuantizeLSTM/GRU with int8 weights (symmetric; a scale
+// per direction, or per direction and gate column with per_channel).
+std::string unsuitableRecurrent(const Op& op, const QuantizeOptions& options);
+class NameSet;
+Status insertDynamicRecurrent(Op& op, const QuantizeOptions& options, NameSet& names, QuantizeResult& result);
 
 // The WeightOnly part of insertQdq (weight_only.cc).
 Expected<QuantizeResult> insertWeightOnly(Graph& g, const QuantPlan& plan, const QuantizeOptions& options);

@@ -81,7 +81,7 @@ def check_bad_input(dlc, model, calib, work):
         ([model, "-o", out, "--calibrate", calib, "--dtype", "int4"], "add --mode weight-only"),
         ([model, "-o", os.path.join(work, "bad.txt"), "--calibrate", calib], "must end in .onnx or .dlc"),
         ([model, "-o", out, "--calibrate", calib, "--max-accuracy-drop", "1"], "needs --eval"),
-        ([model, "-o", out, "--calibrate", calib, "--exclude-op", "Relu"], "Conv, MatMul and Gemm only"),
+        ([model, "-o", out, "--calibrate", calib, "--exclude-op", "Relu"], "Conv, MatMul, Gemm, LSTM and GRU only"),
     ]
     for args, expect in cases:
         if os.path.exists(out):

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "backends/reference/kernels/broadcast.h"
+#include "backends/reference/kernels/dynamic_range.h"
 #include "backends/reference/kernels/math_family.h"
 
 namespace dlc::ref {
@@ -114,22 +115,13 @@ Status kDynamicQuantizeLinear(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.dtype() != DType::F32) return ctx.error("input must be f32");
   const float* in = x.data<float>();
-  float mn = 0.0f, mx = 0.0f;
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    mn = std::min(mn, in[i]);
-    mx = std::max(mx, in[i]);
-  }
-  float scale = (mx - mn) / 255.0f;
-  float zpf = scale == 0.0f ? 0.0f : std::nearbyint(std::min(255.0f, std::max(0.0f, 0.0f - mn / scale)));
+  const DynamicRange range = DynamicRange::of(in, x.numel());
   Tensor y(DType::U8, x.shape());
   uint8_t* out = y.data<uint8_t>();
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    float v = scale == 0.0f ? 0.0f : std::nearbyint(in[i] / scale) + zpf;
-    out[i] = static_cast<uint8_t>(std::min(255.0f, std::max(0.0f, v)));
-  }
+  for (int64_t i = 0; i < x.numel(); ++i) out[i] = range.quantize(in[i]);
   ctx.setOutput(0, std::move(y));
-  ctx.setOutput(1, Tensor::scalar(DType::F32, scale));
-  ctx.setOutput(2, Tensor::scalar(DType::U8, zpf));
+  ctx.setOutput(1, Tensor::scalar(DType::F32, range.scale));
+  ctx.setOutput(2, Tensor::scalar(DType::U8, range.zero_point));
   return Status::success();
 }
 

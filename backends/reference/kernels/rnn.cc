@@ -1,11 +1,13 @@
 // Reference kernels: LSTM, GRU and RNN (all directions, both layouts, sequence_lens, peepholes,
-// clip, every ONNX activation). X*W^T for all steps is one GEMM; each step adds one H*R^T GEMM.
+// clip, every ONNX activation), and their dynamically quantized forms DynamicQuantizeLSTM/GRU
+// (ir/ops.def). X*W^T for all steps is one GEMM; each step adds one H*R^T GEMM.
 #include <cctype>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "backends/reference/gemm.h"
+#include "backends/reference/kernels/dynamic_range.h"
 #include "backends/reference/kernels/activations.h"
 #include "backends/reference/kernels/nn_util.h"
 
@@ -76,11 +78,12 @@ Status parseActivations(const KernelContext& ctx, int per_dir, int num_dir, std:
   return Status::success();
 }
 
-inline void gemmT(int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c) {
-  gemmF32(false, true, m, n, k, 1.0f, a, k, b, k, 0.0f, c, n);
+// C[m, n] = A[m, k] · B[k, n] with B's rows ldb apart.
+inline void gemmN(int64_t m, int64_t n, int64_t k, const float* a, const float* b, int64_t ldb, float* c) {
+  gemmF32(false, false, m, n, k, 1.0f, a, k, b, ldb, 0.0f, c, n);
 }
-inline void gemmT(int64_t m, int64_t n, int64_t k, const double* a, const double* b, double* c) {
-  gemmF64(false, true, m, n, k, 1.0, a, k, b, k, 0.0, c, n);
+inline void gemmN(int64_t m, int64_t n, int64_t k, const double* a, const double* b, int64_t ldb, double* c) {
+  gemmF64(false, false, m, n, k, 1.0, a, k, b, ldb, 0.0, c, n);
 }
 
 // Swaps the first two dims of a [A, B, rest] buffer (layout 1 <-> layout 0).
@@ -93,6 +96,42 @@ std::vector<T> swap01(const T* src, int64_t A, int64_t B, int64_t rest) {
   return out;
 }
 
+// One direction's weights and the product out[m, j] = sum_k a[m, k] w(n0 + j, k), j < n. Float
+// weights (ONNX's [N, K] rows) are transposed once to [K, N], so that no step packs them again.
+// The DynamicQuantize ops' 8-bit weights come in GEMM order [K, N] and are kept as q - zp in
+// [N, K] rows with a scale per column (or one); `a` is then quantized to u8 over its own range
+// (DynamicQuantizeLinear's rule) and the sums are exact int32:
+//   sum_k (a_q - a_z) s_a (q - z) s_w = s_a s_w sum_k (a_q - a_z)(q - z).
+template <typename T>
+struct Projection {
+  std::vector<T> w;             // float: [K, N]
+  std::vector<int16_t> q;       // quantized: [N, K], zero point subtracted
+  std::vector<float> scale;     // quantized: [N], or one for all columns
+  int64_t k = 0, columns = 0;   // K and N
+
+  void setFloat(const T* w_nk, int64_t n_, int64_t k_) {
+    k = k_, columns = n_;
+    w.resize(static_cast<size_t>(n_ * k_));
+    for (int64_t j = 0; j < n_; ++j)
+      for (int64_t i = 0; i < k_; ++i) w[static_cast<size_t>(i * n_ + j)] = w_nk[j * k_ + i];
+  }
+
+  void apply(int64_t m, int64_t n0, int64_t n, const T* a, T* out) const {
+    if (q.empty()) return gemmN(m, n, k, a, w.data() + n0, columns, out);
+    std::vector<float> af(a, a + m * k);  // T is float for the quantized ops; the copy is for f64's sake
+    const DynamicRange r = DynamicRange::of(af.data(), m * k);
+    std::vector<int16_t> aq(static_cast<size_t>(m * k));
+    for (size_t i = 0; i < aq.size(); ++i) aq[i] = static_cast<int16_t>(r.quantize(af[i]) - static_cast<int>(r.zero_point));
+    std::vector<int32_t> acc(static_cast<size_t>(m * n));
+    gemmS16T(m, n, k, aq.data(), k, q.data() + n0 * k, k, acc.data(), n);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        const float s = r.scale * scale[scale.size() == 1 ? 0 : static_cast<size_t>(n0 + j)];
+        out[i * n + j] = static_cast<T>(static_cast<float>(acc[static_cast<size_t>(i * n + j)]) * s);
+      }
+  }
+};
+
 struct RnnDims {
   int64_t seq, batch, input, hidden, dirs, gates;
   bool layout1;
@@ -100,12 +139,12 @@ struct RnnDims {
 
 template <typename T>
 Status runRecurrent(KernelContext& ctx, Cell cell, const RnnDims& d, const std::vector<Activation>& acts,
-                    DType out_dtype) {
+                    const std::vector<Projection<T>>& Wp, const std::vector<Projection<T>>& Rp, DType out_dtype) {
   const Op& op = ctx.op();
   const int64_t S = d.seq, Bt = d.batch, I = d.input, H = d.hidden, G = d.gates, GH = G * H;
   const int per_dir = cell == Cell::LSTM ? 3 : cell == Cell::GRU ? 2 : 1;
   auto load = [&](int i) { return ctx.input(i).castTo(computeDType(out_dtype)); };
-  Tensor Xt = load(0), Wt = load(1), Rt = load(2);
+  Tensor Xt = load(0);
   std::vector<T> x = d.layout1 ? swap01(Xt.data<T>(), Bt, S, I) : std::vector<T>(Xt.data<T>(), Xt.data<T>() + Xt.numel());
   std::vector<T> bias(static_cast<size_t>(d.dirs * 2 * GH), T(0));
   if (ctx.hasInput(3)) {
@@ -131,7 +170,8 @@ Status runRecurrent(KernelContext& ctx, Cell cell, const RnnDims& d, const std::
     return s;
   };
   for (int i : {5, 6})
-    if (ctx.hasInput(i) && ctx.input(i).numel() != d.dirs * Bt * H) return ctx.error(str("initial state ", i, " has the wrong size"));
+    if ((i == 5 || cell == Cell::LSTM) && ctx.hasInput(i) && ctx.input(i).numel() != d.dirs * Bt * H)
+      return ctx.error(str("initial state ", i, " has the wrong size"));
   std::vector<T> h_state = initState(5), c_state = cell == Cell::LSTM ? initState(6) : std::vector<T>{};
   std::vector<T> peep(static_cast<size_t>(d.dirs * 3 * H), T(0));
   if (cell == Cell::LSTM && ctx.hasInput(7)) {
@@ -155,8 +195,8 @@ Status runRecurrent(KernelContext& ctx, Cell cell, const RnnDims& d, const std::
       rhr(static_cast<size_t>(Bt * H)), zsave(static_cast<size_t>(Bt * H)), hnew(static_cast<size_t>(Bt * H));
   for (int64_t dir = 0; dir < d.dirs; ++dir) {
     const bool reverse = direction == "reverse" || dir == 1;
-    const T* W = Wt.data<T>() + dir * GH * I;
-    const T* R = Rt.data<T>() + dir * GH * H;
+    const Projection<T>& W = Wp[static_cast<size_t>(dir)];
+    const Projection<T>& R = Rp[static_cast<size_t>(dir)];
     const T* wb = bias.data() + dir * 2 * GH;
     const T* rb = wb + GH;
     const T* P = peep.data() + dir * 3 * H;
@@ -164,12 +204,12 @@ Status runRecurrent(KernelContext& ctx, Cell cell, const RnnDims& d, const std::
     T* hs = h_state.data() + dir * Bt * H;
     T* cs = cell == Cell::LSTM ? c_state.data() + dir * Bt * H : nullptr;
     // Input projection of every step, with the biases that sit outside any reset gate.
-    gemmT(S * Bt, GH, I, x.data(), W, xw.data());
+    W.apply(S * Bt, 0, GH, x.data(), xw.data());
     for (int64_t r = 0; r < S * Bt; ++r)
       for (int64_t j = 0; j < GH; ++j)
         xw[static_cast<size_t>(r * GH + j)] += wb[j] + (cell == Cell::GRU && j >= 2 * H ? T(0) : rb[j]);
     for (int64_t step = 0; step < S; ++step) {
-      gemmT(Bt, GH, H, hs, R, hr.data());
+      R.apply(Bt, 0, GH, hs, hr.data());
       if (cell == Cell::GRU) {
         // z and r first: without linear_before_reset the h gate needs (r . H) * Rh^T.
         for (int64_t b = 0; b < Bt; ++b) {
@@ -188,7 +228,7 @@ Status runRecurrent(KernelContext& ctx, Cell cell, const RnnDims& d, const std::
           }
         }
         if (!lbr) {
-          gemmT(Bt, H, H, rh.data(), R + 2 * H * H, rhr.data());
+          R.apply(Bt, 2 * H, H, rh.data(), rhr.data());
           for (int64_t b = 0; b < Bt; ++b)
             for (int64_t j = 0; j < H; ++j) rhr[static_cast<size_t>(b * H + j)] += rb[2 * H + j];
         }
@@ -268,14 +308,61 @@ Status runRecurrent(KernelContext& ctx, Cell cell, const RnnDims& d, const std::
   return Status::success();
 }
 
-template <Cell C>
+// q [K, N] 8-bit codes -> out [N, K] int16 codes minus the column's zero point, in tiles that
+// keep both sides in cache.
+template <typename Code>
+void transposeCentered(const Code* q, int64_t k, int64_t n, const int16_t* zero_points, int16_t* out) {
+  constexpr int64_t kTile = 64;
+  for (int64_t i0 = 0; i0 < k; i0 += kTile)
+    for (int64_t j0 = 0; j0 < n; j0 += kTile)
+      for (int64_t i = i0; i < std::min(k, i0 + kTile); ++i)
+        for (int64_t j = j0; j < std::min(n, j0 + kTile); ++j)
+          out[j * k + i] = static_cast<int16_t>(static_cast<int16_t>(q[i * n + j]) - zero_points[j]);
+}
+
+// The 8-bit weights of the DynamicQuantize ops, one Projection per direction: w [D, K, N] (GEMM
+// order) with scale and zero point [D] or [D, N].
+Status quantizedProjections(KernelContext& ctx, int w_in, int scale_in, int64_t dirs, int64_t k, int64_t n,
+                            std::vector<Projection<float>>* out) {
+  const Tensor& w = ctx.input(w_in);
+  const Tensor& scale = ctx.input(scale_in);
+  const Tensor& zp = ctx.input(scale_in + 1);
+  const char* name = w_in == 1 ? "W" : "R";
+  if (w.dtype() != DType::I8 && w.dtype() != DType::U8) return ctx.error(str(name, " must be int8 or uint8"));
+  if (w.rank() != 3 || w.dim(0) != dirs || w.dim(1) != k || w.dim(2) != n)
+    return ctx.error(str(name, " must be [", dirs, ",", k, ",", n, "], got ", Shape::of(w.shape()).toString()));
+  for (const Tensor* p : {&scale, &zp}) {
+    const bool per_dir = p->rank() == 1 && p->dim(0) == dirs, per_col = p->rank() == 2 && p->dim(0) == dirs && p->dim(1) == n;
+    if (!per_dir && !per_col)
+      return ctx.error(str(name, "'s scale and zero point must be [", dirs, "] or [", dirs, ",", n, "], got ", Shape::of(p->shape()).toString()));
+  }
+  if (scale.dtype() != DType::F32 || zp.dtype() != w.dtype())
+    return ctx.error(str(name, "'s scale must be f32 and its zero point ", dtypeName(w.dtype())));
+  const int64_t per_dir_scales = scale.numel() / dirs, per_dir_zps = zp.numel() / dirs;
+  for (int64_t d = 0; d < dirs; ++d) {
+    Projection<float> p;
+    p.k = k, p.columns = n;
+    p.q.resize(static_cast<size_t>(n * k));
+    std::vector<int16_t> z(static_cast<size_t>(n));
+    for (int64_t j = 0; j < n; ++j) z[static_cast<size_t>(j)] = static_cast<int16_t>(zp.getInt(d * per_dir_zps + (per_dir_zps == 1 ? 0 : j)));
+    if (w.dtype() == DType::I8) transposeCentered(w.data<int8_t>() + d * k * n, k, n, z.data(), p.q.data());
+    else transposeCentered(w.data<uint8_t>() + d * k * n, k, n, z.data(), p.q.data());
+    for (int64_t j = 0; j < per_dir_scales; ++j) p.scale.push_back(static_cast<float>(scale.getDouble(d * per_dir_scales + j)));
+    out->push_back(std::move(p));
+  }
+  return Status::success();
+}
+
+// LSTM, GRU and RNN (float weights), and DynamicQuantizeLSTM/GRU (8-bit weights in GEMM order,
+// their scales and zero points after the float operands).
+template <Cell C, bool kQuantized>
 Status recurrentKernel(KernelContext& ctx) {
   const Op& op = ctx.op();
   const Tensor& X = ctx.input(0);
   const Tensor& W = ctx.input(1);
   const Tensor& R = ctx.input(2);
-  if (!isNNFloat(X.dtype()) || W.dtype() != X.dtype() || R.dtype() != X.dtype())
-    return ctx.error("X, W and R must be floats of one dtype");
+  if (kQuantized ? X.dtype() != DType::F32 : !isNNFloat(X.dtype()) || W.dtype() != X.dtype() || R.dtype() != X.dtype())
+    return ctx.error(kQuantized ? "X must be f32" : "X, W and R must be floats of one dtype");
   if (X.rank() != 3 || W.rank() != 3 || R.rank() != 3) return ctx.error("X, W and R must be rank 3");
   RnnDims d;
   d.layout1 = op.getInt("layout", 0) != 0;
@@ -287,24 +374,43 @@ Status recurrentKernel(KernelContext& ctx) {
   if (direction != "forward" && direction != "reverse" && direction != "bidirectional")
     return ctx.error(str("unknown direction '", direction, "'"));
   d.dirs = direction == "bidirectional" ? 2 : 1;
-  d.hidden = op.hasAttr("hidden_size") ? op.getInt("hidden_size") : W.dim(1) / d.gates;
-  if (W.dim(0) != d.dirs || W.dim(1) != d.gates * d.hidden || W.dim(2) != d.input)
-    return ctx.error(str("W must be [", d.dirs, ",", d.gates * d.hidden, ",", d.input, "]"));
-  if (R.dim(0) != d.dirs || R.dim(1) != d.gates * d.hidden || R.dim(2) != d.hidden)
-    return ctx.error(str("R must be [", d.dirs, ",", d.gates * d.hidden, ",", d.hidden, "]"));
+  const int gate_axis = kQuantized ? 2 : 1;
+  d.hidden = op.hasAttr("hidden_size") ? op.getInt("hidden_size") : W.dim(gate_axis) / d.gates;
+  const int64_t GH = d.gates * d.hidden;
   std::vector<Activation> acts;
   if (C == Cell::LSTM) DLC_RETURN_IF_ERROR(parseActivations(ctx, 3, static_cast<int>(d.dirs), {"Sigmoid", "Tanh", "Tanh"}, &acts));
   if (C == Cell::GRU) DLC_RETURN_IF_ERROR(parseActivations(ctx, 2, static_cast<int>(d.dirs), {"Sigmoid", "Tanh"}, &acts));
   if (C == Cell::RNN) DLC_RETURN_IF_ERROR(parseActivations(ctx, 1, static_cast<int>(d.dirs), {"Tanh"}, &acts));
-  DLC_NN_FLOAT_DISPATCH(computeDType(X.dtype()), T, { return runRecurrent<T>(ctx, C, d, acts, X.dtype()); });
+  if (kQuantized) {
+    const int first_scale = C == Cell::LSTM ? 8 : 6;
+    std::vector<Projection<float>> wp, rp;
+    DLC_RETURN_IF_ERROR(quantizedProjections(ctx, 1, first_scale, d.dirs, d.input, GH, &wp));
+    DLC_RETURN_IF_ERROR(quantizedProjections(ctx, 2, first_scale + 2, d.dirs, d.hidden, GH, &rp));
+    return runRecurrent<float>(ctx, C, d, acts, wp, rp, X.dtype());
+  }
+  if (W.dim(0) != d.dirs || W.dim(1) != GH || W.dim(2) != d.input)
+    return ctx.error(str("W must be [", d.dirs, ",", GH, ",", d.input, "]"));
+  if (R.dim(0) != d.dirs || R.dim(1) != GH || R.dim(2) != d.hidden)
+    return ctx.error(str("R must be [", d.dirs, ",", GH, ",", d.hidden, "]"));
+  DLC_NN_FLOAT_DISPATCH(computeDType(X.dtype()), T, {
+    const Tensor wt = W.castTo(computeDType(X.dtype())), rt = R.castTo(computeDType(X.dtype()));
+    std::vector<Projection<T>> wp(static_cast<size_t>(d.dirs)), rp(static_cast<size_t>(d.dirs));
+    for (int64_t dir = 0; dir < d.dirs; ++dir) {
+      wp[static_cast<size_t>(dir)].setFloat(wt.data<T>() + dir * GH * d.input, GH, d.input);
+      rp[static_cast<size_t>(dir)].setFloat(rt.data<T>() + dir * GH * d.hidden, GH, d.hidden);
+    }
+    return runRecurrent<T>(ctx, C, d, acts, wp, rp, X.dtype());
+  });
 }
 
 }  // namespace
 
 void registerRnnKernels(KernelTable& t) {
-  t[static_cast<size_t>(OpKind::LSTM)] = recurrentKernel<Cell::LSTM>;
-  t[static_cast<size_t>(OpKind::GRU)] = recurrentKernel<Cell::GRU>;
-  t[static_cast<size_t>(OpKind::RNN)] = recurrentKernel<Cell::RNN>;
+  t[static_cast<size_t>(OpKind::LSTM)] = recurrentKernel<Cell::LSTM, false>;
+  t[static_cast<size_t>(OpKind::GRU)] = recurrentKernel<Cell::GRU, false>;
+  t[static_cast<size_t>(OpKind::RNN)] = recurrentKernel<Cell::RNN, false>;
+  t[static_cast<size_t>(OpKind::DynamicQuantizeLSTM)] = recurrentKernel<Cell::LSTM, true>;
+  t[static_cast<size_t>(OpKind::DynamicQuantizeGRU)] = recurrentKernel<Cell::GRU, true>;
 }
 
 }  // namespace dlc::ref
