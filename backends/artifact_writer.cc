@@ -31,6 +31,44 @@ Status checkCarried(const Value& v, const Op* op) {
   return Status::success();
 }
 
+// A weight as the file stores it: its raw bytes, or (mostly zero, as pruning leaves weights) the
+// Bitmap encoding of runtime/schema/dlc.fbs when that saves a quarter or more of the bytes.
+struct StoredWeight {
+  fb::Encoding encoding = fb::Encoding::Raw;
+  uint8_t element_bytes = 0;
+  std::string bitmap_bytes;  // Bitmap: the whole encoded form
+};
+
+StoredWeight encodeWeight(const Tensor& t) {
+  StoredWeight w;
+  const uint64_t bytes = t.nbytes(), n = static_cast<uint64_t>(t.numel());
+  if (n == 0 || bytes % n != 0) return w;  // packed 4-bit types stay raw
+  const uint64_t eb = bytes / n;
+  if (eb != 1 && eb != 2 && eb != 4 && eb != 8) return w;
+  const auto* raw = static_cast<const uint8_t*>(t.raw());
+  auto isZero = [&](uint64_t i) {
+    for (uint64_t b = 0; b < eb; ++b)
+      if (raw[i * eb + b]) return false;
+    return true;
+  };
+  uint64_t nonzero = 0;
+  for (uint64_t i = 0; i < n; ++i) nonzero += !isZero(i);
+  const uint64_t map_bytes = (n + 7) / 8, values_at = (map_bytes + 7) / 8 * 8, encoded = values_at + nonzero * eb;
+  if (encoded * 4 > bytes * 3) return w;
+  w.encoding = fb::Encoding::Bitmap;
+  w.element_bytes = static_cast<uint8_t>(eb);
+  w.bitmap_bytes.assign(encoded, '\0');
+  auto* out = reinterpret_cast<uint8_t*>(w.bitmap_bytes.data());
+  uint8_t* value = out + values_at;
+  for (uint64_t i = 0; i < n; ++i)
+    if (!isZero(i)) {
+      out[i / 8] = static_cast<uint8_t>(out[i / 8] | (1u << (i % 8)));
+      std::memcpy(value, raw + i * eb, eb);
+      value += eb;
+    }
+  return w;
+}
+
 struct Layout {
   std::unordered_map<const Value*, int32_t> index;
   std::vector<const Value*> values;
@@ -160,11 +198,21 @@ Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& o
   const size_t first_state_weight = weights.size();
   for (const StateSpec& st : options.states) weights.push_back(st.initial);
   std::vector<fb::Weight> weight_table;
+  std::vector<StoredWeight> stored;
+  std::vector<fb::WeightEncoding> encodings;
+  bool any_encoded = false;
   uint64_t weights_size = 0;
   for (const Tensor& t : weights) {
-    weight_table.emplace_back(weights_size, t.nbytes());
-    weights_size = alignUp(weights_size + t.nbytes());
+    stored.push_back(encodeWeight(t));
+    const StoredWeight& w = stored.back();
+    const uint64_t size = w.encoding == fb::Encoding::Raw ? t.nbytes() : w.bitmap_bytes.size();
+    any_encoded |= w.encoding != fb::Encoding::Raw;
+    weight_table.emplace_back(weights_size, size);
+    weights_size = alignUp(weights_size + size);
   }
+  if (any_encoded)  // else the table stays out: the file is what format 2 wrote
+    for (size_t i = 0; i < weights.size(); ++i)
+      encodings.emplace_back(weights[i].nbytes(), stored[i].encoding, stored[i].element_bytes);
   if (weights_size > (uint64_t{1} << 31) - (uint64_t{1} << 26))
     return Status::error(str("the weights take ", weights_size >> 20, " MiB; .dlc artifacts hold at most 2 GiB (a FlatBuffers limit)"));
 
@@ -191,8 +239,10 @@ Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& o
   uint8_t* blob = nullptr;
   fbb.ForceVectorAlignment(weights_size, 1, kAlign);
   auto weights_data = fbb.CreateUninitializedVector(weights_size, 1, &blob);
-  for (size_t i = 0; i < weights.size(); ++i)
-    if (weights[i].nbytes()) std::memcpy(blob + weight_table[i].offset(), weights[i].raw(), weights[i].nbytes());
+  for (size_t i = 0; i < weights.size(); ++i) {
+    if (stored[i].encoding != fb::Encoding::Raw) std::memcpy(blob + weight_table[i].offset(), stored[i].bitmap_bytes.data(), weight_table[i].size());
+    else if (weights[i].nbytes()) std::memcpy(blob + weight_table[i].offset(), weights[i].raw(), weights[i].nbytes());
+  }
   std::vector<flatbuffers::Offset<fb::State>> states;
   for (size_t k = 0; k < options.states.size(); ++k)
     states.push_back(fb::CreateState(fbb, static_cast<uint32_t>(options.states[k].input), static_cast<uint32_t>(options.states[k].output),
@@ -201,7 +251,7 @@ Expected<std::string> writeArtifact(const Graph& graph, const ArtifactOptions& o
                                fbb.CreateString(options.target), fbb.CreateVector(features), fbb.CreateVector(value_infos),
                                fbb.CreateVector(inputs), fbb.CreateVector(outs), fbb.CreateVectorOfStructs(weight_table),
                                weights_data, arena_bytes, fbb.CreateVector(steps), fbb.CreateVector(native),
-                               fbb.CreateVector(states));
+                               fbb.CreateVector(states), any_encoded ? fbb.CreateVectorOfStructs(encodings) : 0);
   fb::FinishModelBuffer(fbb, model);
 
   rt::FileHeader header = rt::headerFor(fbb.GetBufferPointer(), fbb.GetSize());

@@ -9,7 +9,8 @@
 namespace dlc::rt {
 
 constexpr char kFileMagic[8] = {'D', 'L', 'C', 'A', 'R', 'T', '\r', '\n'};
-constexpr uint32_t kFormatVersion = 2;  // 2: training state
+constexpr uint32_t kFormatVersion = 3;     // 2: training state; 3: sparse (Bitmap) weights
+constexpr uint32_t kMinFormatVersion = 2;  // the oldest this runtime reads (2 is 3 without encodings)
 constexpr size_t kHeaderBytes = 64;  // keeps the FlatBuffer (and its weights) 64-byte aligned
 
 struct FileHeader {

@@ -75,6 +75,10 @@ struct dlc_model_t {
   std::vector<char> input_is_state;  // per signature input
   uint64_t arena_bytes = 0, weight_bytes = 0;
   size_t weight_count = 0, native_code_bytes = 0;
+  // Weights stored encoded (Bitmap), decoded at load with `allocator`; by weight index, null
+  // until decoded, and the buffers to free.
+  std::vector<const uint8_t*> weight_data;
+  std::vector<void*> decoded_weights;
   ~dlc_model_t();
 };
 

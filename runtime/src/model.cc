@@ -18,6 +18,7 @@ dlc_model_t::~dlc_model_t() {
     if (step.library && step.state) step.library->step_release(step.state);
   if (mapping) munmap(mapping, mapping_size);
   if (copy) allocator.free(allocator.user, copy);
+  for (void* d : decoded_weights) allocator.free(allocator.user, d);
 }
 
 namespace {
@@ -29,9 +30,9 @@ dlc_status checkHeaderAndBuild(dlc_model_t& model, const uint8_t* bytes, size_t 
   std::memcpy(&header, bytes, sizeof header);
   if (std::memcmp(header.magic, kFileMagic, sizeof kFileMagic) != 0)
     return makeStatus(DLC_INVALID_ARTIFACT, "not a .dlc artifact (bad magic)");
-  if (header.format_version != kFormatVersion)
-    return makeStatus(DLC_UNSUPPORTED, format(".dlc format version %u; this runtime reads version %u",
-                                              header.format_version, kFormatVersion));
+  if (header.format_version < kMinFormatVersion || header.format_version > kFormatVersion)
+    return makeStatus(DLC_UNSUPPORTED, format(".dlc format version %u; this runtime reads versions %u to %u",
+                                              header.format_version, kMinFormatVersion, kFormatVersion));
   if (header.header_bytes != kHeaderBytes || header.body_bytes != size - kHeaderBytes)
     return makeStatus(DLC_INVALID_ARTIFACT, format("truncated or padded artifact: header says %llu body bytes, file has %zu",
                                                    static_cast<unsigned long long>(header.body_bytes), size - kHeaderBytes));

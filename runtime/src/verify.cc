@@ -17,7 +17,69 @@ dlc_status invalid(std::string message) { return makeStatus(DLC_INVALID_ARTIFACT
 
 std::string str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
 
-dlc_status readValue(const fb::ValueInfo& v, size_t index, const fb::Model& fbm, ValueRecord& out) {
+// The dense bytes of weight `index` (which must be `bytes` long once decoded): in place for a Raw
+// weight, else decoded once into memory the model owns. `what` names the user, for messages.
+dlc_status weightData(const fb::Model& fbm, dlc_model_t& model, uint32_t index, uint64_t bytes, const std::string& what,
+                      const uint8_t** out) {
+  const auto* weights = fbm.weights();
+  const auto* data = fbm.weights_data();
+  if (!weights || index >= weights->size())
+    return invalid(format("%s names weight %u of %u", what.c_str(), index, weights ? weights->size() : 0));
+  const fb::Weight* w = weights->Get(index);
+  const uint64_t available = data ? data->size() : 0;
+  if (w->offset() % 64 != 0 || w->offset() > available || w->size() > available - w->offset())
+    return invalid(format("%s lies outside the weights section", what.c_str()));
+  const uint8_t* stored = data ? data->data() + w->offset() : nullptr;
+  const auto* encodings = fbm.weight_encodings();
+  const fb::WeightEncoding* e = encodings && index < encodings->size() ? encodings->Get(index) : nullptr;
+  if (encodings && encodings->size() != weights->size())
+    return invalid(format("%u weight encodings for %u weights", encodings->size(), weights->size()));
+  if (!e || e->encoding() == fb::Encoding::Raw) {
+    if (w->size() != bytes)
+      return invalid(format("%s has %llu bytes, its type needs %llu", what.c_str(), static_cast<unsigned long long>(w->size()),
+                            static_cast<unsigned long long>(bytes)));
+    if (w->size() && reinterpret_cast<uintptr_t>(stored) % 64 != 0) return invalid(format("%s is not 64-byte aligned in memory", what.c_str()));
+    *out = stored;
+    return nullptr;
+  }
+  if (e->encoding() != fb::Encoding::Bitmap)
+    return invalid(format("%s has unknown encoding %d", what.c_str(), static_cast<int>(e->encoding())));
+  const uint64_t eb = e->element_bytes();
+  if ((eb != 1 && eb != 2 && eb != 4 && eb != 8) || e->dense_size() != bytes || bytes % eb != 0)
+    return invalid(format("%s: Bitmap encoding of %llu bytes in %llu-byte elements, its type needs %llu", what.c_str(),
+                          static_cast<unsigned long long>(e->dense_size()), static_cast<unsigned long long>(eb),
+                          static_cast<unsigned long long>(bytes)));
+  if (model.weight_data.size() < weights->size()) model.weight_data.resize(weights->size(), nullptr);
+  if (model.weight_data[index]) {
+    *out = model.weight_data[index];
+    return nullptr;
+  }
+  const uint64_t n = bytes / eb, map_bytes = (n + 7) / 8, values_at = (map_bytes + 7) / 8 * 8;
+  uint64_t nonzero = 0;
+  if (values_at > w->size()) return invalid(format("%s: its bitmap does not fit its %llu bytes", what.c_str(),
+                                                   static_cast<unsigned long long>(w->size())));
+  for (uint64_t i = 0; i < map_bytes; ++i) nonzero += static_cast<uint64_t>(__builtin_popcount(stored[i]));
+  if ((n % 8 && (stored[map_bytes - 1] >> (n % 8))) || w->size() != values_at + nonzero * eb)
+    return invalid(format("%s: its bitmap marks %llu elements, which do not fill its %llu bytes", what.c_str(),
+                          static_cast<unsigned long long>(nonzero), static_cast<unsigned long long>(w->size())));
+  void* dense = model.allocator.alloc(model.allocator.user, bytes ? bytes : 1, 64);
+  if (!dense) return makeStatus(DLC_OUT_OF_MEMORY, format("cannot allocate %llu bytes to decode %s",
+                                                          static_cast<unsigned long long>(bytes), what.c_str()));
+  model.decoded_weights.push_back(dense);
+  auto* dst = static_cast<uint8_t*>(dense);
+  std::memset(dst, 0, bytes);
+  const uint8_t* value = stored + values_at;
+  for (uint64_t i = 0; i < n; ++i)
+    if (stored[i / 8] >> (i % 8) & 1) {
+      std::memcpy(dst + i * eb, value, eb);
+      value += eb;
+    }
+  model.weight_data[index] = dst;
+  *out = dst;
+  return nullptr;
+}
+
+dlc_status readValue(const fb::ValueInfo& v, size_t index, const fb::Model& fbm, dlc_model_t& model, ValueRecord& out) {
   out.name = str(v.name());
   if (out.name.empty()) out.name = format("value%zu", index);
   out.dtype = v.dtype();
@@ -53,20 +115,11 @@ dlc_status readValue(const fb::ValueInfo& v, size_t index, const fb::Model& fbm,
     case fb::Storage::Dynamic: out.storage = Storage::Dynamic; break;
     case fb::Storage::Weight: {
       out.storage = Storage::Weight;
-      const auto* weights = fbm.weights();
-      const auto* data = fbm.weights_data();
-      if (!weights || v.weight() >= weights->size())
-        return invalid(format("value '%s' names weight %u of %u", out.name.c_str(), v.weight(), weights ? weights->size() : 0));
-      const fb::Weight* w = weights->Get(v.weight());
-      uint64_t available = data ? data->size() : 0;
-      if (!out.static_shape || w->size() != out.static_bytes)
-        return invalid(format("weight '%s' has %llu bytes, its type needs %llu", out.name.c_str(),
-                              static_cast<unsigned long long>(w->size()), static_cast<unsigned long long>(out.static_bytes)));
-      if (w->offset() % 64 != 0 || w->offset() > available || w->size() > available - w->offset())
-        return invalid(format("weight '%s' lies outside the weights section", out.name.c_str()));
-      out.weight = data->data() + w->offset();
-      if (w->size() && reinterpret_cast<uintptr_t>(out.weight) % 64 != 0)
-        return invalid(format("weight '%s' is not 64-byte aligned in memory", out.name.c_str()));
+      if (!out.static_shape) return invalid(format("weight '%s' has no static shape", out.name.c_str()));
+      if (!fbm.weights() || v.weight() >= fbm.weights()->size())
+        return invalid(format("value '%s' names weight %u of %u", out.name.c_str(), v.weight(), fbm.weights() ? fbm.weights()->size() : 0));
+      if (dlc_status s = weightData(fbm, model, v.weight(), out.static_bytes, format("weight '%s'", out.name.c_str()), &out.weight))
+        return s;
       break;
     }
     case fb::Storage::Arena: {
@@ -114,16 +167,12 @@ dlc_status readStates(const fb::Model& fbm, dlc_model_t& model) {
     const ValueRecord& out = model.values[static_cast<size_t>(model.outputs[st->output()])];
     if (!in.static_shape || !out.static_shape || in.dtype != out.dtype || in.dims != out.dims)
       return invalid(format("state '%s' and its output '%s' need one static type", in.name.c_str(), out.name.c_str()));
-    const auto* weights = fbm.weights();
-    const auto* data = fbm.weights_data();
-    if (!weights || st->initial() >= weights->size()) return invalid(format("state '%s' names a missing weight", in.name.c_str()));
-    const fb::Weight* w = weights->Get(st->initial());
-    uint64_t available = data ? data->size() : 0;
-    if (w->size() != in.static_bytes || w->offset() % 64 != 0 || w->offset() > available || w->size() > available - w->offset())
-      return invalid(format("the initial value of state '%s' does not fit it", in.name.c_str()));
+    const uint8_t* initial = nullptr;
+    if (dlc_status s = weightData(fbm, model, st->initial(), in.static_bytes, format("the initial value of state '%s'", in.name.c_str()), &initial))
+      return s;
     model.input_is_state[st->input()] = 1;
     output_used[st->output()] = 1;
-    model.states.push_back(StateRecord{st->input(), st->output(), data ? data->data() + w->offset() : nullptr, w->size()});
+    model.states.push_back(StateRecord{st->input(), st->output(), initial, in.static_bytes});
   }
   return nullptr;
 }
@@ -144,8 +193,10 @@ dlc_status buildModel(dlc_model_t& model, const uint8_t* body, size_t size) {
   const fb::Model& fbm = *fb::GetModel(body);
   model.fb = &fbm;
   model.format_version = fbm.format_version();
-  if (model.format_version != kFormatVersion)
-    return makeStatus(DLC_UNSUPPORTED, format("format version %u; this runtime reads %u", model.format_version, kFormatVersion));
+  if (model.format_version < kMinFormatVersion || model.format_version > kFormatVersion)
+    return makeStatus(DLC_UNSUPPORTED, format("format version %u; this runtime reads %u to %u", model.format_version,
+                                              kMinFormatVersion, kFormatVersion));
+  if (model.format_version < 3 && fbm.weight_encodings()) return invalid("format 2 has no weight encodings");
   model.name = str(fbm.model_name());
   model.target = str(fbm.target());
   model.producer = str(fbm.producer());
@@ -176,7 +227,7 @@ dlc_status buildModel(dlc_model_t& model, const uint8_t* body, size_t size) {
   for (size_t i = 0; i < num_values; ++i) {
     const fb::ValueInfo* v = fbm.values()->Get(static_cast<flatbuffers::uoffset_t>(i));
     if (!v) return invalid(format("value %zu is missing", i));
-    if (dlc_status s = readValue(*v, i, fbm, model.values[i])) return s;
+    if (dlc_status s = readValue(*v, i, fbm, model, model.values[i])) return s;
     if (model.values[i].storage == Storage::Weight) {
       defined[i] = 1;
       model.weight_bytes += model.values[i].static_bytes;

@@ -112,6 +112,57 @@ TEST_F(ArtifactVerify, SemanticDefectsAreNamed) {
   }
 }
 
+// w = {1, 0, 0, -4} in the Bitmap encoding: bits 0 and 3 (0x09), zeros to 8 bytes, then 1 and -4.
+Spec sparseSpec() {
+  Spec s = validSpec();
+  float nonzero[2] = {1, -4};
+  s.weights_data = std::string(64, '\0');
+  s.weights_data[0] = 0x09;
+  std::memcpy(s.weights_data.data() + 8, nonzero, sizeof nonzero);
+  s.weights = {fb::Weight(0, 16)};
+  s.encodings = {{fb::Encoding::Bitmap, 16, 4}};
+  return s;
+}
+
+TEST_F(ArtifactVerify, BitmapWeightIsDecodedAtLoad) {
+  std::string bytes = sparseSpec().build();
+  auto model = runtime::Model::loadMemory(bytes.data(), bytes.size());
+  runtime::Session session(model, 1);
+  std::vector<float> x{0.5f, 0.5f, 0.5f, 0.5f};
+  session.bindInput(0, DLC_DTYPE_F32, {4}, x.data(), 16);
+  session.run();
+  EXPECT_EQ(floats(session.output(0)), (std::vector<float>{1.5f, 0.5f, 0.5f, 0}));
+  // A format-2 file (no encodings) still loads.
+  Spec old = validSpec();
+  old.format_version = 2;
+  EXPECT_EQ(load(old.build()).code, DLC_OK);
+}
+
+TEST_F(ArtifactVerify, BitmapDefectsAreNamed) {
+  struct Case {
+    const char* what;
+    std::function<void(Spec&)> mutate;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"bit past the end", [](Spec& s) { s.weights_data[0] = 0x19; }, "weight 'w': its bitmap marks 3 elements, which do not fill its 16 bytes"},
+      {"too few values", [](Spec& s) { s.weights[0] = fb::Weight(0, 12); }, "weight 'w': its bitmap marks 2 elements, which do not fill its 12 bytes"},
+      {"no room for the bitmap", [](Spec& s) { s.weights[0] = fb::Weight(0, 4); }, "weight 'w': its bitmap does not fit its 4 bytes"},
+      {"dense size", [](Spec& s) { s.encodings[0].dense_size = 20; }, "weight 'w': Bitmap encoding of 20 bytes"},
+      {"element size", [](Spec& s) { s.encodings[0].element_bytes = 3; }, "in 3-byte elements"},
+      {"unknown encoding", [](Spec& s) { s.encodings[0].encoding = static_cast<fb::Encoding>(7); }, "weight 'w' has unknown encoding 7"},
+      {"count", [](Spec& s) { s.encodings.push_back(s.encodings[0]); }, "2 weight encodings for 1 weights"},
+      {"format 2", [](Spec& s) { s.format_version = 2; }, "format 2 has no weight encodings"},
+  };
+  for (const Case& c : cases) {
+    Spec s = sparseSpec();
+    c.mutate(s);
+    StatusResult r = load(s.build());
+    EXPECT_EQ(r.code, DLC_INVALID_ARTIFACT) << c.what << ": " << r.message;
+    EXPECT_NE(r.message.find(c.message), std::string::npos) << c.what << ": " << r.message;
+  }
+}
+
 TEST_F(ArtifactVerify, HeaderDefects) {
   std::string good = validSpec().build();
   EXPECT_EQ(load(good).code, DLC_OK);
@@ -119,7 +170,7 @@ TEST_F(ArtifactVerify, HeaderDefects) {
   EXPECT_EQ(load(std::string(200, 'x')).message, "not a .dlc artifact (bad magic)");
   std::string v = good;
   v[8] = 9;
-  EXPECT_EQ(load(v).message, ".dlc format version 9; this runtime reads version 2");
+  EXPECT_EQ(load(v).message, ".dlc format version 9; this runtime reads versions 2 to 3");
   EXPECT_NE(load(good.substr(0, good.size() - 1)).message.find("truncated or padded artifact"), std::string::npos);
   EXPECT_NE(load(good + "x").message.find("truncated or padded artifact"), std::string::npos);
   std::string flipped = good;

@@ -53,6 +53,12 @@ struct Spec {
   std::string weights_data;
   uint64_t arena_bytes = 0;
   std::vector<Step> steps;
+  struct Encoding {
+    fb::Encoding encoding = fb::Encoding::Raw;
+    uint64_t dense_size = 0;
+    uint8_t element_bytes = 0;
+  };
+  std::vector<Encoding> encodings;  // written when not empty
 
   std::string build() const {
     flatbuffers::FlatBufferBuilder fbb;
@@ -74,10 +80,12 @@ struct Spec {
     fbb.ForceVectorAlignment(weights_data.size(), 1, 64);
     auto wd = fbb.CreateUninitializedVector(weights_data.size(), 1, &blob);
     if (!weights_data.empty()) std::memcpy(blob, weights_data.data(), weights_data.size());
+    std::vector<fb::WeightEncoding> es;
+    for (const Encoding& e : encodings) es.emplace_back(e.dense_size, e.encoding, e.element_bytes);
     auto model = fb::CreateModel(fbb, format_version, fbb.CreateString("test"), fbb.CreateString("crafted"),
                                  fbb.CreateString("reference"), fbb.CreateVector(features), fbb.CreateVector(vs),
                                  fbb.CreateVector(inputs), fbb.CreateVector(outputs), fbb.CreateVectorOfStructs(weights), wd,
-                                 arena_bytes, fbb.CreateVector(ss));
+                                 arena_bytes, fbb.CreateVector(ss), 0, 0, es.empty() ? 0 : fbb.CreateVectorOfStructs(es));
     fb::FinishModelBuffer(fbb, model);
     return withHeader(std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()));
   }
