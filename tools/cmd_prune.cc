@@ -1,38 +1,68 @@
 // `dlc prune`: magnitude (unstructured) and n:m (2:4) pruning of a model's weights, written as
 // ONNX (the pruned weights as zeros: any runtime runs it) or as a .dlc for a target, with the
-// exact sparsity of each layer reported.
+// exact sparsity of each layer reported; and structured channel pruning (passes/prune/channel.h),
+// which writes a smaller dense model.
 #include <cmath>
+#include <fstream>
+#include <optional>
+#include <set>
 #include <iostream>
 #include <sstream>
 
 #include "backends/artifact_writer.h"
+#include "frontend/builder/trainer.h"
 #include "frontend/onnx/exporter.h"
 #include "passes/pass_manager.h"
+#include "passes/prune/channel.h"
 #include "passes/prune/magnitude.h"
+#include "passes/prune/mask.h"
 #include "tools/artifact.h"
 #include "tools/cli.h"
 #include "tools/pipeline.h"
+#include "tools/train_loop.h"
+#include "tools/train_options.h"
 
 namespace dlc::cli {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: dlc prune MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --method magnitude|n:m [options]\n"
+    "usage: dlc prune MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --method magnitude|n:m|channel [options]\n"
     "\n"
-    "Sets weights of Conv, ConvTranspose, MatMul, Gemm and LSTM/GRU/RNN layers to zero. magnitude:\n"
-    "the smallest |w|, exactly floor(sparsity x count) of them per layer (--scope layer) or over all\n"
-    "layers together (--scope global). n:m: in every group of m consecutive weights along the\n"
-    "reduction axis (a Conv's input channels and kernel, a MatMul's K), the m - n smallest. OUT.onnx\n"
-    "holds the pruned weights as zeros; OUT.dlc is compiled for --target.\n"
+    "magnitude and n:m set weights of Conv, ConvTranspose, MatMul, Gemm and LSTM/GRU/RNN layers to\n"
+    "zero. magnitude: the smallest |w|, exactly floor(sparsity x count) of them per layer (--scope\n"
+    "layer) or over all layers together (--scope global). n:m: in every group of m consecutive\n"
+    "weights along the reduction axis (a Conv's input channels and kernel, a MatMul's K), the m - n\n"
+    "smallest. OUT.onnx holds the pruned weights as zeros; OUT.dlc is compiled for --target and\n"
+    "stores mostly-zero weights compressed.\n"
+    "channel removes whole channels: every tensor dimension that must shrink with a Conv's or\n"
+    "Linear layer's output channels (its BatchNorm, the next layers' inputs, depthwise Convs,\n"
+    "residual sums, squeeze-excitation, a Flatten into a Linear layer) is one group, and each group\n"
+    "keeps its highest-ranked channels. The result is a smaller dense model; groups that reach a\n"
+    "graph output or an op the analysis does not follow (Concat, Transpose, ...) stay whole and the\n"
+    "report says why.\n"
     "\n"
     "  -o, --output OUT        .onnx or .dlc; replaced atomically\n"
-    "  --method M              magnitude or n:m (channel: structured pruning, not yet)\n"
-    "  --sparsity S            magnitude: the fraction of weights set to zero, in [0, 1) (default 0.5)\n"
+    "  --method M              magnitude, n:m or channel\n"
+    "  --sparsity S            magnitude: the fraction of weights set to zero; channel: of each\n"
+    "                          group's channels removed; in [0, 1) (default 0.5)\n"
+    "  --target-flops R        channel: instead of --sparsity, the one that leaves at most R of the\n"
+    "                          Conv/Gemm/MatMul FLOPs (R in (0, 1], e.g. 0.5)\n"
+    "  --min-channels N        channel: no group drops below N channels (default 8)\n"
+    "  --criterion C           channel: l1 (default) or l2 norm of each channel's output weights\n"
+    "                          summed over the group's layers, or bn-gamma (|gamma| of its\n"
+    "                          BatchNormalizations; groups without one use l1)\n"
     "  --scope global|layer    magnitude: one threshold for all layers, or one per layer (default)\n"
     "  --pattern N:M           n:m: keep N of every M (default 2:4)\n"
-    "  --exclude NODE,...      node names to leave dense\n"
-    "  --report REPORT.json    per-layer weights, zeros and sparsity, what was left dense and why\n"
-    "  --target T              target of OUT.dlc (default onednn)\n"
+    "  --exclude NODE,...      node names to leave dense (channel: their output channels' group)\n"
+    "  --report REPORT.json    magnitude, n:m: per-layer weights, zeros and sparsity; channel: each\n"
+    "                          group's layers, channels kept (and which), or why it stayed whole;\n"
+    "                          FLOPs before and after\n"
+    "  --finetune TRAIN.npz    train the pruned model on TRAIN.npz (as dlc train --data: one array\n"
+    "                          per input and `target`) before writing it, with any of dlc train's\n"
+    "                          options (--epochs, --lr, --optimizer, --val, ...; see dlc train\n"
+    "                          --help); magnitude and n:m weights train through their masks, so\n"
+    "                          the pruned ones stay zero\n"
+    "  --target T              target of OUT.dlc and of fine-tuning (default onednn)\n"
     "  --input-shape N=AxB     OUT.dlc: fix input N's symbolic dims, as dlc compile\n";
 
 std::string reportJson(const std::string& model, const std::string& method, const prune::PruneResult& r) {
@@ -58,12 +88,35 @@ std::string reportJson(const std::string& model, const std::string& method, cons
   return j.str();
 }
 
+std::string channelReportJson(const std::string& model, const std::string& method, const prune::ChannelResult& r) {
+  std::ostringstream j;
+  auto names = [&](const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + jsonQuote(v[i]);
+    return out + "]";
+  };
+  j << "{\n  \"model\": " << jsonQuote(model) << ",\n  \"method\": " << jsonQuote(method) << ",\n  \"flops_before\": " << std::llround(r.flops_before)
+    << ",\n  \"flops_after\": " << std::llround(r.flops_after) << ",\n  \"groups\": [";
+  for (size_t i = 0; i < r.groups.size(); ++i) {
+    const auto& g = r.groups[i];
+    j << (i ? "," : "") << "\n    {\"channels\": " << g.channels << ", \"kept\": " << g.kept.size() << ", \"producers\": " << names(g.producers)
+      << ", \"consumers\": " << names(g.consumers);
+    if (!g.frozen.empty()) j << ", \"whole\": " << jsonQuote(g.frozen);
+    j << ", \"kept_channels\": [";
+    for (size_t k = 0; k < g.kept.size(); ++k) j << (k ? "," : "") << g.kept[k];
+    j << "]}";
+  }
+  j << "\n  ]\n}\n";
+  return j.str();
+}
+
 }  // namespace
 
 int runPrune(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"output", "method", "sparsity", "scope", "pattern", "exclude", "report", "target", "input-shape",
-                                 "min-channels", "criterion", "calibrate", "finetune", "epochs", "iterative", "rewind", "teacher"},
-                          {"help"});
+  std::vector<std::string> values{"output", "method", "sparsity", "scope", "pattern", "exclude", "report", "input-shape",
+                                  "min-channels", "criterion", "calibrate", "finetune", "iterative", "rewind", "teacher", "target-flops"};
+  values.insert(values.end(), trainValueOptions().begin(), trainValueOptions().end());  // --target among them
+  auto args = Args::parse(argv, values, trainFlagOptions());
   if (!args.ok()) return fail(args.status());
   if (args->has("help")) {
     std::cout << kHelp;
@@ -75,13 +128,47 @@ int runPrune(const std::vector<std::string>& argv) {
   if (out_path.empty()) return fail("prune needs -o OUT.onnx or -o OUT.dlc");
   const bool to_artifact = endsWith(out_path, ".dlc");
   if (!to_artifact && !endsWith(out_path, ".onnx")) return fail(str("-o ", out_path, ": the output must end in .onnx or .dlc"));
-  for (const char* o : {"finetune", "epochs", "iterative", "rewind", "teacher", "calibrate", "criterion", "min-channels"})
-    if (args->has(o)) return fail(str("--", o, " is not implemented yet (dlc prune does magnitude and n:m pruning without fine-tuning)"));
+  for (const char* o : {"iterative", "rewind", "teacher", "calibrate"})
+    if (args->has(o)) return fail(str("--", o, " is not implemented yet (dlc prune fine-tunes with --finetune, without lottery-ticket "
+                                      "rounds or distillation)"));
+  const bool finetune = args->has("finetune");
+  if (!finetune) {
+    for (const std::string& o : trainValueOptions())
+      if (o != "target" && args->has(o)) return fail(str("--", o, " is a fine-tuning option: give --finetune TRAIN.npz"));
+    for (const std::string& o : trainFlagOptions())
+      if (o != "help" && args->has(o)) return fail(str("--", o, " is a fine-tuning option: give --finetune TRAIN.npz"));
+  }
   prune::PruneOptions options;
+  prune::ChannelOptions channel;
   const std::string method = args->get("method");
-  if (method.empty()) return fail("prune needs --method magnitude or n:m");
-  if (method == "channel") return fail("--method channel (structured pruning) is not implemented yet; magnitude and n:m are");
-  if (method == "n:m") {
+  if (method.empty()) return fail("prune needs --method magnitude, n:m or channel");
+  const bool structured = method == "channel";
+  if (!structured)
+    for (const char* o : {"criterion", "min-channels", "target-flops"})
+      if (args->has(o)) return fail(str("--", o, " applies to --method channel"));
+  double target_flops = 0;
+  if (structured) {
+    for (const char* o : {"scope", "pattern"})
+      if (args->has(o)) return fail(str("--", o, " applies to --method magnitude or n:m"));
+    if (args->has("sparsity") && args->has("target-flops")) return fail("give --sparsity or --target-flops, not both");
+    auto sparsity = doubleOption(*args, "sparsity", 0.5, 0.0, 1.0);
+    if (!sparsity.ok()) return fail(sparsity.status());
+    if (*sparsity >= 1.0) return fail(str("--sparsity ", *sparsity, " is outside [0, 1)"));
+    channel.sparsity = *sparsity;
+    auto flops = doubleOption(*args, "target-flops", 0.0, 0.0, 1.0);
+    if (!flops.ok()) return fail(flops.status());
+    if (args->has("target-flops") && *flops <= 0) return fail("--target-flops must be in (0, 1]");
+    target_flops = *flops;
+    auto min_channels = intOption(*args, "min-channels", 8, 1);
+    if (!min_channels.ok()) return fail(min_channels.status());
+    channel.min_channels = *min_channels;
+    const std::string criterion = args->get("criterion", "l1");
+    if (criterion == "l1") channel.criterion = prune::Criterion::L1;
+    else if (criterion == "l2") channel.criterion = prune::Criterion::L2;
+    else if (criterion == "bn-gamma") channel.criterion = prune::Criterion::BnGamma;
+    else if (criterion == "taylor") return fail("--criterion taylor (gradients on calibration data) is not implemented yet; l1, l2 and bn-gamma are");
+    else return fail(str("--criterion '", criterion, "' is not l1, l2, bn-gamma or taylor"));
+  } else if (method == "n:m") {
     options.method = prune::Method::NM;
     const std::string pattern = args->get("pattern", "2:4");
     size_t colon = pattern.find(':');
@@ -111,9 +198,19 @@ int runPrune(const std::vector<std::string>& argv) {
   }
   for (const auto& e : args->getAll("exclude"))
     for (const auto& n : splitList(e)) options.exclude.insert(n);
+  channel.exclude = options.exclude;
   const std::string target = args->get("target", "onednn");
   if (Status s = checkTarget(target); !s.ok()) return fail(s);
-  if (!to_artifact && (args->has("target") || args->has("input-shape"))) return fail("--target and --input-shape apply to a .dlc output");
+  if (!to_artifact && !finetune && args->has("target")) return fail("--target applies to a .dlc output (and to --finetune)");
+  if (!to_artifact && args->has("input-shape")) return fail("--input-shape applies to a .dlc output");
+  TrainRun train_run;
+  builder::TrainingConfig train_config;
+  if (finetune) {
+    if (Status s = parseTrainOptions(*args, "finetune", &train_run, &train_config); !s.ok()) return fail(s);
+    // Before pruning, so that a mistyped path costs nothing.
+    for (const std::string& path : {train_run.train_path, train_run.val_path})
+      if (!path.empty() && !std::ifstream(path)) return fail(str("cannot open '", path, "'"));
+  }
 
   auto graph = loadModel(model_path);
   if (!graph.ok()) return fail(graph.status());
@@ -135,10 +232,59 @@ int runPrune(const std::vector<std::string>& argv) {
         return false;
     }
   });
-  auto pruned = prune::pruneWeights(g, options);
-  if (!pruned.ok()) return fail(str(pruned.status().message(), " (", model_path, ")"));
+  std::optional<prune::ChannelResult> channels;
+  Expected<prune::PruneResult> pruned = prune::PruneResult{};
+  if (structured) {
+    std::set<std::string> layers;
+    for (const auto& op : g.body().ops())
+      if (op->kind() == OpKind::Conv || op->kind() == OpKind::Gemm || op->kind() == OpKind::MatMul) layers.insert(op->location());
+    for (const auto& e : channel.exclude)
+      if (!layers.count(e)) return fail(str("--exclude ", e, ": no Conv, Gemm or MatMul node has that name (", model_path, ")"));
+    if (target_flops > 0) {
+      auto s = prune::sparsityForFlops(g, channel, target_flops);
+      if (!s.ok()) return fail(str(s.status().message(), " (", model_path, ")"));
+      channel.sparsity = *s;
+    }
+    auto r = prune::pruneChannels(g, channel);
+    if (!r.ok()) return fail(str(r.status().message(), " (", model_path, ")"));
+    bool any = false;
+    for (const auto& grp : r->groups) any |= grp.kept.size() < static_cast<size_t>(grp.channels);
+    if (!any) {
+      std::string why;
+      for (const auto& grp : r->groups)
+        if (!grp.frozen.empty() && why.size() < 400) why += str(why.empty() ? "" : "; ", grp.producers.empty() ? "?" : grp.producers[0], ": ", grp.frozen);
+      return fail(str("nothing to prune: no channel group can shrink (", model_path, ")", why.empty() ? "" : ": " + why));
+    }
+    channels = std::move(*r);
+  } else {
+    pruned = prune::pruneWeights(g, options);
+    if (!pruned.ok()) return fail(str(pruned.status().message(), " (", model_path, ")"));
+  }
   {
     passes::PassManager pm;  // the dense weights the pruned copies replaced
+    Status s = pm.add({"dce"});
+    if (s.ok()) s = pm.run(g, passes::PassContext{});
+    if (!s.ok()) return fail(s);
+  }
+  if (finetune) {
+    // Channel pruning left a smaller dense model: it trains as it is. Magnitude and n:m weights
+    // train through their masks, so that the zeros stay zeros.
+    std::vector<std::string> masks;
+    if (!structured) {
+      std::vector<std::string> weights;
+      for (const auto& l : pruned->layers) weights.push_back(l.pruned_value);
+      auto m = prune::insertMasks(g, weights);
+      if (!m.ok()) return fail(m.status());
+      masks = *m;
+      train_config.freeze.insert(train_config.freeze.end(), masks.begin(), masks.end());
+    }
+    std::cerr << "dlc: fine-tuning the pruned model on " << train_run.train_path << " (" << train_run.epochs << " epoch"
+              << (train_run.epochs == 1 ? "" : "s") << ", target " << train_run.target << ")\n";
+    auto trained = trainModel(g, train_config, train_run);
+    if (!trained.ok()) return fail(str(trained.status().message(), " (fine-tuning ", model_path, ")"));
+    if (Status s = builder::writeTrainedValues(g, trained->values); !s.ok()) return fail(s);
+    if (Status s = prune::foldMasks(g, masks); !s.ok()) return fail(s);
+    passes::PassManager pm;
     Status s = pm.add({"dce"});
     if (s.ok()) s = pm.run(g, passes::PassContext{});
     if (!s.ok()) return fail(s);
@@ -157,18 +303,29 @@ int runPrune(const std::vector<std::string>& argv) {
     written = onnx_export::exportModelFile(g, out_path, {});
   }
   if (!written.ok()) return fail(str(written.message(), " (writing ", out_path, ")"));
-  const std::string method_name = options.method == prune::Method::NM ? str(options.n, ":", options.m)
-                                                                        : str("magnitude ", options.global ? "global " : "", options.sparsity);
+  const std::string method_name = structured ? str("channel ", channel.sparsity)
+                                  : options.method == prune::Method::NM ? str(options.n, ":", options.m)
+                                                                         : str("magnitude ", options.global ? "global " : "", options.sparsity);
   const std::string report_path = args->get("report");
   if (!report_path.empty()) {
-    Status r = writeFileAtomically(report_path, reportJson(model_path, method_name, *pruned));
+    Status r = writeFileAtomically(report_path, structured ? channelReportJson(model_path, method_name, *channels)
+                                                           : reportJson(model_path, method_name, *pruned));
     if (!r.ok()) return fail(r);
+  }
+  if (structured) {
+    size_t shrunk = 0, whole = 0;
+    for (const auto& grp : channels->groups) (grp.kept.size() < static_cast<size_t>(grp.channels) ? shrunk : whole) += 1;
+    // str(): its own stream's precision, whatever training left on std::cerr.
+    std::cerr << str("dlc: pruned channels of ", shrunk, " groups (", method_name, "; ", whole, " left whole): FLOPs ",
+                     std::llround(channels->flops_before), " -> ", std::llround(channels->flops_after), " (",
+                     100.0 * channels->flops_after / std::max(1.0, channels->flops_before), "%)\n");
+    return 0;
   }
   int64_t weights = 0, zeros = 0;
   for (const auto& l : pruned->layers) weights += l.weights, zeros += l.zeros;
-  std::cerr << "dlc: pruned " << pruned->layers.size() << " weight tensors (" << method_name << "): " << zeros << " of " << weights
-            << " weights are zero (" << 100.0 * static_cast<double>(zeros) / static_cast<double>(std::max<int64_t>(1, weights))
-            << "%)" << (pruned->skipped.empty() ? "" : str("; ", pruned->skipped.size(), " layers left dense")) << "\n";
+  std::cerr << str("dlc: pruned ", pruned->layers.size(), " weight tensors (", method_name, "): ", zeros, " of ", weights,
+                   " weights are zero (", 100.0 * static_cast<double>(zeros) / static_cast<double>(std::max<int64_t>(1, weights)), "%)",
+                   pruned->skipped.empty() ? "" : str("; ", pruned->skipped.size(), " layers left dense"), "\n");
   return 0;
 }
 

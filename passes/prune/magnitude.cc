@@ -189,7 +189,9 @@ Expected<PruneResult> pruneWeights(Graph& g, const PruneOptions& o) {
     LayerReport r{t.op->location(), t.op->name(), name, t.weight.numel(), 0};
     const float* w = t.weight.data<float>();
     for (int64_t i = 0; i < t.weight.numel(); ++i) r.zeros += w[i] == 0.0f;
-    t.op->setOperand(t.operand, b.constant(std::move(t.weight), name + "_pruned"));
+    Value* pruned = b.constant(std::move(t.weight), name + "_pruned");
+    r.pruned_value = pruned->name();
+    t.op->setOperand(t.operand, pruned);
     result.layers.push_back(r);
   }
   return result;

@@ -28,6 +28,7 @@ struct PruneOptions {
 struct LayerReport {
   std::string node, op_type, weight;
   int64_t weights = 0, zeros = 0;  // after pruning (zeros include weights that were zero before)
+  std::string pruned_value;        // the pruned copy's value name in the graph
 };
 
 struct SkippedLayer {

@@ -11,6 +11,7 @@
 
 #include "ir/graph.h"
 #include "ir/status.h"
+#include "passes/name_set.h"
 #include "passes/quantize/calibration.h"
 
 namespace dlc::quantize {
@@ -137,8 +138,7 @@ Expected<QuantizeResult> insertHalfWeights(Graph& g, const QuantPlan& plan, cons
 // the rewrite of one planned op into DynamicQuantizeLSTM/GRU with int8 weights (symmetric; a scale
 // per direction, or per direction and gate column with per_channel).
 std::string unsuitableRecurrent(const Op& op, const QuantizeOptions& options);
-class NameSet;
-Status insertDynamicRecurrent(Op& op, const QuantizeOptions& options, NameSet& names, QuantizeResult& result);
+Status insertDynamicRecurrent(Op& op, const QuantizeOptions& options, passes::NameSet& names, QuantizeResult& result);
 
 // The WeightOnly part of insertQdq (weight_only.cc).
 Expected<QuantizeResult> insertWeightOnly(Graph& g, const QuantPlan& plan, const QuantizeOptions& options);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "passes/name_set.h"
 #include "passes/pattern.h"
 
 namespace dlc::quantize {
@@ -59,24 +60,6 @@ inline bool fitsHalf(const Tensor& w, DType half) {
   return true;
 }
 
-// Value names not yet used in a graph.
-class NameSet {
- public:
-  explicit NameSet(const Graph& g) {
-    for (int i = 0; i < g.body().numArguments(); ++i) used_.insert(g.body().argument(i)->name());
-    walkOps(g.body(), [&](const Op* op) {
-      for (int i = 0; i < op->numResults(); ++i) used_.insert(op->result(i)->name());
-    });
-  }
-  std::string unique(const std::string& base) {
-    std::string n = base;
-    for (int k = 2; used_.count(n); ++k) n = str(base, "_", k);
-    used_.insert(n);
-    return n;
-  }
-
- private:
-  std::set<std::string> used_;
-};
+using passes::NameSet;  // passes/name_set.h
 
 }  // namespace dlc::quantize

@@ -190,8 +190,11 @@ def main():
         ([conv_only, "-o", bad, "--method", "magnitude"], "nothing to prune"),
         ([model, "-o", bad, "--method", "n:m", "--pattern", "4:2"], "0 < N < M"),
         ([model, "-o", bad, "--method", "n:m", "--pattern", "x"], "is not N:M"),
-        ([model, "-o", bad, "--method", "channel"], "not implemented yet"),
-        ([model, "-o", bad, "--method", "magnitude", "--finetune", "t.npz"], "not implemented yet"),
+        # This net's second conv is grouped, which channel pruning does not shrink through.
+        ([model, "-o", bad, "--method", "channel"], "read by the grouped Conv"),
+        ([model, "-o", bad, "--method", "magnitude", "--finetune", "t.npz"], "cannot open 't.npz'"),
+        ([model, "-o", bad, "--method", "magnitude", "--lr", "0.1"], "is a fine-tuning option"),
+        ([model, "-o", bad, "--method", "magnitude", "--iterative", "3"], "not implemented yet"),
         ([model, "-o", bad], "needs --method"),
         ([model, "-o", os.path.join(a.work, "bad.txt"), "--method", "magnitude"], "must end in .onnx or .dlc"),
     ]

@@ -1,0 +1,482 @@
+// Structured channel pruning (channel.h): the dependency groups, the ranking, the surgery.
+#include "passes/prune/channel.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "ir/builder.h"
+#include "passes/name_set.h"
+#include "passes/pattern.h"
+#include "passes/reinfer.h"
+
+namespace dlc::prune {
+namespace {
+
+using passes::constantValue;
+
+// A constant operand that follows a group's channels along `axis`: channel c owns the indices
+// [c·block, (c+1)·block) of that axis.
+struct Slice {
+  const Op* op = nullptr;
+  int operand = 0;
+  int axis = 0;
+  int64_t block = 1;
+  bool producer_weight = false;  // a producer's weight (what L1/L2 rank)
+};
+
+struct Group {
+  int parent = 0;
+  int64_t channels = 0;
+  std::vector<const Op*> producers, consumers, depthwise, norms;
+  std::vector<Slice> slices;
+  std::string frozen;
+};
+
+// Where a value carries a group: along `axis`, each channel a block of `block` indices.
+struct Carry {
+  int group = 0;
+  int axis = 0;
+  int64_t block = 1;
+};
+
+std::string nodeOf(const Op& op) { return str(op.name(), " '", op.location(), "'"); }
+
+int64_t staticDim(const Value* v, int axis) {
+  const Shape& s = v->type().shape;
+  if (!v->type().isTensor() || !s.ranked || axis < 0 || axis >= s.rank() || !s.dims[axis].isStatic()) return -1;
+  return s.dims[axis].value;
+}
+
+int rankOf(const Value* v) {
+  return v && v->type().isTensor() && v->type().shape.ranked ? v->type().shape.rank() : -1;
+}
+
+const Tensor* f32Constant(const Value* v) {
+  const Tensor* t = v ? constantValue(v) : nullptr;
+  return t && t->dtype() == DType::F32 ? t : nullptr;
+}
+
+class Analysis {
+ public:
+  Analysis(const Graph& g, const ChannelOptions& options) : g_(g), options_(options) {}
+
+  Status run() {
+    std::unordered_set<const Op*> top;
+    for (const auto& op : g_.body().ops()) top.insert(op.get());
+    for (const auto& owned : g_.body().ops()) visit(*owned);
+    for (const Value* v : g_.body().outputs())
+      if (auto c = carry(v)) freeze(c->group, "reaches a graph output");
+    // A use inside a nested region (If/Loop/Scan bodies read outer values) is not followed.
+    for (const auto& [v, c] : carried_)
+      for (const Use& u : v->uses())
+        if (u.user && !top.count(u.user)) freeze(c.group, str("read inside the body of an op (", v->name(), ")"));
+    return Status::success();
+  }
+
+  ChannelResult result(bool with_kept) {
+    ChannelResult r;
+    std::unordered_map<int, size_t> index;
+    for (size_t i = 0; i < groups_.size(); ++i) {
+      const int root = find(static_cast<int>(i));
+      if (index.count(root)) continue;
+      index[root] = r.groups.size();
+      Group& g = groups_[static_cast<size_t>(root)];
+      ChannelGroup out;
+      out.channels = g.channels;
+      for (const Op* p : g.producers) {
+        out.producers.push_back(p->location());
+        if (g.frozen.empty() && options_.exclude.count(p->location())) g.frozen = str("excluded by --exclude (", p->location(), ")");
+      }
+      for (const Op* c : g.consumers) out.consumers.push_back(c->location());
+      if (g.frozen.empty() && g.consumers.empty()) g.frozen = "no Conv, Gemm or MatMul reads it";
+      out.frozen = g.frozen;
+      out.kept = with_kept ? chooseKept(g) : std::vector<int64_t>{};
+      kept_[root] = out.kept;
+      r.groups.push_back(std::move(out));
+    }
+    flops(r);
+    return r;
+  }
+
+  // The surgery: every slice of a pruned group, then the depthwise Convs' group attribute.
+  Status apply(Graph& g) {
+    passes::NameSet names(g);
+    for (size_t i = 0; i < groups_.size(); ++i) {
+      if (find(static_cast<int>(i)) != static_cast<int>(i)) continue;
+      const Group& grp = groups_[i];
+      const std::vector<int64_t>& kept = kept_[static_cast<int>(i)];
+      if (static_cast<int64_t>(kept.size()) == grp.channels) continue;
+      for (const Slice& s : grp.slices) {
+        Op& op = const_cast<Op&>(*s.op);  // ops of `g`, which the caller lets us change
+        const Tensor& t = *f32Constant(op.operand(s.operand));
+        Builder b(g.body());
+        b.setInsertionPoint(&op);
+        Value* v = b.constant(sliced(t, s.axis, kept, s.block), names.unique(op.operand(s.operand)->name() + "_pruned"));
+        op.setOperand(s.operand, v);
+      }
+      for (const Op* d : grp.depthwise)
+        const_cast<Op*>(d)->setAttr("group", Attribute::ofInt(static_cast<int64_t>(kept.size())));
+    }
+    return passes::reinferTypes(g.body()).status();
+  }
+
+ private:
+  static Tensor sliced(const Tensor& t, int axis, const std::vector<int64_t>& kept, int64_t block) {
+    std::vector<int64_t> shape = t.shape();
+    const int64_t outer = std::accumulate(shape.begin(), shape.begin() + axis, int64_t{1}, std::multiplies<>());
+    const int64_t inner = std::accumulate(shape.begin() + axis + 1, shape.end(), int64_t{1}, std::multiplies<>());
+    const int64_t dim = shape[static_cast<size_t>(axis)];
+    shape[static_cast<size_t>(axis)] = static_cast<int64_t>(kept.size()) * block;
+    Tensor out(t.dtype(), shape);
+    const size_t es = dtypeSize(t.dtype());
+    const auto* src = static_cast<const uint8_t*>(t.raw());
+    auto* dst = static_cast<uint8_t*>(out.raw());
+    const size_t run = static_cast<size_t>(block * inner) * es;
+    for (int64_t o = 0; o < outer; ++o)
+      for (size_t k = 0; k < kept.size(); ++k)
+        std::memcpy(dst + ((o * static_cast<int64_t>(kept.size()) + static_cast<int64_t>(k)) * block * inner) * static_cast<int64_t>(es),
+                    src + ((o * dim + kept[k] * block) * inner) * static_cast<int64_t>(es), run);
+    return out;
+  }
+
+  int find(int g) {
+    while (groups_[static_cast<size_t>(g)].parent != g) {
+      groups_[static_cast<size_t>(g)].parent = groups_[static_cast<size_t>(groups_[static_cast<size_t>(g)].parent)].parent;
+      g = groups_[static_cast<size_t>(g)].parent;
+    }
+    return g;
+  }
+  Group& group(int g) { return groups_[static_cast<size_t>(find(g))]; }
+
+  int newGroup(int64_t channels) {
+    Group g;
+    g.parent = static_cast<int>(groups_.size());
+    g.channels = channels;
+    groups_.push_back(g);
+    return g.parent;
+  }
+
+  int unite(int a, int b) {
+    a = find(a), b = find(b);
+    if (a == b) return a;
+    Group& ga = groups_[static_cast<size_t>(a)];
+    Group& gb = groups_[static_cast<size_t>(b)];
+    if (ga.channels != gb.channels && ga.frozen.empty()) ga.frozen = "its tensors disagree on the channel count";
+    auto append = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
+    append(ga.producers, gb.producers), append(ga.consumers, gb.consumers), append(ga.depthwise, gb.depthwise);
+    append(ga.norms, gb.norms), append(ga.slices, gb.slices);
+    if (ga.frozen.empty()) ga.frozen = gb.frozen;
+    gb.parent = a;
+    return a;
+  }
+
+  void freeze(int g, const std::string& why) {
+    Group& grp = group(g);
+    if (grp.frozen.empty()) grp.frozen = why;
+  }
+
+  const Carry* carry(const Value* v) const {
+    auto it = v ? carried_.find(v) : carried_.end();
+    return it == carried_.end() ? nullptr : &it->second;
+  }
+  void setCarry(const Value* v, int g, int axis, int64_t block) { carried_[v] = Carry{find(g), axis, block}; }
+
+  // A new group for `op`'s output channels (result along `axis`), with its weight (and bias) slices.
+  void produce(const Op& op, int64_t channels, int axis, std::vector<Slice> slices, const std::string& frozen) {
+    int g = newGroup(channels);
+    Group& grp = group(g);
+    grp.producers.push_back(&op);
+    grp.slices = std::move(slices);
+    grp.frozen = frozen;
+    setCarry(op.result(), g, axis, 1);
+  }
+
+  void visit(const Op& op) {
+    std::vector<int> carried_operands;
+    for (int i = 0; i < op.numOperands(); ++i)
+      if (carry(op.operand(i))) carried_operands.push_back(i);
+    switch (op.kind()) {
+      case OpKind::Conv: return visitConv(op, carried_operands);
+      case OpKind::Gemm: case OpKind::MatMul: return visitLinear(op, carried_operands);
+      case OpKind::BatchNormalization: return visitNorm(op, carried_operands);
+      case OpKind::MaxPool: case OpKind::AveragePool: case OpKind::GlobalAveragePool: case OpKind::GlobalMaxPool:
+        if (carried_operands.empty()) return;
+        if (op.numResults() == 1 && carried_operands == std::vector<int>{0} && carry(op.operand(0))->axis == 1 &&
+            carry(op.operand(0))->block == 1) {
+          const Carry c = *carry(op.operand(0));
+          return setCarry(op.result(), c.group, 1, 1);
+        }
+        return freezeOperands(op, carried_operands);
+      case OpKind::Flatten: case OpKind::Reshape: return visitFlatten(op, carried_operands);
+      default:
+        if (carried_operands.empty()) return;
+        if (op.info().has(kElementwise) && op.numResults() == 1) return visitElementwise(op, carried_operands);
+        return freezeOperands(op, carried_operands);
+    }
+  }
+
+  void freezeOperands(const Op& op, const std::vector<int>& operands) {
+    for (int i : operands) freeze(carry(op.operand(i))->group, str("read by ", nodeOf(op)));
+  }
+
+  void visitConv(const Op& op, const std::vector<int>& carried_operands) {
+    const Tensor* w = f32Constant(op.operand(1));
+    const int64_t groups = op.getInt("group", 1);
+    const bool bias_ok = op.numOperands() < 3 || !op.operand(2) || f32Constant(op.operand(2));
+    for (int i : carried_operands) {
+      const Carry c = *carry(op.operand(i));
+      if (i != 0 || !w || c.axis != 1 || c.block != 1) {
+        freeze(c.group, str("read by ", nodeOf(op), " other than as its input"));
+        continue;
+      }
+      const int64_t in = staticDim(op.operand(0), 1);
+      if (groups == 1) {
+        Group& grp = group(c.group);
+        grp.consumers.push_back(&op);
+        grp.slices.push_back({&op, 1, 1, 1, false});
+      } else if (groups == in && w->dim(0) == in && w->dim(1) == 1 && bias_ok) {
+        // Depthwise: channel c in, channel c out. Its weight and bias follow the group.
+        Group& grp = group(c.group);
+        grp.depthwise.push_back(&op);
+        grp.slices.push_back({&op, 1, 0, 1, false});
+        if (op.numOperands() > 2 && op.operand(2)) grp.slices.push_back({&op, 2, 0, 1, false});
+        setCarry(op.result(), c.group, 1, 1);
+        return;
+      } else {
+        freeze(c.group, str("read by the grouped ", nodeOf(op)));
+      }
+    }
+    if (!w || groups != 1 || rankOf(op.result()) < 3) return;
+    std::vector<Slice> slices{{&op, 1, 0, 1, true}};
+    if (op.numOperands() > 2 && op.operand(2) && bias_ok) slices.push_back({&op, 2, 0, 1, false});
+    produce(op, w->dim(0), 1, slices, bias_ok ? "" : str("the bias of ", nodeOf(op), " is not a constant"));
+  }
+
+  // Gemm (transA 0) and MatMul with a constant 2-D weight: K follows the input's group, N starts one.
+  void visitLinear(const Op& op, const std::vector<int>& carried_operands) {
+    const bool gemm = op.kind() == OpKind::Gemm;
+    const Tensor* b = f32Constant(op.operand(1));
+    const bool trans_b = gemm && op.getInt("transB", 0) != 0;
+    const bool usable = b && b->rank() == 2 && (!gemm || op.getInt("transA", 0) == 0);
+    const int k_axis = trans_b ? 1 : 0, n_axis = trans_b ? 0 : 1;
+    const int out_axis = rankOf(op.result()) - 1;
+    for (int i : carried_operands) {
+      const Carry c = *carry(op.operand(i));
+      if (i != 0 || !usable || c.axis != rankOf(op.operand(0)) - 1) {
+        freeze(c.group, str("read by ", nodeOf(op), " other than as the rows of its input"));
+        continue;
+      }
+      Group& grp = group(c.group);
+      grp.consumers.push_back(&op);
+      grp.slices.push_back({&op, 1, k_axis, c.block, false});
+    }
+    if (!usable || out_axis < 0) return;
+    std::vector<Slice> slices{{&op, 1, n_axis, 1, true}};
+    std::string frozen;
+    if (gemm && op.numOperands() > 2 && op.operand(2)) {
+      const Tensor* c = f32Constant(op.operand(2));
+      const int64_t n = b->dim(n_axis);
+      if (!c) frozen = str("C of ", nodeOf(op), " is not a constant");
+      else if (c->rank() >= 1 && c->dim(c->rank() - 1) == n && n > 1) slices.push_back({&op, 2, c->rank() - 1, 1, false});
+      else if (c->numel() != 1) frozen = str("C of ", nodeOf(op), " does not broadcast along the features");
+    }
+    produce(op, b->dim(n_axis), out_axis, slices, frozen);
+  }
+
+  void visitNorm(const Op& op, const std::vector<int>& carried_operands) {
+    if (carried_operands.empty()) return;
+    const Carry c = *carry(op.operand(0));
+    bool ok = carried_operands == std::vector<int>{0} && op.numResults() == 1 && c.axis == 1 && c.block == 1;
+    for (int i = 1; i <= 4 && ok; ++i) ok = f32Constant(op.operand(i)) != nullptr;
+    if (!ok) return freezeOperands(op, carried_operands);
+    Group& grp = group(c.group);
+    grp.norms.push_back(&op);
+    for (int i = 1; i <= 4; ++i) grp.slices.push_back({&op, i, 0, 1, false});
+    setCarry(op.result(), c.group, 1, 1);
+  }
+
+  // Flatten(axis 1) or Reshape(x, [N or 0, -1]) of [N, C, spatial...] with static spatial dims:
+  // channel c becomes the features [c·H·W, (c+1)·H·W).
+  void visitFlatten(const Op& op, const std::vector<int>& carried_operands) {
+    if (carried_operands.empty()) return;
+    const Carry c = *carry(op.operand(0));
+    bool ok = carried_operands == std::vector<int>{0} && c.axis == 1;
+    if (ok && op.kind() == OpKind::Flatten) ok = op.getInt("axis", 1) == 1;
+    if (ok && op.kind() == OpKind::Reshape) {
+      const Tensor* shape = constantValue(op.operand(1));
+      ok = shape && shape->numel() == 2 && shape->getInt(1) == -1 && op.getInt("allowzero", 0) == 0 &&
+           (shape->getInt(0) == 0 || shape->getInt(0) == staticDim(op.operand(0), 0));
+    }
+    int64_t spatial = 1;
+    const int rank = rankOf(op.operand(0));
+    for (int d = 2; ok && d < rank; ++d) {
+      const int64_t n = staticDim(op.operand(0), d);
+      ok = n > 0;
+      spatial *= std::max<int64_t>(n, 1);
+    }
+    if (!ok || rank < 2) return freezeOperands(op, carried_operands);
+    setCarry(op.result(), c.group, 1, c.block * spatial);
+  }
+
+  // Elementwise ops keep the channel axis. Carried operands join one group; a constant operand
+  // with the channel axis is sliced with it; anything else must broadcast along that axis.
+  void visitElementwise(const Op& op, const std::vector<int>& carried_operands) {
+    const int rank = rankOf(op.result());
+    const Carry first = *carry(op.operand(carried_operands[0]));
+    int g = first.group;
+    for (int i : carried_operands) {
+      const Carry c = *carry(op.operand(i));
+      if (rankOf(op.operand(i)) != rank || c.axis != first.axis || c.block != first.block) {
+        for (int j : carried_operands) freeze(carry(op.operand(j))->group, str("combined unevenly by ", nodeOf(op)));
+        return;
+      }
+      g = unite(g, c.group);
+    }
+    const int64_t channels = group(g).channels * first.block;
+    for (int i = 0; i < op.numOperands(); ++i) {
+      const Value* v = op.operand(i);
+      if (!v || carry(v)) continue;
+      const int aligned = first.axis - (rank - rankOf(v));
+      const int64_t dim = aligned >= 0 ? staticDim(v, aligned) : 1;
+      if (rankOf(v) < 0) {
+        freeze(g, str("an operand of ", nodeOf(op), " has no known rank"));
+      } else if (dim == 1) {
+        continue;
+      } else if (dim == channels && first.block == 1 && f32Constant(v)) {
+        group(g).slices.push_back({&op, i, aligned, 1, false});
+      } else {
+        freeze(g, str("an operand of ", nodeOf(op), " does not broadcast along the channels"));
+      }
+    }
+    setCarry(op.result(), g, first.axis, first.block);
+  }
+
+  std::vector<int64_t> chooseKept(const Group& g) const {
+    std::vector<int64_t> all(static_cast<size_t>(g.channels));
+    std::iota(all.begin(), all.end(), 0);
+    if (!g.frozen.empty()) return all;
+    int64_t keep = g.channels - static_cast<int64_t>(std::floor(options_.sparsity * static_cast<double>(g.channels)));
+    keep = std::max(keep, std::min(options_.min_channels, g.channels));
+    if (keep >= g.channels) return all;
+    std::vector<double> score(static_cast<size_t>(g.channels), 0.0);
+    const bool gamma = options_.criterion == Criterion::BnGamma && !g.norms.empty();
+    if (gamma) {
+      for (const Op* bn : g.norms) {
+        const Tensor& s = *f32Constant(bn->operand(1));
+        for (int64_t c = 0; c < g.channels; ++c) score[static_cast<size_t>(c)] += std::fabs(s.getDouble(c));
+      }
+    } else {
+      for (const Slice& s : g.slices) {
+        if (!s.producer_weight) continue;
+        const Tensor& w = *f32Constant(s.op->operand(s.operand));
+        const int64_t dim = w.dim(s.axis);
+        int64_t inner = 1;
+        for (int d = s.axis + 1; d < w.rank(); ++d) inner *= w.dim(d);
+        std::vector<double> norm(static_cast<size_t>(dim), 0.0);
+        for (int64_t i = 0; i < w.numel(); ++i) {
+          const double v = w.getDouble(i);
+          norm[static_cast<size_t>((i / inner) % dim)] += options_.criterion == Criterion::L2 ? v * v : std::fabs(v);
+        }
+        for (int64_t c = 0; c < dim && c < g.channels; ++c)
+          score[static_cast<size_t>(c)] += options_.criterion == Criterion::L2 ? std::sqrt(norm[static_cast<size_t>(c)]) : norm[static_cast<size_t>(c)];
+      }
+    }
+    std::stable_sort(all.begin(), all.end(), [&](int64_t a, int64_t b) { return score[static_cast<size_t>(a)] > score[static_cast<size_t>(b)]; });
+    all.resize(static_cast<size_t>(keep));
+    std::sort(all.begin(), all.end());
+    return all;
+  }
+
+  // Conv/Gemm/MatMul FLOPs (2 per multiply-add, batch 1), before and with the kept channels.
+  void flops(ChannelResult& r) {
+    std::unordered_map<const Op*, double> in_ratio, out_ratio;
+    for (size_t i = 0; i < groups_.size(); ++i) {
+      if (find(static_cast<int>(i)) != static_cast<int>(i)) continue;
+      const Group& g = groups_[i];
+      const double ratio = g.channels ? static_cast<double>(kept_[static_cast<int>(i)].size()) / static_cast<double>(g.channels) : 1.0;
+      for (const Op* p : g.producers) out_ratio[p] = ratio;
+      for (const Op* c : g.consumers) in_ratio[c] = ratio;
+      for (const Op* d : g.depthwise) out_ratio[d] = ratio;
+    }
+    auto ratioOf = [](const std::unordered_map<const Op*, double>& m, const Op* op) {
+      auto it = m.find(op);
+      return it == m.end() ? 1.0 : it->second;
+    };
+    for (const auto& owned : g_.body().ops()) {
+      const Op& op = *owned;
+      double f = 0;
+      const Value* y = op.numResults() ? op.result() : nullptr;
+      auto outElements = [&](int skip_from) {  // result elements, batch 1, dims from skip_from on
+        double n = 1;
+        for (int d = skip_from; d < rankOf(y); ++d) n *= std::max<int64_t>(staticDim(y, d), 1);
+        return n;
+      };
+      if (op.kind() == OpKind::Conv) {
+        const Tensor* w = f32Constant(op.operand(1));
+        if (!w || rankOf(y) < 3) continue;
+        f = 2.0 * static_cast<double>(w->numel()) * outElements(2);
+      } else if (op.kind() == OpKind::Gemm || op.kind() == OpKind::MatMul) {
+        const Tensor* b = f32Constant(op.operand(1));
+        if (!b || b->rank() != 2 || rankOf(y) < 1) continue;
+        f = 2.0 * static_cast<double>(b->numel()) * (rankOf(y) >= 2 ? outElements(1) / std::max<int64_t>(staticDim(y, rankOf(y) - 1), 1) : 1.0);
+      } else {
+        continue;
+      }
+      r.flops_before += f;
+      r.flops_after += f * ratioOf(in_ratio, &op) * ratioOf(out_ratio, &op);
+    }
+  }
+
+  const Graph& g_;
+  const ChannelOptions& options_;
+  std::vector<Group> groups_;
+  std::unordered_map<const Value*, Carry> carried_;
+  std::unordered_map<int, std::vector<int64_t>> kept_;
+};
+
+Status checkOptions(const ChannelOptions& o) {
+  if (!(o.sparsity >= 0 && o.sparsity < 1)) return Status::error(str("channel sparsity ", o.sparsity, " is outside [0, 1)"));
+  if (o.min_channels < 1) return Status::error(str("--min-channels ", o.min_channels, " must be at least 1"));
+  return Status::success();
+}
+
+}  // namespace
+
+Expected<ChannelResult> analyzeChannels(const Graph& g, const ChannelOptions& options) {
+  DLC_RETURN_IF_ERROR(checkOptions(options));
+  Analysis a(g, options);
+  DLC_RETURN_IF_ERROR(a.run());
+  return a.result(true);
+}
+
+Expected<ChannelResult> pruneChannels(Graph& g, const ChannelOptions& options) {
+  DLC_RETURN_IF_ERROR(checkOptions(options));
+  Analysis a(g, options);
+  DLC_RETURN_IF_ERROR(a.run());
+  ChannelResult r = a.result(true);
+  DLC_RETURN_IF_ERROR(a.apply(g));
+  return r;
+}
+
+Expected<double> sparsityForFlops(const Graph& g, ChannelOptions options, double flops_ratio) {
+  if (!(flops_ratio > 0 && flops_ratio <= 1)) return Status::error(str("--target-flops ", flops_ratio, " is outside (0, 1]"));
+  double lo = 0, hi = 0.99;
+  options.sparsity = hi;
+  DLC_ASSIGN_OR_RETURN(ChannelResult most, analyzeChannels(g, options));
+  if (most.flops_before <= 0) return Status::error("the model has no Conv, Gemm or MatMul FLOPs to prune");
+  if (most.flops_after > flops_ratio * most.flops_before)
+    return Status::error(str("--target-flops ", flops_ratio, " is out of reach: pruning every prunable group to --min-channels leaves ",
+                             most.flops_after / most.flops_before, " of the FLOPs"));
+  for (int it = 0; it < 30; ++it) {
+    options.sparsity = (lo + hi) / 2;
+    DLC_ASSIGN_OR_RETURN(ChannelResult r, analyzeChannels(g, options));
+    (r.flops_after <= flops_ratio * r.flops_before ? hi : lo) = options.sparsity;
+  }
+  return hi;
+}
+
+}  // namespace dlc::prune

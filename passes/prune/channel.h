@@ -1,0 +1,61 @@
+// Structured channel pruning: a dependency analysis that groups every tensor dimension which must
+// shrink together, a ranking of each group's channels, and the surgery that removes the dropped
+// ones from every weight that reads or writes them. The result is a smaller dense graph.
+//
+// A group starts at a producer (Conv with group 1, Gemm, 2-D-weight MatMul: its output channels)
+// and follows the channel axis (axis 1 of NCHW tensors, the last axis of [.., features] ones)
+// through ops that keep it: elementwise ops (a constant operand with that axis is sliced too; two
+// activations that both carry groups join them: residual sums, squeeze-excitation products),
+// BatchNormalization, pooling, depthwise Conv (group = channels: sliced, not a producer), and
+// Flatten or Reshape to [N, -1] (the channel becomes a block of H·W features). It ends where
+// a Conv (input channels), Gemm or MatMul (K, in blocks after a Flatten) reads it. A group that
+// reaches anything else (a graph output, Concat, Transpose, Split, a Reshape of another form,
+// an op this analysis does not know) stays whole, with the reason in the report.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/status.h"
+
+namespace dlc::prune {
+
+enum class Criterion {
+  L1,       // sum over the group's producers of |w| of the channel's output weights
+  L2,       // the same with w^2 (then the square root)
+  BnGamma,  // sum of |gamma| of the group's BatchNormalizations (network slimming)
+};
+
+struct ChannelOptions {
+  double sparsity = 0.5;      // fraction of each group's channels removed
+  int64_t min_channels = 8;   // no group drops below this (or its own size, if smaller)
+  Criterion criterion = Criterion::L1;
+  std::set<std::string> exclude;  // producer node names whose group stays whole
+};
+
+struct ChannelGroup {
+  int64_t channels = 0;
+  std::vector<int64_t> kept;            // channel indices kept, ascending (all when not pruned)
+  std::vector<std::string> producers;   // node names
+  std::vector<std::string> consumers;   // node names reading the channels (Conv, Gemm, MatMul)
+  std::string frozen;                   // why the group stays whole; empty when prunable
+};
+
+struct ChannelResult {
+  std::vector<ChannelGroup> groups;
+  double flops_before = 0, flops_after = 0;  // multiply-adds x 2 of Conv/Gemm/MatMul, batch 1
+};
+
+// The groups of `g` and what pruning with `options` would keep, without changing `g`.
+Expected<ChannelResult> analyzeChannels(const Graph& g, const ChannelOptions& options);
+
+// Prunes `g` in place as analyzeChannels describes, then re-infers its types.
+Expected<ChannelResult> pruneChannels(Graph& g, const ChannelOptions& options);
+
+// The uniform sparsity whose pruned graph has at most `flops_ratio` of the FLOPs (a bisection
+// over analyzeChannels), for --target-flops.
+Expected<double> sparsityForFlops(const Graph& g, ChannelOptions options, double flops_ratio);
+
+}  // namespace dlc::prune
