@@ -12,7 +12,10 @@
 #include "backends/artifact_writer.h"
 #include "frontend/builder/trainer.h"
 #include "frontend/onnx/exporter.h"
+#include "ir/parser.h"
+#include "ir/printer.h"
 #include "passes/pass_manager.h"
+#include "passes/pattern.h"
 #include "passes/prune/channel.h"
 #include "passes/prune/magnitude.h"
 #include "passes/prune/mask.h"
@@ -62,6 +65,12 @@ constexpr const char* kHelp =
     "                          options (--epochs, --lr, --optimizer, --val, ...; see dlc train\n"
     "                          --help); magnitude and n:m weights train through their masks, so\n"
     "                          the pruned ones stay zero\n"
+    "  --iterative K           magnitude, with --finetune: the lottery ticket (Frankle & Carbin):\n"
+    "                          K rounds of pruning to a rising sparsity (the last reaches\n"
+    "                          --sparsity), rewinding the survivors to the rewind point and\n"
+    "                          retraining them (--epochs each); a line per round\n"
+    "  --rewind E              the rewind point: the weights after E epochs of training from the\n"
+    "                          input's (default 0: the input's own)\n"
     "  --target T              target of OUT.dlc and of fine-tuning (default onednn)\n"
     "  --input-shape N=AxB     OUT.dlc: fix input N's symbolic dims, as dlc compile\n";
 
@@ -110,6 +119,76 @@ std::string channelReportJson(const std::string& model, const std::string& metho
   return j.str();
 }
 
+const Tensor* constantNamed(const Graph& g, const std::string& name) {
+  for (const auto& op : g.body().ops())
+    if (op->kind() == OpKind::Constant && op->result()->name() == name) return passes::constantValue(op->result());
+  return nullptr;
+}
+
+Expected<std::unique_ptr<Graph>> copyOf(const std::string& text) { return parseGraph(text, "the pruned model"); }
+
+// Frankle & Carbin's lottery ticket with rewinding: `rounds` times, prune the current weights by
+// magnitude to the round's sparsity (1 - (1 - s)^(k / rounds), so the last round reaches s), set
+// the surviving weights back to the rewind point (the input weights, or those after `rewind`
+// epochs of training from them) and retrain them through their masks. `g` ends with the last
+// round's weights; the result is the last round's pruning report.
+Expected<prune::PruneResult> lotteryTicket(Graph& g, const prune::PruneOptions& options, int rounds, int rewind,
+                                           const TrainRun& run, builder::TrainingConfig config) {
+  std::string rewind_text = printGraph(g);
+  if (rewind > 0) {
+    TrainRun early = run;
+    early.epochs = rewind, early.max_steps = 0;
+    DLC_ASSIGN_OR_RETURN(auto r, copyOf(rewind_text));
+    DLC_ASSIGN_OR_RETURN(TrainResult trained, trainModel(*r, config, early));
+    DLC_RETURN_IF_ERROR(builder::writeTrainedValues(*r, trained.values));
+    rewind_text = printGraph(*r);
+    std::cerr << str("dlc: rewind point: the weights after ", rewind, " epoch", rewind == 1 ? "" : "s", "\n");
+  }
+  std::string current_text = printGraph(g);
+  prune::PruneResult last;
+  std::map<std::string, Tensor> values;
+  for (int k = 1; k <= rounds; ++k) {
+    prune::PruneOptions round = options;
+    round.sparsity = 1.0 - std::pow(1.0 - options.sparsity, static_cast<double>(k) / rounds);
+    DLC_ASSIGN_OR_RETURN(auto current, copyOf(current_text));
+    DLC_ASSIGN_OR_RETURN(last, prune::pruneWeights(*current, round));
+    // The masks, by the weights' names in the unpruned graph; the survivors at the rewind point.
+    DLC_ASSIGN_OR_RETURN(auto rewound, copyOf(rewind_text));
+    std::map<std::string, Tensor> masked;
+    std::vector<std::string> names;
+    for (const auto& l : last.layers) {
+      const Tensor* mask = constantNamed(*current, l.pruned_value);
+      const Tensor* start = constantNamed(*rewound, l.weight);
+      if (!mask || !start || mask->numel() != start->numel()) return Status::error(str("lost the weight '", l.weight, "' of ", l.node));
+      Tensor t = *start;
+      for (int64_t i = 0; i < t.numel(); ++i)
+        if (mask->data<float>()[i] == 0.0f) t.data<float>()[i] = 0.0f;
+      masked[l.weight] = t;
+      names.push_back(l.weight);
+    }
+    DLC_RETURN_IF_ERROR(builder::writeTrainedValues(*rewound, masked));
+    DLC_ASSIGN_OR_RETURN(std::vector<std::string> masks, prune::insertMasks(*rewound, names));
+    builder::TrainingConfig c = config;
+    c.freeze.insert(c.freeze.end(), masks.begin(), masks.end());
+    DLC_ASSIGN_OR_RETURN(TrainResult trained, trainModel(*rewound, c, run));
+    values = trained.values;
+    for (auto& [name, t] : masked)  // the trained weights, exactly zero where pruned
+      if (auto it = values.find(name); it != values.end())
+        for (int64_t i = 0; i < t.numel(); ++i)
+          if (t.data<float>()[i] == 0.0f) it->second.data<float>()[i] = 0.0f;
+    DLC_ASSIGN_OR_RETURN(auto next, copyOf(rewind_text));
+    DLC_RETURN_IF_ERROR(builder::writeTrainedValues(*next, values));
+    current_text = printGraph(*next);
+    int64_t weights = 0, zeros = 0;
+    for (const auto& l : last.layers) weights += l.weights, zeros += l.zeros;
+    std::cerr << str("dlc: round ", k, " of ", rounds, ": ", 100.0 * static_cast<double>(zeros) / static_cast<double>(std::max<int64_t>(1, weights)),
+                     "% of the weights pruned, rewound, retrained", trained.last_val_accuracy >= 0
+                         ? str("; validation accuracy ", trained.last_val_accuracy, "%") : std::string(), "\n");
+  }
+  DLC_RETURN_IF_ERROR(builder::writeTrainedValues(g, values));
+  return last;
+}
+
 }  // namespace
 
 int runPrune(const std::vector<std::string>& argv) {
@@ -128,10 +207,17 @@ int runPrune(const std::vector<std::string>& argv) {
   if (out_path.empty()) return fail("prune needs -o OUT.onnx or -o OUT.dlc");
   const bool to_artifact = endsWith(out_path, ".dlc");
   if (!to_artifact && !endsWith(out_path, ".onnx")) return fail(str("-o ", out_path, ": the output must end in .onnx or .dlc"));
-  for (const char* o : {"iterative", "rewind", "teacher", "calibrate"})
-    if (args->has(o)) return fail(str("--", o, " is not implemented yet (dlc prune fine-tunes with --finetune, without lottery-ticket "
-                                      "rounds or distillation)"));
+  for (const char* o : {"teacher", "calibrate"})
+    if (args->has(o)) return fail(str("--", o, " is not implemented yet (dlc prune fine-tunes with --finetune and --iterative, "
+                                      "without distillation)"));
   const bool finetune = args->has("finetune");
+  auto rounds = intOption(*args, "iterative", 0, 1);
+  if (!rounds.ok()) return fail(rounds.status());
+  auto rewind = intOption(*args, "rewind", 0, 0);
+  if (!rewind.ok()) return fail(rewind.status());
+  const bool iterative = args->has("iterative");
+  if (args->has("rewind") && !iterative) return fail("--rewind applies to --iterative");
+  if (iterative && !finetune) return fail("--iterative retrains after every round: give --finetune TRAIN.npz");
   if (!finetune) {
     for (const std::string& o : trainValueOptions())
       if (o != "target" && args->has(o)) return fail(str("--", o, " is a fine-tuning option: give --finetune TRAIN.npz"));
@@ -256,6 +342,11 @@ int runPrune(const std::vector<std::string>& argv) {
       return fail(str("nothing to prune: no channel group can shrink (", model_path, ")", why.empty() ? "" : ": " + why));
     }
     channels = std::move(*r);
+  } else if (iterative) {
+    if (options.method != prune::Method::Magnitude) return fail("--iterative applies to --method magnitude");
+    auto done = lotteryTicket(g, options, *rounds, *rewind, train_run, train_config);
+    if (!done.ok()) return fail(str(done.status().message(), " (", model_path, ")"));
+    pruned = std::move(*done);
   } else {
     pruned = prune::pruneWeights(g, options);
     if (!pruned.ok()) return fail(str(pruned.status().message(), " (", model_path, ")"));
@@ -266,7 +357,7 @@ int runPrune(const std::vector<std::string>& argv) {
     if (s.ok()) s = pm.run(g, passes::PassContext{});
     if (!s.ok()) return fail(s);
   }
-  if (finetune) {
+  if (finetune && !iterative) {
     // Channel pruning left a smaller dense model: it trains as it is. Magnitude and n:m weights
     // train through their masks, so that the zeros stay zeros.
     std::vector<std::string> masks;

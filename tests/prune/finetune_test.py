@@ -10,6 +10,8 @@ and fine-tuned one is trained in all); then
 - `--method n:m --finetune`: every group of 4 weights along the reduction axis still holds at
   least 2 zeros after fine-tuning, the very zeros pruning chose (the masks held), and the
   accuracy stays within 1 point;
+- `--method magnitude --iterative 2 --rewind 1` (the lottery ticket) reaches exactly 80% zeros
+  with a line per round, and keeps the accuracy within 2 points;
 - accuracies are computed here from `dlc run`'s logits on the test images, and the pruned models'
   accuracies before fine-tuning are printed for comparison.
 
@@ -109,6 +111,26 @@ def main():
     before, after = (accuracy(a.dlc, m, xte, yte, os.path.join(a.work, f"acc_{t}")) for m, t in ((plain, "nm"), (tuned, "nm_ft")))
     print(f"2:4-pruned: {before:.2f}% before fine-tuning, {after:.2f}% after one epoch")
     check(base - after <= 1.0, f"2:4, fine-tuned: {after:.2f}% against {base:.2f}% unpruned (within 1 point)")
+
+    # The lottery ticket: 2 rounds to 80% (global), rewinding to the weights after 1 epoch.
+    ticket = os.path.join(a.work, "ticket.onnx")
+    report = os.path.join(a.work, "ticket.json")
+    p = dlc_tool(a.dlc, "prune", dense, ticket, "--method", "magnitude", "--scope", "global", "--sparsity", "0.8",
+                 "--iterative", "2", "--rewind", "1", "--finetune", train_npz, "--val", test_npz, "--report", report, *train)
+    print(p.stderr.strip())
+    rounds = [line for line in p.stderr.splitlines() if "round " in line]
+    check(len(rounds) == 2 and "round 1 of 2" in rounds[0] and "validation accuracy" in rounds[1],
+          f"lottery ticket: a line per round, with the validation accuracy: {rounds}")
+    import json
+    rep = json.load(open(report))
+    w = weights(ticket)
+    zeros = sum(int((v == 0).sum()) for v in w.values())
+    total = sum(v.size for v in w.values())
+    check(rep["zeros"] == int(0.8 * rep["weights"]) and zeros >= rep["zeros"] and total == rep["weights"],
+          f"lottery ticket: {zeros} of {total} weights zero in the file, the report's {rep['zeros']} = floor(0.8 x {rep['weights']})")
+    acc = accuracy(a.dlc, ticket, xte, yte, os.path.join(a.work, "acc_ticket"))
+    print(f"lottery ticket, 80% of the weights pruned in 2 rounds (rewind to epoch 1): {acc:.2f}%")
+    check(base - acc <= 2.0, f"lottery ticket at 80%: {acc:.2f}% against {base:.2f}% unpruned (within 2 points)")
     return finish()
 
 

@@ -194,7 +194,9 @@ def main():
         ([model, "-o", bad, "--method", "channel"], "read by the grouped Conv"),
         ([model, "-o", bad, "--method", "magnitude", "--finetune", "t.npz"], "cannot open 't.npz'"),
         ([model, "-o", bad, "--method", "magnitude", "--lr", "0.1"], "is a fine-tuning option"),
-        ([model, "-o", bad, "--method", "magnitude", "--iterative", "3"], "not implemented yet"),
+        ([model, "-o", bad, "--method", "magnitude", "--iterative", "3"], "give --finetune TRAIN.npz"),
+        ([model, "-o", bad, "--method", "magnitude", "--teacher", "t.onnx"], "not implemented yet"),
+        ([model, "-o", bad, "--method", "magnitude", "--rewind", "1"], "--rewind applies to --iterative"),
         ([model, "-o", bad], "needs --method"),
         ([model, "-o", os.path.join(a.work, "bad.txt"), "--method", "magnitude"], "must end in .onnx or .dlc"),
     ]
