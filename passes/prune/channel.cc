@@ -28,11 +28,20 @@ struct Slice {
   bool producer_weight = false;  // a producer's weight (what L1/L2 rank)
 };
 
+// A Concat's channels are its inputs' channels one after another: a derived group whose kept set
+// is its parts' (a part of group -1 is an input no group covers, kept whole).
+struct Part {
+  int group = -1;
+  int64_t offset = 0, channels = 0;
+};
+
 struct Group {
   int parent = 0;
   int64_t channels = 0;
   std::vector<const Op*> producers, consumers, depthwise, norms;
   std::vector<Slice> slices;
+  std::vector<Part> parts;  // a Concat's group; empty otherwise
+  bool feeds_concat = false;
   std::string frozen;
 };
 
@@ -78,28 +87,68 @@ class Analysis {
   }
 
   ChannelResult result(bool with_kept) {
+    std::vector<int> roots;
+    for (size_t i = 0; i < groups_.size(); ++i)
+      if (find(static_cast<int>(i)) == static_cast<int>(i)) roots.push_back(static_cast<int>(i));
+    for (int root : roots) {
+      Group& g = groups_[static_cast<size_t>(root)];
+      for (const Op* p : g.producers)
+        if (g.frozen.empty() && options_.exclude.count(p->location())) g.frozen = str("excluded by --exclude (", p->location(), ")");
+      if (g.frozen.empty() && g.consumers.empty() && !g.feeds_concat) g.frozen = "no Conv, Gemm or MatMul reads it";
+    }
+    // A Concat's group that must stay whole keeps its inputs' groups whole too.
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (int root : roots) {
+        const Group& g = groups_[static_cast<size_t>(root)];
+        if (g.frozen.empty()) continue;
+        for (const Part& part : g.parts)
+          if (part.group >= 0 && group(part.group).frozen.empty()) {
+            group(part.group).frozen = str("feeds a Concat whose channels stay whole (", g.frozen, ")");
+            changed = true;
+          }
+      }
+    }
+    // Kept channels: ranked groups first, then Concat groups (in creation order, so nested ones
+    // find their parts' sets already chosen).
+    for (int pass = 0; pass < 2; ++pass)
+      for (int root : roots) {
+        const Group& g = groups_[static_cast<size_t>(root)];
+        if (g.parts.empty() != (pass == 0)) continue;
+        kept_[root] = with_kept ? (g.parts.empty() ? chooseKept(g) : concatKept(g)) : std::vector<int64_t>{};
+      }
     ChannelResult r;
-    std::unordered_map<int, size_t> index;
-    for (size_t i = 0; i < groups_.size(); ++i) {
-      const int root = find(static_cast<int>(i));
-      if (index.count(root)) continue;
-      index[root] = r.groups.size();
+    for (int root : roots) {
       Group& g = groups_[static_cast<size_t>(root)];
       ChannelGroup out;
       out.channels = g.channels;
-      for (const Op* p : g.producers) {
-        out.producers.push_back(p->location());
-        if (g.frozen.empty() && options_.exclude.count(p->location())) g.frozen = str("excluded by --exclude (", p->location(), ")");
-      }
+      for (const Op* p : g.producers) out.producers.push_back(p->location());
       for (const Op* c : g.consumers) out.consumers.push_back(c->location());
-      if (g.frozen.empty() && g.consumers.empty()) g.frozen = "no Conv, Gemm or MatMul reads it";
+      out.kept = kept_[root];
+      if (g.frozen.empty() && !g.parts.empty() && static_cast<int64_t>(out.kept.size()) == g.channels)
+        g.frozen = "a Concat whose inputs stay whole";
       out.frozen = g.frozen;
-      out.kept = with_kept ? chooseKept(g) : std::vector<int64_t>{};
-      kept_[root] = out.kept;
       r.groups.push_back(std::move(out));
     }
     flops(r);
     return r;
+  }
+
+  std::vector<int64_t> concatKept(const Group& g) {
+    std::vector<int64_t> kept;
+    if (!g.frozen.empty()) {  // whole (its parts were made whole too; merged part lists may overlap)
+      kept.resize(static_cast<size_t>(g.channels));
+      std::iota(kept.begin(), kept.end(), 0);
+      return kept;
+    }
+    for (const Part& part : g.parts) {
+      if (part.group < 0) {
+        for (int64_t c = 0; c < part.channels; ++c) kept.push_back(part.offset + c);
+        continue;
+      }
+      for (int64_t c : kept_[find(part.group)]) kept.push_back(part.offset + c);
+    }
+    return kept;
   }
 
   // The surgery: every slice of a pruned group, then the depthwise Convs' group attribute.
@@ -169,6 +218,9 @@ class Analysis {
     auto append = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
     append(ga.producers, gb.producers), append(ga.consumers, gb.consumers), append(ga.depthwise, gb.depthwise);
     append(ga.norms, gb.norms), append(ga.slices, gb.slices);
+    if ((!ga.parts.empty() || !gb.parts.empty()) && ga.frozen.empty()) ga.frozen = "a Concat's channels combined with other channels";
+    append(ga.parts, gb.parts);
+    ga.feeds_concat = ga.feeds_concat || gb.feeds_concat;
     if (ga.frozen.empty()) ga.frozen = gb.frozen;
     gb.parent = a;
     return a;
@@ -212,6 +264,7 @@ class Analysis {
         }
         return freezeOperands(op, carried_operands);
       case OpKind::Flatten: case OpKind::Reshape: return visitFlatten(op, carried_operands);
+      case OpKind::Concat: return visitConcat(op, carried_operands);
       default:
         if (carried_operands.empty()) return;
         if (op.info().has(kElementwise) && op.numResults() == 1) return visitElementwise(op, carried_operands);
@@ -320,6 +373,30 @@ class Analysis {
     }
     if (!ok || rank < 2) return freezeOperands(op, carried_operands);
     setCarry(op.result(), c.group, 1, c.block * spatial);
+  }
+
+  // Concat along the channel axis: its result's channels are its inputs' in order.
+  void visitConcat(const Op& op, const std::vector<int>& carried_operands) {
+    if (carried_operands.empty()) return;
+    const int rank = rankOf(op.result());
+    int64_t axis = op.getInt("axis", 0);
+    if (axis < 0) axis += rank;
+    bool ok = axis == 1 && op.numResults() == 1;
+    std::vector<Part> parts;
+    int64_t offset = 0;
+    for (int i = 0; ok && i < op.numOperands(); ++i) {
+      const Carry* c = carry(op.operand(i));
+      const int64_t n = staticDim(op.operand(i), 1);
+      ok = n > 0 && rankOf(op.operand(i)) == rank && (!c || (c->axis == 1 && c->block == 1));
+      if (ok) parts.push_back({c ? find(c->group) : -1, offset, n});
+      offset += std::max<int64_t>(n, 0);
+    }
+    if (!ok) return freezeOperands(op, carried_operands);
+    const int g = newGroup(offset);
+    for (const Part& part : parts)
+      if (part.group >= 0) group(part.group).feeds_concat = true;
+    group(g).parts = std::move(parts);
+    setCarry(op.result(), g, 1, 1);
   }
 
   // Elementwise ops keep the channel axis. Carried operands join one group; a constant operand

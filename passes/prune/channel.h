@@ -8,9 +8,10 @@
 // activations that both carry groups join them: residual sums, squeeze-excitation products),
 // BatchNormalization, pooling, depthwise Conv (group = channels: sliced, not a producer), and
 // Flatten or Reshape to [N, -1] (the channel becomes a block of H·W features). It ends where
-// a Conv (input channels), Gemm or MatMul (K, in blocks after a Flatten) reads it. A group that
-// reaches anything else (a graph output, Concat, Transpose, Split, a Reshape of another form,
-// an op this analysis does not know) stays whole, with the reason in the report.
+// a Conv (input channels), Gemm or MatMul (K, in blocks after a Flatten) reads it. A Concat along
+// the channels makes a group of its own whose kept channels are its inputs' kept ones at their
+// offsets. A group that reaches anything else (a graph output, Transpose, Split, a Reshape of
+// another form, an op this analysis does not know) stays whole, with the reason in the report.
 #pragma once
 
 #include <set>

@@ -4,13 +4,14 @@
 - exactness of the surgery: the original model with the consumers' weights of every removed
   channel set to zero here (NumPy on the ONNX initializers, from the report's kept channels) gives
   the pruned model's outputs, on a CNN with every kind of dependency (BatchNorm, a residual sum, a
-  depthwise Conv, squeeze-excitation, SiLU, a Flatten into a Linear layer) and on torchvision's
-  mobilenet_v2 (inverted residuals) and resnet18;
+  depthwise Conv, squeeze-excitation, SiLU, a Flatten into a Linear layer), an Inception-style
+  Concat of two branches and the input, and on torchvision's mobilenet_v2 (inverted residuals) and
+  resnet18;
 - ONNX Runtime 1.30 (--ort-cache) runs the pruned .onnx with dlc's outputs;
 - FLOPs: counted here from the pruned file's shapes (onnx shape inference), they equal the report's,
   and --target-flops 0.5 leaves at most half;
-- the analysis keeps whole what it must (graph outputs, Concat, a Reshape to a fixed shape,
-  Transpose), written as textual IR, with the reason in the report;
+- the analysis keeps whole what it must (graph outputs, a Concat along a spatial axis, a Reshape
+  to a fixed shape, Transpose), written as textual IR, with the reason in the report;
 - bad input: one-line errors, a non-zero exit, no output file.
 
 usage: channel_test.py --dlc DLC --work DIR [--ort-cache DIR] [--model-dir DIR (resnet50's export: only its checks)]
@@ -60,6 +61,20 @@ class Net(nn.Module):
         x = x * self.se(x)
         x = x * torch.sigmoid(x)  # SiLU as the exporter writes it
         return self.head(x)
+
+
+class Branches(nn.Module):
+    """Inception-style: two conv branches and the input itself concatenated along the channels."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(1, 8, 1), nn.Conv2d(1, 12, 3, padding=1)
+        self.norm, self.c = nn.BatchNorm2d(21), nn.Conv2d(21, 16, 3, padding=1)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+
+    def forward(self, x):
+        cat = torch.cat([torch.relu(self.a(x)), torch.relu(self.b(x)), x], 1)
+        return self.head(torch.relu(self.c(torch.relu(self.norm(cat)))))
 
 
 def randomize_norms(model):
@@ -170,13 +185,13 @@ IR_CASES = {
   %y = Conv(%x, %w) loc("conv") : f32[1,16,6,6]
   return %y
 }"""),
-    # Concat of two convs' channels (offsets are not followed yet): whole.
+    # Concat along a spatial axis (channels are followed through a Concat along axis 1 only): whole.
     "concat": ("read by Concat", """graph @main opsets {"" = 17} (%x: f32[1,4,6,6]) {
   %w = Constant() {value = tensor<f32[16,4,1,1]> 0xHEX1} : f32[16,4,1,1]
   %a = Conv(%x, %w) loc("conv") : f32[1,16,6,6]
-  %c = Concat(%a, %a) {axis = 1} : f32[1,32,6,6]
-  %w2 = Constant() {value = tensor<f32[16,32,1,1]> 0xHEX2} : f32[16,32,1,1]
-  %y = Conv(%c, %w2) loc("conv2") : f32[1,16,6,6]
+  %c = Concat(%a, %a) {axis = 2} : f32[1,16,12,6]
+  %w2 = Constant() {value = tensor<f32[16,16,1,1]> 0xHEX2} : f32[16,16,1,1]
+  %y = Conv(%c, %w2) loc("conv2") : f32[1,16,12,6]
   return %y
 }"""),
     # A Reshape to a fixed shape it cannot rewrite: whole.
@@ -206,7 +221,7 @@ def hex_floats(n, seed):
 
 
 def check_must_not_prune(a):
-    sizes = {"output": [64], "concat": [64, 512], "reshape": [64, 192], "transpose": [64, 48]}
+    sizes = {"output": [64], "concat": [64, 256], "reshape": [64, 192], "transpose": [64, 48]}
     for name, (reason, text) in IR_CASES.items():
         path = os.path.join(a.work, f"ir_{name}.dlcir")
         with open(path, "w") as f:
@@ -287,6 +302,17 @@ def main():
     check(len(head) == 1 and head[0]["kept"] == 10 and "graph output" in head[0].get("whole", ""),
           f"the classifier's outputs stay whole: {head}")
     del by_producer
+
+    # Concat: the branches' kept channels at their offsets, the input's channel kept.
+    torch.manual_seed(0)
+    branches = Branches().eval()
+    randomize_norms(branches)
+    branches_onnx = os.path.join(a.work, "branches.onnx")
+    export(branches, torch.from_numpy(x), branches_onnx)
+    rep = check_model(a, ort_dir, "concat", branches_onnx, x, ["--sparsity", "0.5", "--min-channels", "2"], expect_pruned_groups=3)
+    cat = [g for g in rep["groups"] if g["channels"] == 21]
+    check(len(cat) == 1 and cat[0]["kept"] == 4 + 6 + 1 and 20 in cat[0]["kept_channels"],
+          f"the Concat's group keeps 4 + 6 of the branches' channels and the input's: {[(g['kept'], g['kept_channels']) for g in cat]}")
 
     # bn-gamma and l2 rank differently but the surgery is as exact.
     check_model(a, ort_dir, "net_gamma", net_onnx, x, ["--sparsity", "0.25", "--criterion", "bn-gamma", "--min-channels", "4"])
