@@ -12,8 +12,7 @@
 #include "backends/artifact_writer.h"
 #include "frontend/builder/trainer.h"
 #include "frontend/onnx/exporter.h"
-#include "ir/parser.h"
-#include "ir/printer.h"
+#include "ir/clone.h"
 #include "passes/pass_manager.h"
 #include "passes/pattern.h"
 #include "passes/prune/channel.h"
@@ -125,8 +124,6 @@ const Tensor* constantNamed(const Graph& g, const std::string& name) {
   return nullptr;
 }
 
-Expected<std::unique_ptr<Graph>> copyOf(const std::string& text) { return parseGraph(text, "the pruned model"); }
-
 // Frankle & Carbin's lottery ticket with rewinding: `rounds` times, prune the current weights by
 // magnitude to the round's sparsity (1 - (1 - s)^(k / rounds), so the last round reaches s), set
 // the surviving weights back to the rewind point (the input weights, or those after `rewind`
@@ -134,26 +131,24 @@ Expected<std::unique_ptr<Graph>> copyOf(const std::string& text) { return parseG
 // round's weights; the result is the last round's pruning report.
 Expected<prune::PruneResult> lotteryTicket(Graph& g, const prune::PruneOptions& options, int rounds, int rewind,
                                            const TrainRun& run, builder::TrainingConfig config) {
-  std::string rewind_text = printGraph(g);
+  std::unique_ptr<Graph> rewind_point = cloneGraph(g);
   if (rewind > 0) {
     TrainRun early = run;
     early.epochs = rewind, early.max_steps = 0;
-    DLC_ASSIGN_OR_RETURN(auto r, copyOf(rewind_text));
-    DLC_ASSIGN_OR_RETURN(TrainResult trained, trainModel(*r, config, early));
-    DLC_RETURN_IF_ERROR(builder::writeTrainedValues(*r, trained.values));
-    rewind_text = printGraph(*r);
+    DLC_ASSIGN_OR_RETURN(TrainResult trained, trainModel(*rewind_point, config, early));
+    DLC_RETURN_IF_ERROR(builder::writeTrainedValues(*rewind_point, trained.values));
     std::cerr << str("dlc: rewind point: the weights after ", rewind, " epoch", rewind == 1 ? "" : "s", "\n");
   }
-  std::string current_text = printGraph(g);
+  std::unique_ptr<Graph> trained_so_far = cloneGraph(g);
   prune::PruneResult last;
   std::map<std::string, Tensor> values;
   for (int k = 1; k <= rounds; ++k) {
     prune::PruneOptions round = options;
     round.sparsity = 1.0 - std::pow(1.0 - options.sparsity, static_cast<double>(k) / rounds);
-    DLC_ASSIGN_OR_RETURN(auto current, copyOf(current_text));
+    std::unique_ptr<Graph> current = cloneGraph(*trained_so_far);
     DLC_ASSIGN_OR_RETURN(last, prune::pruneWeights(*current, round));
     // The masks, by the weights' names in the unpruned graph; the survivors at the rewind point.
-    DLC_ASSIGN_OR_RETURN(auto rewound, copyOf(rewind_text));
+    std::unique_ptr<Graph> rewound = cloneGraph(*rewind_point);
     std::map<std::string, Tensor> masked;
     std::vector<std::string> names;
     for (const auto& l : last.layers) {
@@ -176,9 +171,8 @@ Expected<prune::PruneResult> lotteryTicket(Graph& g, const prune::PruneOptions& 
       if (auto it = values.find(name); it != values.end())
         for (int64_t i = 0; i < t.numel(); ++i)
           if (t.data<float>()[i] == 0.0f) it->second.data<float>()[i] = 0.0f;
-    DLC_ASSIGN_OR_RETURN(auto next, copyOf(rewind_text));
-    DLC_RETURN_IF_ERROR(builder::writeTrainedValues(*next, values));
-    current_text = printGraph(*next);
+    trained_so_far = cloneGraph(*rewind_point);
+    DLC_RETURN_IF_ERROR(builder::writeTrainedValues(*trained_so_far, values));
     int64_t weights = 0, zeros = 0;
     for (const auto& l : last.layers) weights += l.weights, zeros += l.zeros;
     std::cerr << str("dlc: round ", k, " of ", rounds, ": ", 100.0 * static_cast<double>(zeros) / static_cast<double>(std::max<int64_t>(1, weights)),

@@ -116,13 +116,18 @@ struct Projection {
       for (int64_t i = 0; i < k_; ++i) w[static_cast<size_t>(i * n_ + j)] = w_nk[j * k_ + i];
   }
 
+  // Scratch of the quantized product, kept between steps so that a step allocates nothing.
+  mutable std::vector<float> af;
+  mutable std::vector<int16_t> aq;
+  mutable std::vector<int32_t> acc;
+
   void apply(int64_t m, int64_t n0, int64_t n, const T* a, T* out) const {
     if (q.empty()) return gemmN(m, n, k, a, w.data() + n0, columns, out);
-    std::vector<float> af(a, a + m * k);  // T is float for the quantized ops; the copy is for f64's sake
+    af.assign(a, a + m * k);  // T is float for the quantized ops; the copy is for f64's sake
     const DynamicRange r = DynamicRange::of(af.data(), m * k);
-    std::vector<int16_t> aq(static_cast<size_t>(m * k));
+    aq.resize(static_cast<size_t>(m * k));
     for (size_t i = 0; i < aq.size(); ++i) aq[i] = static_cast<int16_t>(r.quantize(af[i]) - static_cast<int>(r.zero_point));
-    std::vector<int32_t> acc(static_cast<size_t>(m * n));
+    acc.resize(static_cast<size_t>(m * n));
     gemmS16T(m, n, k, aq.data(), k, q.data() + n0 * k, k, acc.data(), n);
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) {
