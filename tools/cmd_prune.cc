@@ -2,6 +2,7 @@
 // ONNX (the pruned weights as zeros: any runtime runs it) or as a .dlc for a target, with the
 // exact sparsity of each layer reported; and structured channel pruning (passes/prune/channel.h),
 // which writes a smaller dense model.
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "passes/prune/channel.h"
 #include "passes/prune/magnitude.h"
 #include "passes/prune/mask.h"
+#include "passes/prune/taylor.h"
 #include "tools/artifact.h"
 #include "tools/cli.h"
 #include "tools/pipeline.h"
@@ -38,10 +40,12 @@ constexpr const char* kHelp =
     "stores mostly-zero weights compressed.\n"
     "channel removes whole channels: every tensor dimension that must shrink with a Conv's or\n"
     "Linear layer's output channels (its BatchNorm, the next layers' inputs, depthwise Convs,\n"
-    "residual sums, squeeze-excitation, a Flatten into a Linear layer) is one group, and each group\n"
-    "keeps its highest-ranked channels. The result is a smaller dense model; groups that reach a\n"
-    "graph output or an op the analysis does not follow (Concat, Transpose, ...) stay whole and the\n"
-    "report says why.\n"
+    "residual sums, squeeze-excitation, Concat, a Flatten into a Linear layer, Transpose, Squeeze,\n"
+    "reductions and Softmax over other axes, attention heads: a Reshape into [.., heads, dim] and\n"
+    "the Q·K and P·V products) is one group, and each group keeps its highest-ranked channels\n"
+    "(heads, for attention). The result is a smaller dense model; groups that reach a graph output\n"
+    "or an op the analysis does not follow (Split along the channels, a Reshape that mixes them\n"
+    "with other dims, ...) stay whole and the report says why.\n"
     "\n"
     "  -o, --output OUT        .onnx or .dlc; replaced atomically\n"
     "  --method M              magnitude, n:m or channel\n"
@@ -51,8 +55,12 @@ constexpr const char* kHelp =
     "                          Conv/Gemm/MatMul FLOPs (R in (0, 1], e.g. 0.5)\n"
     "  --min-channels N        channel: no group drops below N channels (default 8)\n"
     "  --criterion C           channel: l1 (default) or l2 norm of each channel's output weights\n"
-    "                          summed over the group's layers, or bn-gamma (|gamma| of its\n"
-    "                          BatchNormalizations; groups without one use l1)\n"
+    "                          summed over the group's layers, bn-gamma (|gamma| of its\n"
+    "                          BatchNormalizations; groups without one use l1), or taylor\n"
+    "                          (Molchanov et al. 2019: (sum of gradient x weight over the channel's\n"
+    "                          parameters)^2, averaged over the batches of --calibrate)\n"
+    "  --calibrate CALIB.npz   taylor: data as dlc train's (inputs and `target`), in batches of\n"
+    "                          --batch (32), with dlc train's --loss options\n"
     "  --scope global|layer    magnitude: one threshold for all layers, or one per layer (default)\n"
     "  --pattern N:M           n:m: keep N of every M (default 2:4)\n"
     "  --exclude NODE,...      node names to leave dense (channel: their output channels' group)\n"
@@ -64,6 +72,9 @@ constexpr const char* kHelp =
     "                          options (--epochs, --lr, --optimizer, --val, ...; see dlc train\n"
     "                          --help); magnitude and n:m weights train through their masks, so\n"
     "                          the pruned ones stay zero\n"
+    "  --teacher MODEL.onnx    with --finetune: distil from this model (the unpruned one, say):\n"
+    "                          --distill-weight W (0.5) of T²·KL on logits softened by\n"
+    "                          --temperature T (4), the rest the task loss\n"
     "  --iterative K           magnitude, with --finetune: the lottery ticket (Frankle & Carbin):\n"
     "                          K rounds of pruning to a rising sparsity (the last reaches\n"
     "                          --sparsity), rewinding the survivors to the rewind point and\n"
@@ -183,11 +194,27 @@ Expected<prune::PruneResult> lotteryTicket(Graph& g, const prune::PruneOptions& 
   return last;
 }
 
+// The Taylor criterion's scores: the groups of `g` (ranked by L1 meanwhile), then the gradients of
+// the task loss on every batch of the calibration data.
+Expected<std::vector<std::vector<double>>> taylorScores(const Graph& g, prune::ChannelOptions options, const std::string& calib,
+                                                         const TrainRun& run, const builder::TrainingConfig& config) {
+  options.criterion = prune::Criterion::L1;
+  DLC_ASSIGN_OR_RETURN(prune::ChannelResult groups, prune::analyzeChannels(g, options));
+  prune::TaylorImportance taylor(groups, g);
+  auto t0 = std::chrono::steady_clock::now();
+  DLC_ASSIGN_OR_RETURN(int64_t batches, forEachGradient(g, config, run, calib, [&](const std::map<std::string, Tensor>& grads) {
+                         taylor.addBatch(grads);
+                       }));
+  std::cerr << "dlc: Taylor criterion: gradients of " << batches << " calibration batch" << (batches == 1 ? "" : "es") << " in "
+            << static_cast<int>(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() + 0.5) << " s\n";
+  return taylor.scores();
+}
+
 }  // namespace
 
 int runPrune(const std::vector<std::string>& argv) {
   std::vector<std::string> values{"output", "method", "sparsity", "scope", "pattern", "exclude", "report", "input-shape",
-                                  "min-channels", "criterion", "calibrate", "finetune", "iterative", "rewind", "teacher", "target-flops"};
+                                  "min-channels", "criterion", "calibrate", "finetune", "iterative", "rewind", "target-flops"};
   values.insert(values.end(), trainValueOptions().begin(), trainValueOptions().end());  // --target among them
   auto args = Args::parse(argv, values, trainFlagOptions());
   if (!args.ok()) return fail(args.status());
@@ -201,10 +228,8 @@ int runPrune(const std::vector<std::string>& argv) {
   if (out_path.empty()) return fail("prune needs -o OUT.onnx or -o OUT.dlc");
   const bool to_artifact = endsWith(out_path, ".dlc");
   if (!to_artifact && !endsWith(out_path, ".onnx")) return fail(str("-o ", out_path, ": the output must end in .onnx or .dlc"));
-  for (const char* o : {"teacher", "calibrate"})
-    if (args->has(o)) return fail(str("--", o, " is not implemented yet (dlc prune fine-tunes with --finetune and --iterative, "
-                                      "without distillation)"));
   const bool finetune = args->has("finetune");
+  const bool calibrate = args->has("calibrate");
   auto rounds = intOption(*args, "iterative", 0, 1);
   if (!rounds.ok()) return fail(rounds.status());
   auto rewind = intOption(*args, "rewind", 0, 0);
@@ -213,8 +238,13 @@ int runPrune(const std::vector<std::string>& argv) {
   if (args->has("rewind") && !iterative) return fail("--rewind applies to --iterative");
   if (iterative && !finetune) return fail("--iterative retrains after every round: give --finetune TRAIN.npz");
   if (!finetune) {
+    // The Taylor criterion's gradients take the loss, the batch and where to run.
+    static const std::set<std::string> calibration{"target", "batch", "threads", "O", "loss", "reduction", "class-axis",
+                                                   "label-smoothing", "class-weights", "ignore-index", "delta", "margin",
+                                                   "pos-weight", "focal-alpha", "focal-gamma"};
     for (const std::string& o : trainValueOptions())
-      if (o != "target" && args->has(o)) return fail(str("--", o, " is a fine-tuning option: give --finetune TRAIN.npz"));
+      if (o != "target" && args->has(o) && !(calibrate && calibration.count(o)))
+        return fail(str("--", o, " is a fine-tuning option: give --finetune TRAIN.npz"));
     for (const std::string& o : trainFlagOptions())
       if (o != "help" && args->has(o)) return fail(str("--", o, " is a fine-tuning option: give --finetune TRAIN.npz"));
   }
@@ -246,8 +276,10 @@ int runPrune(const std::vector<std::string>& argv) {
     if (criterion == "l1") channel.criterion = prune::Criterion::L1;
     else if (criterion == "l2") channel.criterion = prune::Criterion::L2;
     else if (criterion == "bn-gamma") channel.criterion = prune::Criterion::BnGamma;
-    else if (criterion == "taylor") return fail("--criterion taylor (gradients on calibration data) is not implemented yet; l1, l2 and bn-gamma are");
+    else if (criterion == "taylor") channel.criterion = prune::Criterion::Taylor;
     else return fail(str("--criterion '", criterion, "' is not l1, l2, bn-gamma or taylor"));
+    if (channel.criterion == prune::Criterion::Taylor && !calibrate)
+      return fail("--criterion taylor ranks channels by gradients on calibration data: give --calibrate CALIB.npz");
   } else if (method == "n:m") {
     options.method = prune::Method::NM;
     const std::string pattern = args->get("pattern", "2:4");
@@ -281,14 +313,16 @@ int runPrune(const std::vector<std::string>& argv) {
   channel.exclude = options.exclude;
   const std::string target = args->get("target", "onednn");
   if (Status s = checkTarget(target); !s.ok()) return fail(s);
-  if (!to_artifact && !finetune && args->has("target")) return fail("--target applies to a .dlc output (and to --finetune)");
+  if (!to_artifact && !finetune && !calibrate && args->has("target"))
+    return fail("--target applies to a .dlc output (and to --finetune and --calibrate)");
   if (!to_artifact && args->has("input-shape")) return fail("--input-shape applies to a .dlc output");
+  if (calibrate && channel.criterion != prune::Criterion::Taylor) return fail("--calibrate feeds --criterion taylor (with --method channel)");
   TrainRun train_run;
   builder::TrainingConfig train_config;
-  if (finetune) {
-    if (Status s = parseTrainOptions(*args, "finetune", &train_run, &train_config); !s.ok()) return fail(s);
+  if (finetune || calibrate) {
+    if (Status s = parseTrainOptions(*args, finetune ? "finetune" : "calibrate", &train_run, &train_config); !s.ok()) return fail(s);
     // Before pruning, so that a mistyped path costs nothing.
-    for (const std::string& path : {train_run.train_path, train_run.val_path})
+    for (const std::string& path : {train_run.train_path, train_run.val_path, args->get("calibrate")})
       if (!path.empty() && !std::ifstream(path)) return fail(str("cannot open '", path, "'"));
   }
 
@@ -320,6 +354,11 @@ int runPrune(const std::vector<std::string>& argv) {
       if (op->kind() == OpKind::Conv || op->kind() == OpKind::Gemm || op->kind() == OpKind::MatMul) layers.insert(op->location());
     for (const auto& e : channel.exclude)
       if (!layers.count(e)) return fail(str("--exclude ", e, ": no Conv, Gemm or MatMul node has that name (", model_path, ")"));
+    if (channel.criterion == prune::Criterion::Taylor) {
+      auto scores = taylorScores(g, channel, args->get("calibrate"), train_run, train_config);
+      if (!scores.ok()) return fail(str(scores.status().message(), " (", model_path, ")"));
+      channel.scores = std::move(*scores);
+    }
     if (target_flops > 0) {
       auto s = prune::sparsityForFlops(g, channel, target_flops);
       if (!s.ok()) return fail(str(s.status().message(), " (", model_path, ")"));

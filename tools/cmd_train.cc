@@ -74,7 +74,13 @@ constexpr const char* kHelp =
     "  --checkpoint DIR         save params, optimizer state and step after every epoch\n"
     "  --resume DIR             continue from DIR's checkpoint (bit-identical with the same options)\n"
     "  --log FILE.csv           one line per epoch: loss, accuracy, validation, lr, time\n"
-    "  --export-step FILE.dlc   also write the compiled training step (state included) for the C API\n";
+    "  --export-step FILE.dlc   also write the compiled training step (state included) for the C API\n"
+    "distillation (Hinton et al.):\n"
+    "  --teacher MODEL.onnx     train against the teacher's logits too (computed once over the\n"
+    "                           data): loss = (1 - W)·task + W·T²·KL(softmax(teacher/T) || softmax(out/T)),\n"
+    "                           the KL summed over the class axis, averaged over the rest; the\n"
+    "                           validation loss stays the task loss\n"
+    "  --distill-weight W       (default 0.5)   --temperature T (default 4)\n";
 
 }  // namespace
 

@@ -23,6 +23,7 @@
 #include "tools/dataset.h"
 #include "tools/npz.h"
 #include "tools/pipeline.h"
+#include "tools/teacher.h"
 
 namespace dlc::cli {
 namespace {
@@ -239,6 +240,43 @@ Expected<std::map<std::string, Tensor>> recomputeBatchNorm(const Graph& forward,
 
 }  // namespace
 
+Expected<int64_t> forEachGradient(const Graph& forward, const builder::TrainingConfig& config, const TrainRun& run,
+                                  const std::string& path, const std::function<void(const std::map<std::string, Tensor>&)>& each) {
+  DLC_ASSIGN_OR_RETURN(builder::GradientStep step, builder::buildGradientStep(cloneGraph(forward), config));
+  DLC_ASSIGN_OR_RETURN(Dataset data, loadDataset(path, step.data_inputs, inputTypes(*step.graph)));
+  const int64_t batch = std::min(run.batch, data.samples);
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (size_t i = 0; i < data.names.size(); ++i) shapes[data.names[i]] = batchShape(data, i, batch);
+  DLC_ASSIGN_OR_RETURN(std::unique_ptr<runtime::Model> model, compile(*step.graph, run, shapes, {}));
+  runtime::Session session(*model, run.threads);
+  std::vector<Tensor> batch_data;
+  std::vector<int64_t> order(static_cast<size_t>(data.samples));
+  std::iota(order.begin(), order.end(), 0);
+  gatherBatch(data, order, 0, batch, batch_data);
+  std::vector<int64_t> shape;
+  auto bind = [&](const std::string& name, const Tensor& t) {
+    size_t idx = 0;
+    runtime::check(dlc_model_input_find(model->get(), name.c_str(), &idx));
+    dlc_tensor view = viewOf(t, shape);
+    runtime::check(dlc_session_input_bind(session.get(), idx, &view));
+  };
+  for (size_t i = 0; i < data.names.size(); ++i) bind(data.names[i], batch_data[i]);
+  for (const auto& [name, value] : step.parameters) bind(name, value);
+  std::map<std::string, Tensor> grads;
+  const int64_t batches = data.samples / batch;
+  for (int64_t b = 0; b < batches; ++b) {
+    gatherBatch(data, order, b * batch, batch, batch_data);
+    try {
+      session.run();
+    } catch (const runtime::Error& e) {
+      return Status::error(str(path, ": batch ", b + 1, ": ", e.what()));
+    }
+    for (size_t k = 0; k < step.parameters.size(); ++k) grads[step.parameters[k].first] = copyOf(session.output(k + 1));
+    each(grads);
+  }
+  return batches;
+}
+
 Expected<TrainResult> trainModel(const Graph& forward, builder::TrainingConfig config, const TrainRun& run) {
   // The step's data inputs and their types come from a first build; the data then fixes the batch
   // and the number of steps the schedule needs.
@@ -246,7 +284,16 @@ Expected<TrainResult> trainModel(const Graph& forward, builder::TrainingConfig c
   builder::TrainingConfig probe_config = config;
   probe_config.schedule = builder::ScheduleOptions{};
   DLC_ASSIGN_OR_RETURN(builder::TrainingStep probe, builder::buildTrainingStep(cloneGraph(forward), probe_config));
-  DLC_ASSIGN_OR_RETURN(Dataset train, loadDataset(run.train_path, probe.data_inputs, inputTypes(*probe.graph)));
+  // The data file holds every data input but the teacher's logits, which the teacher computes.
+  std::vector<std::string> arrays;
+  for (const std::string& name : probe.data_inputs)
+    if (name != builder::kTeacherLogits) arrays.push_back(name);
+  const std::map<std::string, Type> types = inputTypes(*probe.graph);
+  DLC_ASSIGN_OR_RETURN(Dataset train, loadDataset(run.train_path, arrays, types));
+  if (config.distill_weight > 0) {
+    if (run.teacher_path.empty()) return Status::error("distillation needs a teacher model (--teacher)");
+    DLC_RETURN_IF_ERROR(addTeacherLogits(run.teacher_path, run, types.at(builder::kTeacherLogits), train));
+  }
   const int64_t batch = std::min(run.batch, train.samples);
   if (batch < run.batch)
     std::cerr << "dlc: note: " << run.train_path << " holds " << train.samples << " samples, fewer than a batch of " << run.batch
@@ -345,7 +392,7 @@ Expected<TrainResult> trainModel(const Graph& forward, builder::TrainingConfig c
 
   std::unique_ptr<Evaluator> evaluator;
   if (!run.val_path.empty()) {
-    DLC_ASSIGN_OR_RETURN(Dataset val, loadDataset(run.val_path, step.data_inputs, inputTypes(*probe.graph)));
+    DLC_ASSIGN_OR_RETURN(Dataset val, loadDataset(run.val_path, arrays, types));  // evaluation: the task loss
     evaluator = std::make_unique<Evaluator>(forward, config, run, std::move(val), batch);
     evaluator->attach(*model);
   }

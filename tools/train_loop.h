@@ -3,6 +3,7 @@
 // with a progress bar, per-epoch lines, a CSV log, checkpoints, resume and SWA.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@ struct TrainRun {
   std::string resume_dir;         // continue from its checkpoint
   std::string log_csv;            // one line per epoch
   std::string export_step;        // also write the compiled training step as a .dlc artifact
+  std::string teacher_path;       // distillation (config.distill_weight > 0): the teacher model
   bool progress = false;          // a progress bar on stderr (a terminal)
   int64_t swa_start = -1;         // SWA: average the weights after every epoch from this one on
   // Schedule periods given in epochs (StepLR and MultiStepLR are stepped per epoch in torch code),
@@ -45,5 +47,12 @@ struct TrainResult {
 // non-finite loss, a checkpoint of another model) are one-line messages; nothing is written then
 // except earlier checkpoints.
 Expected<TrainResult> trainModel(const Graph& forward, builder::TrainingConfig config, const TrainRun& run);
+
+// The task loss's gradients over the data at `path`: the gradient step of `forward` (inference mode)
+// compiled for run.target and run over every full batch of run.batch samples in file order (fewer
+// samples than a batch: one batch of them all); `each` receives each batch's gradients by
+// parameter name. Returns the number of batches.
+Expected<int64_t> forEachGradient(const Graph& forward, const builder::TrainingConfig& config, const TrainRun& run,
+                                  const std::string& path, const std::function<void(const std::map<std::string, Tensor>&)>& each);
 
 }  // namespace dlc::cli

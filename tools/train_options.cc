@@ -34,7 +34,7 @@ const std::vector<std::string>& trainValueOptions() {
       "trust-coefficient", "lookahead-k", "lookahead-alpha", "clip-norm", "clip-value", "accumulate", "schedule", "warmup",
       "warmup-factor", "step-size", "gamma", "milestones", "t-max", "eta-min", "t0", "t-mult", "max-lr", "step-size-up",
       "step-size-down", "pct-start", "swa-start", "swa-lr", "swa-anneal-epochs", "freeze", "checkpoint", "resume", "log",
-      "export-step"};
+      "export-step", "teacher", "distill-weight", "temperature"};
   return values;
 }
 
@@ -152,6 +152,13 @@ Status parseTrainOptions(const Args& args, const char* data_option, TrainRun* ru
   run->swa_start = integer("swa-start", -1, 0);
   so.swa_lr = number("swa-lr", 0, 0, 1e6);
   so.swa_anneal_epochs = integer("swa-anneal-epochs", 10, 0);
+  run->teacher_path = args.get("teacher");
+  if (!args.has("teacher"))
+    for (const char* o : {"distill-weight", "temperature"})
+      if (args.has(o)) return Status::error(str("--", o, " applies to distillation: give --teacher MODEL.onnx"));
+  config->distill_weight = args.has("teacher") ? number("distill-weight", 0.5, 0, 1) : 0;
+  config->temperature = number("temperature", 4, 1e-6, 1e6);
+  if (args.has("teacher") && config->distill_weight == 0) return Status::error("--distill-weight 0 turns distillation off: drop --teacher");
   if (run->swa_start >= 0 && !args.has("swa-lr")) return Status::error("--swa-start needs --swa-lr");
   if (so.name == "step" && run->step_size_epochs == 0) return Status::error("--schedule step needs --step-size EPOCHS");
   if (so.name == "multistep" && run->milestone_epochs.empty()) return Status::error("--schedule multistep needs --milestones E,E,...");

@@ -152,8 +152,21 @@ struct LossParts {
   Var loss;
   std::vector<std::pair<std::string, Var>> metrics;
   Var target;
+  Var teacher;  // the teacher's logits (distillation)
 };
-Expected<LossParts> buildLoss(Model& m, const std::vector<Value*>& outs, const TrainingConfig& config) {
+
+// T²·KL(softmax(t/T) ‖ softmax(s/T)) summed over `axis`, averaged over the rest. The T² keeps the
+// soft term's gradients on the scale of the task loss's as T changes (Hinton et al. 2015, §2).
+Var distillationLoss(Var student, Var teacher, int64_t axis, double temperature) {
+  Var log_s = logSoftmax(mul(student, 1.0 / temperature), axis);
+  Var log_t = logSoftmax(mul(teacher, 1.0 / temperature), axis);
+  Var kl = reduceSum(mul(exp(log_t), sub(log_t, log_s)), {axis});
+  return mul(reduceMean(kl), temperature * temperature);
+}
+
+// With `distill` (the training step), the loss mixes in config.distill_weight of the distillation
+// term; the evaluation graph keeps the task loss.
+Expected<LossParts> buildLoss(Model& m, const std::vector<Value*>& outs, const TrainingConfig& config, bool distill) {
   DLC_ASSIGN_OR_RETURN(LossSignature sig, lossSignature(config.loss));
   if (static_cast<int>(outs.size()) < sig.predictions)
     return Status::error(str("loss '", config.loss, "' takes ", sig.predictions, " model outputs; the model has ", outs.size()));
@@ -182,6 +195,22 @@ Expected<LossParts> buildLoss(Model& m, const std::vector<Value*>& outs, const T
     parts.target = Var(&m, m.graph().body().addArgument(t, "target"));
   }
   parts.loss = loss(config.loss, preds, parts.target, config.loss_options);
+  if (distill && config.distill_weight > 0) {
+    if (!(config.distill_weight <= 1)) return Status::error(str("the distillation weight ", config.distill_weight, " is outside [0, 1]"));
+    if (!(config.temperature > 0)) return Status::error(str("the distillation temperature ", config.temperature, " must be positive"));
+    if (sig.predictions != 1) return Status::error(str("distillation needs a loss on one model output (logits); '", config.loss, "' takes ", sig.predictions));
+    const Type& p = preds[0].type();
+    if (!p.shape.ranked || p.shape.rank() < 2 || !isFloat(p.dtype))
+      return Status::error(str("distillation needs float logits [N, C, ...]; the model's output is ", p.toString()));
+    const int64_t axis = config.loss_options.class_axis < 0 ? config.loss_options.class_axis + p.shape.rank() : config.loss_options.class_axis;
+    if (axis < 1 || axis >= p.shape.rank())
+      return Status::error(str("class axis ", config.loss_options.class_axis, " does not fit the model's output ", p.toString()));
+    if (findArgument(m.graph().body(), kTeacherLogits))
+      return Status::error(str("the model already has an input named '", kTeacherLogits, "', the name distillation uses for the teacher's logits"));
+    parts.teacher = Var(&m, m.graph().body().addArgument(p, kTeacherLogits));
+    Var soft = distillationLoss(preds[0], parts.teacher, axis, config.temperature);
+    parts.loss = add(mul(parts.loss, 1.0 - config.distill_weight), mul(soft, config.distill_weight));
+  }
   if (!m.ok()) {
     Expected<std::unique_ptr<Graph>> failed = m.finish();
     return failed.status();
@@ -329,7 +358,7 @@ Expected<TrainingStep> buildTrainingStep(std::unique_ptr<Graph> forward, const T
     }
   }
 
-  DLC_ASSIGN_OR_RETURN(LossParts lp, buildLoss(m, outs, config));
+  DLC_ASSIGN_OR_RETURN(LossParts lp, buildLoss(m, outs, config, /*distill=*/true));
   lp.loss.value()->setName("loss");
 
   // Gradients of the loss (the autodiff pass lowers the Gradient op), then accumulation (the mean of
@@ -411,6 +440,7 @@ Expected<TrainingStep> buildTrainingStep(std::unique_ptr<Graph> forward, const T
     outputs.push_back(next);
   }
   if (lp.target.valid()) result.data_inputs.push_back("target");
+  if (lp.teacher.valid()) result.data_inputs.push_back(kTeacherLogits);
   body.setOutputs(outputs);
   DLC_ASSIGN_OR_RETURN(result.graph, m.finish());
   return result;
@@ -431,7 +461,7 @@ Expected<EvalStep> buildEvalStep(std::unique_ptr<Graph> forward, const TrainingC
     result.state_inputs.push_back(name);
   }
   Model m(std::move(forward), "eval.", config.seed);
-  DLC_ASSIGN_OR_RETURN(LossParts lp, buildLoss(m, outs, config));
+  DLC_ASSIGN_OR_RETURN(LossParts lp, buildLoss(m, outs, config, /*distill=*/false));
   std::vector<Value*> outputs{lp.loss.value()};
   lp.loss.value()->setName("loss");
   for (auto& [name, v] : lp.metrics) {
@@ -439,6 +469,39 @@ Expected<EvalStep> buildEvalStep(std::unique_ptr<Graph> forward, const TrainingC
     v.value()->setName(name);
     outputs.push_back(v.value());
   }
+  if (lp.target.valid()) result.data_inputs.push_back("target");
+  m.graph().body().setOutputs(outputs);
+  DLC_ASSIGN_OR_RETURN(result.graph, m.finish());
+  return result;
+}
+
+Expected<GradientStep> buildGradientStep(std::unique_ptr<Graph> forward, const TrainingConfig& config) {
+  DLC_ASSIGN_OR_RETURN(std::vector<std::string> params, trainableParameters(*forward, config.freeze));
+  if (params.empty()) return Status::error("the model has no trainable parameters (float initializers of rank >= 1 that reach an output)");
+  Region& body = forward->body();
+  std::vector<Value*> outs = body.outputs();
+  GradientStep result;
+  for (int i = 0; i < body.numArguments(); ++i) result.data_inputs.push_back(body.argument(i)->name());
+  std::vector<Value*> inputs;
+  for (const auto& name : params) {
+    DLC_ASSIGN_OR_RETURN(auto promoted, promoteToInput(body, name));
+    inputs.push_back(promoted.first);
+    result.parameters.emplace_back(name, promoted.second);
+  }
+  Model m(std::move(forward), "grad.", config.seed);
+  DLC_ASSIGN_OR_RETURN(LossParts lp, buildLoss(m, outs, config, /*distill=*/false));
+  lp.loss.value()->setName("loss");
+  std::vector<Var> xs;
+  std::vector<std::string> names;
+  for (Value* v : inputs) {
+    xs.emplace_back(&m, v);
+    names.push_back(v->name());
+  }
+  std::vector<Var> grads = m.op(OpKind::Gradient, xs, {{"xs", Attribute::ofStrings(names)}, {"y", Attribute::ofString("loss")}},
+                                static_cast<int>(xs.size()));
+  if (!m.ok()) return m.finish().status();
+  std::vector<Value*> outputs{lp.loss.value()};
+  for (const Var& g : grads) outputs.push_back(g.value());
   if (lp.target.valid()) result.data_inputs.push_back("target");
   m.graph().body().setOutputs(outputs);
   DLC_ASSIGN_OR_RETURN(result.graph, m.finish());

@@ -26,6 +26,13 @@ struct TrainingConfig {
   std::vector<std::string> freeze;  // parameters kept as they are
   uint64_t seed = 0;                // dropout masks: a function of the seed and the step
   bool train_batchnorm = true;      // batch statistics and running-statistics updates (torch's train())
+  // Knowledge distillation (Hinton et al. 2015): with a weight w > 0 the training loss is
+  //   (1 − w)·task + w·T²·KL(softmax(teacher/T) ‖ softmax(student/T)),
+  // the KL summed over the class axis and averaged over the other axes (batchmean for [N, C]);
+  // the teacher's logits are the data input "teacher_logits", shaped like the model's output. The
+  // evaluation graph keeps the task loss.
+  double distill_weight = 0;
+  double temperature = 4;
 };
 
 struct StateInfo {
@@ -39,7 +46,7 @@ struct StateInfo {
 struct TrainingStep {
   std::unique_ptr<Graph> graph;
   std::vector<StateInfo> states;
-  std::vector<std::string> data_inputs;  // graph inputs the caller feeds: the model's inputs, then "target"
+  std::vector<std::string> data_inputs;  // graph inputs the caller feeds: the model's inputs, "target", "teacher_logits"
   std::vector<std::string> metrics;      // outputs after the loss (output 0): correct, counted (classification), lr
 };
 
@@ -60,6 +67,9 @@ std::vector<std::string> batchNormBuffers(const Graph& forward);
 // data's shapes.
 Expected<TrainingStep> buildTrainingStep(std::unique_ptr<Graph> forward, const TrainingConfig& config);
 
+// The data input holding the teacher's logits when config.distill_weight > 0.
+inline constexpr const char* kTeacherLogits = "teacher_logits";
+
 struct EvalStep {
   std::unique_ptr<Graph> graph;          // outputs: loss, then the training step's metrics
   std::vector<std::string> data_inputs;  // as the training step's
@@ -68,6 +78,15 @@ struct EvalStep {
 // The evaluation graph of `forward` (consumed): inference mode (running statistics, no dropout),
 // parameters and buffers as inputs.
 Expected<EvalStep> buildEvalStep(std::unique_ptr<Graph> forward, const TrainingConfig& config);
+
+struct GradientStep {
+  std::unique_ptr<Graph> graph;          // outputs: loss, then the loss's gradient for each parameter
+  std::vector<std::string> data_inputs;  // as the evaluation graph's
+  std::vector<std::pair<std::string, Tensor>> parameters;  // graph inputs by name, with the model's values
+};
+// The gradients of the task loss with respect to the trainable parameters, the model in inference
+// mode (running statistics, no dropout): first-order importance criteria (Taylor pruning), saliency.
+Expected<GradientStep> buildGradientStep(std::unique_ptr<Graph> forward, const TrainingConfig& config);
 
 struct StatisticsStep {
   std::unique_ptr<Graph> graph;          // outputs: per BatchNorm, its batch mean, then its unbiased variance

@@ -4,13 +4,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <numeric>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "ir/builder.h"
 #include "passes/name_set.h"
 #include "passes/pattern.h"
+#include "passes/prune/channel_shapes.h"
 #include "passes/reinfer.h"
 
 namespace dlc::prune {
@@ -19,13 +22,14 @@ namespace {
 using passes::constantValue;
 
 // A constant operand that follows a group's channels along `axis`: channel c owns the indices
-// [c·block, (c+1)·block) of that axis.
+// {r·(channels·block) + c·block + j : r < repeat, j < block} of that axis.
 struct Slice {
   const Op* op = nullptr;
   int operand = 0;
   int axis = 0;
   int64_t block = 1;
   bool producer_weight = false;  // a producer's weight (what L1/L2 rank)
+  int64_t repeat = 1;
 };
 
 // A Concat's channels are its inputs' channels one after another: a derived group whose kept set
@@ -40,16 +44,20 @@ struct Group {
   int64_t channels = 0;
   std::vector<const Op*> producers, consumers, depthwise, norms;
   std::vector<Slice> slices;
+  std::vector<ShapeElement> edits;  // Reshape shape elements proportional to the channel count
   std::vector<Part> parts;  // a Concat's group; empty otherwise
   bool feeds_concat = false;
   std::string frozen;
 };
 
-// Where a value carries a group: along `axis`, each channel a block of `block` indices.
+// Where a value carries a group: along `axis`, each channel a block of `block` indices, the
+// pattern `repeat` times (Slice's layout).
 struct Carry {
   int group = 0;
   int axis = 0;
   int64_t block = 1;
+  int64_t repeat = 1;
+  bool plain() const { return block == 1 && repeat == 1; }
 };
 
 std::string nodeOf(const Op& op) { return str(op.name(), " '", op.location(), "'"); }
@@ -86,7 +94,7 @@ class Analysis {
     return Status::success();
   }
 
-  ChannelResult result(bool with_kept) {
+  Expected<ChannelResult> result(bool with_kept) {
     std::vector<int> roots;
     for (size_t i = 0; i < groups_.size(); ++i)
       if (find(static_cast<int>(i)) == static_cast<int>(i)) roots.push_back(static_cast<int>(i));
@@ -96,6 +104,16 @@ class Analysis {
         if (g.frozen.empty() && options_.exclude.count(p->location())) g.frozen = str("excluded by --exclude (", p->location(), ")");
       if (g.frozen.empty() && g.consumers.empty() && !g.feeds_concat) g.frozen = "no Conv, Gemm or MatMul reads it";
     }
+    // A shape element two groups would rewrite differently keeps both whole.
+    std::map<std::tuple<const Op*, int, int64_t>, int> edited;
+    for (int root : roots)
+      for (const ShapeElement& e : groups_[static_cast<size_t>(root)].edits) {
+        auto [it, fresh] = edited.emplace(std::make_tuple(e.op, e.operand, e.element), root);
+        if (!fresh && it->second != root) {
+          freeze(root, str("shares a reshape's shape with other channels (", nodeOf(*e.op), ")"));
+          freeze(it->second, str("shares a reshape's shape with other channels (", nodeOf(*e.op), ")"));
+        }
+      }
     // A Concat's group that must stay whole keeps its inputs' groups whole too.
     for (bool changed = true; changed;) {
       changed = false;
@@ -111,11 +129,13 @@ class Analysis {
     }
     // Kept channels: ranked groups first, then Concat groups (in creation order, so nested ones
     // find their parts' sets already chosen).
+    if (options_.criterion == Criterion::Taylor && options_.scores.size() != roots.size())
+      return Status::error(str("internal error: Taylor scores for ", options_.scores.size(), " channel groups, the model has ", roots.size()));
     for (int pass = 0; pass < 2; ++pass)
-      for (int root : roots) {
-        const Group& g = groups_[static_cast<size_t>(root)];
+      for (size_t k = 0; k < roots.size(); ++k) {
+        const Group& g = groups_[static_cast<size_t>(roots[k])];
         if (g.parts.empty() != (pass == 0)) continue;
-        kept_[root] = with_kept ? (g.parts.empty() ? chooseKept(g) : concatKept(g)) : std::vector<int64_t>{};
+        kept_[roots[k]] = with_kept ? (g.parts.empty() ? chooseKept(g, k) : concatKept(g)) : std::vector<int64_t>{};
       }
     ChannelResult r;
     for (int root : roots) {
@@ -128,6 +148,7 @@ class Analysis {
       if (g.frozen.empty() && !g.parts.empty() && static_cast<int64_t>(out.kept.size()) == g.channels)
         g.frozen = "a Concat whose inputs stay whole";
       out.frozen = g.frozen;
+      for (const Slice& sl : g.slices) out.slices.push_back({sl.op->operand(sl.operand)->name(), sl.axis, sl.block, sl.repeat});
       r.groups.push_back(std::move(out));
     }
     flops(r);
@@ -164,22 +185,32 @@ class Analysis {
         const Tensor& t = *f32Constant(op.operand(s.operand));
         Builder b(g.body());
         b.setInsertionPoint(&op);
-        Value* v = b.constant(sliced(t, s.axis, kept, s.block), names.unique(op.operand(s.operand)->name() + "_pruned"));
+        Value* v = b.constant(sliced(t, s.axis, kept, s.block, s.repeat), names.unique(op.operand(s.operand)->name() + "_pruned"));
         op.setOperand(s.operand, v);
       }
-      for (const Op* d : grp.depthwise)
-        const_cast<Op*>(d)->setAttr("group", Attribute::ofInt(static_cast<int64_t>(kept.size())));
+      for (const ShapeElement& e : grp.edits) {
+        Op& op = const_cast<Op&>(*e.op);
+        const Tensor* old = passes::constantValue(op.operand(e.operand));
+        Tensor t = old ? old->clone() : Tensor(DType::I64, {1});
+        t.setInt(e.element, e.value / grp.channels * static_cast<int64_t>(kept.size()));
+        Builder b(g.body());
+        b.setInsertionPoint(&op);
+        op.setOperand(e.operand, b.constant(t, names.unique(op.operand(e.operand)->name() + "_pruned")));
+      }
+      for (const Op* d : grp.depthwise)  // one group per remaining channel of its (sliced) weight
+        const_cast<Op*>(d)->setAttr("group", Attribute::ofInt(f32Constant(d->operand(1))->dim(0)));
     }
     return passes::reinferTypes(g.body()).status();
   }
 
  private:
-  static Tensor sliced(const Tensor& t, int axis, const std::vector<int64_t>& kept, int64_t block) {
+  // The axis viewed as [repeat, channels·block]: the repeats become outer rows.
+  static Tensor sliced(const Tensor& t, int axis, const std::vector<int64_t>& kept, int64_t block, int64_t repeat) {
     std::vector<int64_t> shape = t.shape();
-    const int64_t outer = std::accumulate(shape.begin(), shape.begin() + axis, int64_t{1}, std::multiplies<>());
+    const int64_t outer = std::accumulate(shape.begin(), shape.begin() + axis, int64_t{1}, std::multiplies<>()) * repeat;
     const int64_t inner = std::accumulate(shape.begin() + axis + 1, shape.end(), int64_t{1}, std::multiplies<>());
-    const int64_t dim = shape[static_cast<size_t>(axis)];
-    shape[static_cast<size_t>(axis)] = static_cast<int64_t>(kept.size()) * block;
+    const int64_t dim = shape[static_cast<size_t>(axis)] / repeat;
+    shape[static_cast<size_t>(axis)] = static_cast<int64_t>(kept.size()) * block * repeat;
     Tensor out(t.dtype(), shape);
     const size_t es = dtypeSize(t.dtype());
     const auto* src = static_cast<const uint8_t*>(t.raw());
@@ -217,7 +248,7 @@ class Analysis {
     if (ga.channels != gb.channels && ga.frozen.empty()) ga.frozen = "its tensors disagree on the channel count";
     auto append = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
     append(ga.producers, gb.producers), append(ga.consumers, gb.consumers), append(ga.depthwise, gb.depthwise);
-    append(ga.norms, gb.norms), append(ga.slices, gb.slices);
+    append(ga.norms, gb.norms), append(ga.slices, gb.slices), append(ga.edits, gb.edits);
     if ((!ga.parts.empty() || !gb.parts.empty()) && ga.frozen.empty()) ga.frozen = "a Concat's channels combined with other channels";
     append(ga.parts, gb.parts);
     ga.feeds_concat = ga.feeds_concat || gb.feeds_concat;
@@ -235,7 +266,33 @@ class Analysis {
     auto it = v ? carried_.find(v) : carried_.end();
     return it == carried_.end() ? nullptr : &it->second;
   }
-  void setCarry(const Value* v, int g, int axis, int64_t block) { carried_[v] = Carry{find(g), axis, block}; }
+  void setCarry(const Value* v, int g, int axis, int64_t block, int64_t repeat = 1) {
+    carried_[v] = Carry{find(g), axis, block, repeat};
+  }
+  void carryOn(const Value* v, const Carry& c, int axis, Dims dims) {
+    setCarry(v, c.group, axis, c.block, c.repeat);
+    dims_[v] = std::move(dims);
+  }
+  Dims dimsOf(const Value* v) const {
+    auto it = dims_.find(v);
+    return it != dims_.end() ? it->second : typeDims(v);
+  }
+
+  // The group's channels become coarser: `unit` consecutive channels, `outer` such patterns,
+  // make one (a Reshape split the features into heads). Every slice and carried value follows.
+  bool coarsen(int g, int64_t unit, int64_t outer, const Op& at) {
+    const int root = find(g);
+    Group& grp = groups_[static_cast<size_t>(root)];
+    if (!grp.parts.empty() || grp.feeds_concat) {
+      freeze(root, str("split into heads by ", nodeOf(at), " but combined by a Concat"));
+      return false;
+    }
+    grp.channels /= unit * outer;
+    for (Slice& sl : grp.slices) sl.block *= unit, sl.repeat *= outer;
+    for (auto& [v, c] : carried_)
+      if (find(c.group) == root) c.block *= unit, c.repeat *= outer;
+    return true;
+  }
 
   // A new group for `op`'s output channels (result along `axis`), with its weight (and bias) slices.
   void produce(const Op& op, int64_t channels, int axis, std::vector<Slice> slices, const std::string& frozen) {
@@ -247,7 +304,33 @@ class Analysis {
     setCarry(op.result(), g, axis, 1);
   }
 
+  // Dims the types lost that later ops need (a mask built at run time from constant pieces).
+  void inferDims(const Op& op) {
+    if (op.numResults() != 1 || typeDims(op.result()).empty()) return;
+    Dims typed = typeDims(op.result());
+    if (std::find(typed.begin(), typed.end(), -1) == typed.end()) return;
+    Dims d;
+    if (op.kind() == OpKind::ConstantOfShape) {
+      d = shapeOperandDims(op.operand(0));
+    } else if (op.info().has(kElementwise) || op.kind() == OpKind::Where) {
+      d.assign(typed.size(), 1);
+      for (int i = 0; i < op.numOperands(); ++i) {
+        const Dims od = dimsOf(op.operand(i));
+        if (od.size() > d.size()) return;
+        for (size_t k = 0; k < od.size(); ++k) {
+          int64_t& o = d[d.size() - od.size() + k];
+          if (od[k] != 1) o = (o == 1 || o == od[k]) && od[k] >= 0 ? od[k] : -1;
+        }
+      }
+    }
+    if (d.size() != typed.size()) return;
+    for (size_t k = 0; k < d.size(); ++k)
+      if (typed[k] >= 0) d[k] = typed[k];
+    dims_[op.result()] = d;
+  }
+
   void visit(const Op& op) {
+    inferDims(op);
     std::vector<int> carried_operands;
     for (int i = 0; i < op.numOperands(); ++i)
       if (carry(op.operand(i))) carried_operands.push_back(i);
@@ -258,13 +341,17 @@ class Analysis {
       case OpKind::MaxPool: case OpKind::AveragePool: case OpKind::GlobalAveragePool: case OpKind::GlobalMaxPool:
         if (carried_operands.empty()) return;
         if (op.numResults() == 1 && carried_operands == std::vector<int>{0} && carry(op.operand(0))->axis == 1 &&
-            carry(op.operand(0))->block == 1) {
+            carry(op.operand(0))->plain()) {
           const Carry c = *carry(op.operand(0));
           return setCarry(op.result(), c.group, 1, 1);
         }
         return freezeOperands(op, carried_operands);
-      case OpKind::Flatten: case OpKind::Reshape: return visitFlatten(op, carried_operands);
+      case OpKind::Flatten: case OpKind::Reshape: return visitReshape(op, carried_operands);
       case OpKind::Concat: return visitConcat(op, carried_operands);
+      case OpKind::Transpose: case OpKind::Squeeze: case OpKind::Unsqueeze: case OpKind::Split: case OpKind::Softmax:
+      case OpKind::LogSoftmax: case OpKind::Hardmax: case OpKind::ReduceMean: case OpKind::ReduceSum: case OpKind::ReduceMax:
+      case OpKind::ReduceMin: case OpKind::ReduceL1: case OpKind::ReduceL2: case OpKind::ReduceSumSquare:
+        return visitAxisOp(op, carried_operands);
       default:
         if (carried_operands.empty()) return;
         if (op.info().has(kElementwise) && op.numResults() == 1) return visitElementwise(op, carried_operands);
@@ -282,7 +369,7 @@ class Analysis {
     const bool bias_ok = op.numOperands() < 3 || !op.operand(2) || f32Constant(op.operand(2));
     for (int i : carried_operands) {
       const Carry c = *carry(op.operand(i));
-      if (i != 0 || !w || c.axis != 1 || c.block != 1) {
+      if (i != 0 || !w || c.axis != 1 || !c.plain()) {
         freeze(c.group, str("read by ", nodeOf(op), " other than as its input"));
         continue;
       }
@@ -313,6 +400,7 @@ class Analysis {
   void visitLinear(const Op& op, const std::vector<int>& carried_operands) {
     const bool gemm = op.kind() == OpKind::Gemm;
     const Tensor* b = f32Constant(op.operand(1));
+    if (!gemm && !constantValue(op.operand(1)) && !carried_operands.empty()) return visitBatchedMatMul(op, carried_operands);
     const bool trans_b = gemm && op.getInt("transB", 0) != 0;
     const bool usable = b && b->rank() == 2 && (!gemm || op.getInt("transA", 0) == 0);
     const int k_axis = trans_b ? 1 : 0, n_axis = trans_b ? 0 : 1;
@@ -325,7 +413,7 @@ class Analysis {
       }
       Group& grp = group(c.group);
       grp.consumers.push_back(&op);
-      grp.slices.push_back({&op, 1, k_axis, c.block, false});
+      grp.slices.push_back({&op, 1, k_axis, c.block, false, c.repeat});
     }
     if (!usable || out_axis < 0) return;
     std::vector<Slice> slices{{&op, 1, n_axis, 1, true}};
@@ -343,7 +431,7 @@ class Analysis {
   void visitNorm(const Op& op, const std::vector<int>& carried_operands) {
     if (carried_operands.empty()) return;
     const Carry c = *carry(op.operand(0));
-    bool ok = carried_operands == std::vector<int>{0} && op.numResults() == 1 && c.axis == 1 && c.block == 1;
+    bool ok = carried_operands == std::vector<int>{0} && op.numResults() == 1 && c.axis == 1 && c.plain();
     for (int i = 1; i <= 4 && ok; ++i) ok = f32Constant(op.operand(i)) != nullptr;
     if (!ok) return freezeOperands(op, carried_operands);
     Group& grp = group(c.group);
@@ -352,27 +440,164 @@ class Analysis {
     setCarry(op.result(), c.group, 1, 1);
   }
 
-  // Flatten(axis 1) or Reshape(x, [N or 0, -1]) of [N, C, spatial...] with static spatial dims:
-  // channel c becomes the features [c·H·W, (c+1)·H·W).
-  void visitFlatten(const Op& op, const std::vector<int>& carried_operands) {
+  // Flatten and Reshape: where the channels land (channel_shapes.h); a Reshape's shape element
+  // holding them shrinks with them.
+  void visitReshape(const Op& op, const std::vector<int>& carried_operands) {
     if (carried_operands.empty()) return;
+    if (carried_operands != std::vector<int>{0}) return freezeOperands(op, carried_operands);
     const Carry c = *carry(op.operand(0));
-    bool ok = carried_operands == std::vector<int>{0} && c.axis == 1;
-    if (ok && op.kind() == OpKind::Flatten) ok = op.getInt("axis", 1) == 1;
-    if (ok && op.kind() == OpKind::Reshape) {
-      const Tensor* shape = constantValue(op.operand(1));
-      ok = shape && shape->numel() == 2 && shape->getInt(1) == -1 && op.getInt("allowzero", 0) == 0 &&
-           (shape->getInt(0) == 0 || shape->getInt(0) == staticDim(op.operand(0), 0));
+    const Dims in = dimsOf(op.operand(0));
+    Dims out;
+    if (op.kind() == OpKind::Flatten) {
+      int64_t axis = op.getInt("axis", 1);
+      if (axis < 0) axis += static_cast<int64_t>(in.size());
+      out = {1, 1};
+      for (size_t d = 0; d < in.size(); ++d) {
+        int64_t& o = out[d < static_cast<size_t>(axis) ? 0 : 1];
+        o = (o < 0 || in[d] < 0) ? -1 : o * in[d];
+      }
+    } else {
+      out = reshapeDims(op, in);
     }
-    int64_t spatial = 1;
-    const int rank = rankOf(op.operand(0));
-    for (int d = 2; ok && d < rank; ++d) {
-      const int64_t n = staticDim(op.operand(0), d);
-      ok = n > 0;
-      spatial *= std::max<int64_t>(n, 1);
+    std::optional<ReshapeCarry> rc = reshapeCarry(in, out, c.axis, group(c.group).channels, c.block, c.repeat);
+    if (!rc) return freeze(c.group, str("read by ", nodeOf(op), " (a reshape that does not keep whole channels apart)"));
+    if (op.kind() == OpKind::Reshape) {
+      std::optional<ShapeElement> e = shapeElement(op, rc->axis);
+      if (!e || e->value == 0) return freeze(c.group, str("read by ", nodeOf(op), ", whose shape element ", rc->axis, " is not a constant"));
+      if (e->value > 0) group(c.group).edits.push_back(*e);  // a -1 follows by itself
     }
-    if (!ok || rank < 2) return freezeOperands(op, carried_operands);
-    setCarry(op.result(), c.group, 1, c.block * spatial);
+    if (rc->unit * rc->outer != 1 && !coarsen(c.group, rc->unit, rc->outer, op)) return;
+    setCarry(op.result(), c.group, rc->axis, rc->block, rc->repeat);
+    dims_[op.result()] = out;
+  }
+
+  // Ops along one axis other than the channels' (Transpose, Squeeze, Unsqueeze, Split,
+  // Softmax, reductions): the channels move to wherever that axis leaves them.
+  void visitAxisOp(const Op& op, const std::vector<int>& carried_operands) {
+    if (carried_operands.empty()) return;
+    if (carried_operands != std::vector<int>{0}) return freezeOperands(op, carried_operands);
+    const Carry c = *carry(op.operand(0));
+    Dims in = dimsOf(op.operand(0));
+    const int rank = static_cast<int>(in.size());
+    auto refuse = [&](const std::string& why) { freeze(c.group, str("read by ", nodeOf(op), why)); };
+    if (rank == 0) return refuse(" (rank unknown)");
+    switch (op.kind()) {
+      case OpKind::Transpose: {
+        std::vector<int64_t> perm = op.getInts("perm");
+        if (perm.empty())
+          for (int d = rank - 1; d >= 0; --d) perm.push_back(d);
+        if (static_cast<int>(perm.size()) != rank) return refuse(" (perm does not fit)");
+        Dims out;
+        int axis = -1;
+        for (int p = 0; p < rank; ++p) {
+          out.push_back(in[static_cast<size_t>(perm[static_cast<size_t>(p)])]);
+          if (perm[static_cast<size_t>(p)] == c.axis) axis = p;
+        }
+        return carryOn(op.result(), c, axis, out);
+      }
+      case OpKind::Squeeze: {
+        auto axes = constantAxes(op, rank);
+        if (!axes) return refuse(" (its axes are not constants)");
+        Dims out;
+        int axis = c.axis;
+        for (int d = 0; d < rank; ++d) {
+          const bool gone = std::count(axes->begin(), axes->end(), d) > 0;
+          if (gone && d == c.axis) return refuse(" (it squeezes the channels)");
+          if (gone && d < c.axis) --axis;
+          if (!gone) out.push_back(in[static_cast<size_t>(d)]);
+        }
+        return carryOn(op.result(), c, axis, out);
+      }
+      case OpKind::Unsqueeze: {
+        const Tensor* t = op.numOperands() > 1 ? constantValue(op.operand(1)) : nullptr;
+        if (!t) return refuse(" (its axes are not constants)");
+        const int out_rank = rank + static_cast<int>(t->numel());
+        std::vector<int64_t> axes = *constantAxes(op, out_rank);
+        Dims out;
+        int axis = -1;
+        for (int d = 0, from = 0; d < out_rank; ++d) {
+          if (std::count(axes.begin(), axes.end(), d)) {
+            out.push_back(1);
+            continue;
+          }
+          if (from >= rank) return refuse(" (its axes do not fit)");
+          if (from == c.axis) axis = d;
+          out.push_back(in[static_cast<size_t>(from++)]);
+        }
+        return carryOn(op.result(), c, axis, out);
+      }
+      case OpKind::Split: {
+        int64_t axis = op.getInt("axis", 0);
+        if (axis < 0) axis += rank;
+        if (axis == c.axis) return refuse(" along the channels");
+        for (int r = 0; r < op.numResults(); ++r) {
+          Dims out = in;
+          const Dims typed = typeDims(op.result(r));
+          out[static_cast<size_t>(axis)] = typed.size() == in.size() ? typed[static_cast<size_t>(axis)] : -1;
+          carryOn(op.result(r), c, c.axis, out);
+        }
+        return;
+      }
+      case OpKind::Softmax: case OpKind::LogSoftmax: case OpKind::Hardmax: {
+        int64_t axis = op.getInt("axis", -1);
+        if (axis < 0) axis += rank;
+        if (axis == c.axis) return refuse(" along the channels");
+        return carryOn(op.result(), c, c.axis, in);
+      }
+      default: {  // reductions
+        auto axes = constantAxes(op, rank);
+        if (!axes) return refuse(" (its axes are not constants)");
+        const bool keep = op.getInt("keepdims", 1) != 0;
+        Dims out;
+        int axis = c.axis;
+        for (int d = 0; d < rank; ++d) {
+          const bool reduced = std::count(axes->begin(), axes->end(), d) > 0;
+          if (reduced && d == c.axis) return refuse(" (it reduces over the channels)");
+          if (reduced && !keep && d < c.axis) --axis;
+          if (!reduced) out.push_back(in[static_cast<size_t>(d)]);
+          else if (keep) out.push_back(1);
+        }
+        return carryOn(op.result(), c, axis, out);
+      }
+    }
+  }
+
+  // MatMul of two activations (attention's Q·Kᵀ and P·V): channels on a batch axis pass through;
+  // both operands carrying them join their groups.
+  void visitBatchedMatMul(const Op& op, const std::vector<int>& carried_operands) {
+    const Dims a = dimsOf(op.operand(0)), b = dimsOf(op.operand(1));
+    const int ra = static_cast<int>(a.size()), rb = static_cast<int>(b.size()), rr = std::max(ra, rb);
+    auto refuse = [&](const std::string& why) { freezeOperands(op, carried_operands); (void)why; };
+    if (ra < 2 || rb < 2) return refuse("");
+    int axis = -1, g = -1;
+    Carry first;
+    for (int i : carried_operands) {
+      const Carry c = *carry(op.operand(i));
+      const int rank = i == 0 ? ra : rb;
+      const int aligned = c.axis + rr - rank;
+      if (c.axis >= rank - 2 || (axis >= 0 && (aligned != axis || c.block != first.block || c.repeat != first.repeat)))
+        return freezeOperands(op, carried_operands);
+      if (axis < 0) first = c;
+      axis = aligned;
+      g = g < 0 ? c.group : unite(g, c.group);
+    }
+    // An operand without the channels must broadcast along them.
+    for (int i = 0; i < 2; ++i) {
+      if (carry(op.operand(i))) continue;
+      const Dims& d = i == 0 ? a : b;
+      const int at = axis - (rr - static_cast<int>(d.size()));
+      if (at >= 0 && d[static_cast<size_t>(at)] != 1) return freezeOperands(op, carried_operands);
+    }
+    Dims out(static_cast<size_t>(rr), -1);
+    for (int d = 0; d < rr - 2; ++d) {
+      const int da = d - (rr - ra), db = d - (rr - rb);
+      const int64_t x = da >= 0 ? a[static_cast<size_t>(da)] : 1, y = db >= 0 ? b[static_cast<size_t>(db)] : 1;
+      out[static_cast<size_t>(d)] = x == 1 ? y : (y == 1 ? x : (x == y ? x : -1));
+    }
+    out[static_cast<size_t>(rr - 2)] = a[static_cast<size_t>(ra - 2)];
+    out[static_cast<size_t>(rr - 1)] = b[static_cast<size_t>(rb - 1)];
+    first.group = g;
+    carryOn(op.result(), first, axis, out);
   }
 
   // Concat along the channel axis: its result's channels are its inputs' in order.
@@ -386,8 +611,9 @@ class Analysis {
     int64_t offset = 0;
     for (int i = 0; ok && i < op.numOperands(); ++i) {
       const Carry* c = carry(op.operand(i));
-      const int64_t n = staticDim(op.operand(i), 1);
-      ok = n > 0 && rankOf(op.operand(i)) == rank && (!c || (c->axis == 1 && c->block == 1));
+      const Dims d = dimsOf(op.operand(i));
+      const int64_t n = d.size() > 1 ? d[1] : -1;
+      ok = n > 0 && static_cast<int>(d.size()) == rank && (!c || (c->axis == 1 && c->plain()));
       if (ok) parts.push_back({c ? find(c->group) : -1, offset, n});
       offset += std::max<int64_t>(n, 0);
     }
@@ -407,32 +633,42 @@ class Analysis {
     int g = first.group;
     for (int i : carried_operands) {
       const Carry c = *carry(op.operand(i));
-      if (rankOf(op.operand(i)) != rank || c.axis != first.axis || c.block != first.block) {
+      if (rankOf(op.operand(i)) != rank || c.axis != first.axis || c.block != first.block || c.repeat != first.repeat) {
         for (int j : carried_operands) freeze(carry(op.operand(j))->group, str("combined unevenly by ", nodeOf(op)));
         return;
       }
       g = unite(g, c.group);
     }
-    const int64_t channels = group(g).channels * first.block;
+    const int64_t channels = group(g).channels * first.block * first.repeat;  // the axis's size
+    Dims out(static_cast<size_t>(std::max(rank, 0)), 1);
+    for (int i = 0; i < op.numOperands(); ++i) {  // the broadcast dims (-1 unknown)
+      const Dims d = dimsOf(op.operand(i));
+      for (size_t k = 0; k < d.size() && d.size() <= out.size(); ++k) {
+        int64_t& o = out[out.size() - d.size() + k];
+        if (d[k] != 1) o = (o == 1 || o == d[k]) && d[k] >= 0 ? d[k] : -1;
+      }
+    }
     for (int i = 0; i < op.numOperands(); ++i) {
       const Value* v = op.operand(i);
       if (!v || carry(v)) continue;
       const int aligned = first.axis - (rank - rankOf(v));
-      const int64_t dim = aligned >= 0 ? staticDim(v, aligned) : 1;
+      const Dims vd = dimsOf(v);
+      const int64_t dim = aligned >= 0 && aligned < static_cast<int>(vd.size()) ? vd[static_cast<size_t>(aligned)] : 1;
       if (rankOf(v) < 0) {
         freeze(g, str("an operand of ", nodeOf(op), " has no known rank"));
       } else if (dim == 1) {
         continue;
-      } else if (dim == channels && first.block == 1 && f32Constant(v)) {
-        group(g).slices.push_back({&op, i, aligned, 1, false});
+      } else if (dim == channels && f32Constant(v)) {
+        group(g).slices.push_back({&op, i, aligned, first.block, false, first.repeat});
       } else {
         freeze(g, str("an operand of ", nodeOf(op), " does not broadcast along the channels"));
       }
     }
-    setCarry(op.result(), g, first.axis, first.block);
+    setCarry(op.result(), g, first.axis, first.block, first.repeat);
+    dims_[op.result()] = out;
   }
 
-  std::vector<int64_t> chooseKept(const Group& g) const {
+  std::vector<int64_t> chooseKept(const Group& g, size_t index) const {
     std::vector<int64_t> all(static_cast<size_t>(g.channels));
     std::iota(all.begin(), all.end(), 0);
     if (!g.frozen.empty()) return all;
@@ -441,7 +677,10 @@ class Analysis {
     if (keep >= g.channels) return all;
     std::vector<double> score(static_cast<size_t>(g.channels), 0.0);
     const bool gamma = options_.criterion == Criterion::BnGamma && !g.norms.empty();
-    if (gamma) {
+    if (options_.criterion == Criterion::Taylor) {
+      const std::vector<double>& given = options_.scores[index];
+      for (size_t c = 0; c < score.size() && c < given.size(); ++c) score[c] = given[c];
+    } else if (gamma) {
       for (const Op* bn : g.norms) {
         const Tensor& s = *f32Constant(bn->operand(1));
         for (int64_t c = 0; c < g.channels; ++c) score[static_cast<size_t>(c)] += std::fabs(s.getDouble(c));
@@ -450,15 +689,13 @@ class Analysis {
       for (const Slice& s : g.slices) {
         if (!s.producer_weight) continue;
         const Tensor& w = *f32Constant(s.op->operand(s.operand));
-        const int64_t dim = w.dim(s.axis);
-        int64_t inner = 1;
-        for (int d = s.axis + 1; d < w.rank(); ++d) inner *= w.dim(d);
-        std::vector<double> norm(static_cast<size_t>(dim), 0.0);
+        std::vector<double> norm(static_cast<size_t>(g.channels), 0.0);
+        const SliceIndex index(w, s.axis, s.block, s.repeat);
         for (int64_t i = 0; i < w.numel(); ++i) {
           const double v = w.getDouble(i);
-          norm[static_cast<size_t>((i / inner) % dim)] += options_.criterion == Criterion::L2 ? v * v : std::fabs(v);
+          norm[static_cast<size_t>(index.channel(i))] += options_.criterion == Criterion::L2 ? v * v : std::fabs(v);
         }
-        for (int64_t c = 0; c < dim && c < g.channels; ++c)
+        for (int64_t c = 0; c < g.channels; ++c)
           score[static_cast<size_t>(c)] += options_.criterion == Criterion::L2 ? std::sqrt(norm[static_cast<size_t>(c)]) : norm[static_cast<size_t>(c)];
       }
     }
@@ -512,6 +749,7 @@ class Analysis {
   const ChannelOptions& options_;
   std::vector<Group> groups_;
   std::unordered_map<const Value*, Carry> carried_;
+  std::unordered_map<const Value*, Dims> dims_;  // dims known here beyond the types (after run-time reshapes)
   std::unordered_map<int, std::vector<int64_t>> kept_;
 };
 
@@ -534,7 +772,7 @@ Expected<ChannelResult> pruneChannels(Graph& g, const ChannelOptions& options) {
   DLC_RETURN_IF_ERROR(checkOptions(options));
   Analysis a(g, options);
   DLC_RETURN_IF_ERROR(a.run());
-  ChannelResult r = a.result(true);
+  DLC_ASSIGN_OR_RETURN(ChannelResult r, a.result(true));
   DLC_RETURN_IF_ERROR(a.apply(g));
   return r;
 }

@@ -20,6 +20,7 @@
 
 #include "ir/graph.h"
 #include "ir/status.h"
+#include "ir/tensor.h"
 
 namespace dlc::prune {
 
@@ -27,6 +28,7 @@ enum class Criterion {
   L1,       // sum over the group's producers of |w| of the channel's output weights
   L2,       // the same with w^2 (then the square root)
   BnGamma,  // sum of |gamma| of the group's BatchNormalizations (network slimming)
+  Taylor,   // ChannelOptions::scores, from gradients on calibration data (taylor.h)
 };
 
 struct ChannelOptions {
@@ -34,6 +36,28 @@ struct ChannelOptions {
   int64_t min_channels = 8;   // no group drops below this (or its own size, if smaller)
   Criterion criterion = Criterion::L1;
   std::set<std::string> exclude;  // producer node names whose group stays whole
+  // Taylor: a score per channel of each group, in analyzeChannels' group order (higher: kept first).
+  std::vector<std::vector<double>> scores;
+};
+
+// A constant sliced with a group: along `axis`, channel c owns the indices
+// {r·(channels·block) + c·block + j : r < repeat, j < block}.
+struct ChannelSlice {
+  std::string constant;  // the constant's value name
+  int axis = 0;
+  int64_t block = 1, repeat = 1;
+};
+
+// Which channel of the group an element (a flat index) of a constant sliced along `axis` belongs to.
+class SliceIndex {
+ public:
+  SliceIndex(const Tensor& t, int axis, int64_t block, int64_t repeat) : dim_(t.dim(axis)), per_repeat_(t.dim(axis) / repeat), block_(block) {
+    for (int d = axis + 1; d < t.rank(); ++d) inner_ *= t.dim(d);
+  }
+  int64_t channel(int64_t element) const { return ((element / inner_) % dim_) % per_repeat_ / block_; }
+
+ private:
+  int64_t inner_ = 1, dim_, per_repeat_, block_;
 };
 
 struct ChannelGroup {
@@ -42,6 +66,7 @@ struct ChannelGroup {
   std::vector<std::string> producers;   // node names
   std::vector<std::string> consumers;   // node names reading the channels (Conv, Gemm, MatMul)
   std::string frozen;                   // why the group stays whole; empty when prunable
+  std::vector<ChannelSlice> slices;     // every constant that shrinks with the group
 };
 
 struct ChannelResult {

@@ -77,6 +77,32 @@ class Branches(nn.Module):
         return self.head(torch.relu(self.c(torch.relu(self.norm(cat)))))
 
 
+class Attention(nn.Module):
+    """A transformer block's attention as Hugging Face writes it (separate Q, K, V; view into
+    heads; a mask added to the scores) or fused (one QKV projection split into [3, heads, dim]
+    as the project's BERT does), with a residual LayerNorm and a Linear head."""
+
+    def __init__(self, fused, dim=32, heads=4):
+        super().__init__()
+        self.fused, self.heads, self.d = fused, heads, dim // heads
+        if fused:
+            self.qkv = nn.Linear(dim, 3 * dim)
+        else:
+            self.q, self.k, self.v = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.out, self.norm, self.head = nn.Linear(dim, dim), nn.LayerNorm(dim), nn.Linear(dim, 5)
+
+    def forward(self, x):
+        n, s, e = x.shape
+        if self.fused:
+            q, k, v = self.qkv(x).reshape(n, s, 3, self.heads, self.d).permute(2, 0, 3, 1, 4)
+        else:
+            q, k, v = (f(x).view(n, s, self.heads, self.d).transpose(1, 2) for f in (self.q, self.k, self.v))
+        mask = torch.zeros(1, 1, 1, s).masked_fill(torch.arange(s) >= s - 1, -1e4)
+        p = torch.softmax(q @ k.transpose(-1, -2) / self.d ** 0.5 + mask, dim=-1)
+        y = (p @ v).transpose(1, 2).reshape(n, s, e)
+        return self.head(self.norm(x + self.out(y)))
+
+
 def randomize_norms(model):
     """BatchNorm statistics and affines away from the identity, so that pruning shows."""
     g = torch.Generator().manual_seed(1)
@@ -202,23 +228,40 @@ IR_CASES = {
   %y = Conv(%c, %w2) loc("conv2") : f32[1,16,12,6]
   return %y
 }"""),
-    # A Reshape to a fixed shape it cannot rewrite: whole.
+    # A Reshape that mixes the channels with the spatial dims ([16, 2, 2] into [8, 8]): whole.
     "reshape": ("read by Reshape", """graph @main opsets {"" = 17} (%x: f32[1,4,2,2]) {
   %w = Constant() {value = tensor<f32[16,4,1,1]> 0xHEX3} : f32[16,4,1,1]
   %a = Conv(%x, %w) loc("conv") : f32[1,16,2,2]
-  %s = Constant() {value = tensor<i64[2]> 0x01000000000000004000000000000000} : i64[2]
-  %f = Reshape(%a, %s) : f32[1,64]
-  %w2 = Constant() {value = tensor<f32[64,3]> 0xHEX4} : f32[64,3]
-  %y = MatMul(%f, %w2) loc("fc") : f32[1,3]
+  %s = Constant() {value = tensor<i64[3]> 0x010000000000000008000000000000000800000000000000} : i64[3]
+  %f = Reshape(%a, %s) : f32[1,8,8]
+  %w2 = Constant() {value = tensor<f32[8,3]> 0xHEX4} : f32[8,3]
+  %y = MatMul(%f, %w2) loc("fc") : f32[1,8,3]
   return %y
 }"""),
-    # Transpose moves the channel axis: whole.
-    "transpose": ("read by Transpose", """graph @main opsets {"" = 17} (%x: f32[1,4,6,6]) {
+    # Transpose moves the channels last, where a Softmax normalizes over them: whole.
+    "transpose": ("read by Softmax", """graph @main opsets {"" = 17} (%x: f32[1,4,6,6]) {
   %w = Constant() {value = tensor<f32[16,4,1,1]> 0xHEX5} : f32[16,4,1,1]
   %a = Conv(%x, %w) loc("conv") : f32[1,16,6,6]
   %t = Transpose(%a) {perm = [0, 2, 3, 1]} : f32[1,6,6,16]
+  %p = Softmax(%t) {axis = -1} : f32[1,6,6,16]
   %w2 = Constant() {value = tensor<f32[16,3]> 0xHEX6} : f32[16,3]
-  %y = MatMul(%t, %w2) loc("fc") : f32[1,6,6,3]
+  %y = MatMul(%p, %w2) loc("fc") : f32[1,6,6,3]
+  return %y
+}"""),
+    # Heads whose reshape takes its head count from the input's shape at run time: whole.
+    "heads": ("not a constant", """graph @main opsets {"" = 17} (%x: f32[2,5,8], %h: i64[1]) {
+  %w = Constant() {value = tensor<f32[8,8]> 0xHEX7} : f32[8,8]
+  %q = MatMul(%x, %w) loc("q") : f32[2,5,8]
+  %n = Constant() {value = tensor<i64[2]> 0x02000000000000000500000000000000} : i64[2]
+  %d = Constant() {value = tensor<i64[1]> 0x0200000000000000} : i64[1]
+  %s = Concat(%n, %h, %d) {axis = 0} : i64[4]
+  %r = Reshape(%q, %s) : f32[2,5,4,2]
+  %t = Transpose(%r) {perm = [0, 2, 1, 3]} : f32[2,4,5,2]
+  %m = Transpose(%t) {perm = [0, 2, 1, 3]} : f32[2,5,4,2]
+  %o = Constant() {value = tensor<i64[3]> 0x020000000000000005000000000000000800000000000000} : i64[3]
+  %f = Reshape(%m, %o) : f32[2,5,8]
+  %w2 = Constant() {value = tensor<f32[8,3]> 0xHEX8} : f32[8,3]
+  %y = MatMul(%f, %w2) loc("fc") : f32[2,5,3]
   return %y
 }"""),
 }
@@ -229,7 +272,7 @@ def hex_floats(n, seed):
 
 
 def check_must_not_prune(a):
-    sizes = {"output": [64], "concat": [64, 256], "reshape": [64, 192], "transpose": [64, 48]}
+    sizes = {"output": [64], "concat": [64, 256], "reshape": [64, 24], "transpose": [64, 48], "heads": [64, 24]}
     for name, (reason, text) in IR_CASES.items():
         path = os.path.join(a.work, f"ir_{name}.dlcir")
         with open(path, "w") as f:
@@ -249,7 +292,7 @@ def check_bad_input(a, model):
         (["--sparsity", "0.5", "--target-flops", "0.5"], "not both"),
         (["--target-flops", "0"], "(0, 1]"),
         (["--target-flops", "0.0001"], "out of reach"),
-        (["--criterion", "taylor"], "not implemented yet"),
+        (["--criterion", "taylor"], "give --calibrate"),
         (["--criterion", "l3"], "is not l1, l2, bn-gamma or taylor"),
         (["--min-channels", "0"], "--min-channels"),
         (["--exclude", "nope"], "no Conv, Gemm or MatMul node has that name"),
@@ -283,6 +326,10 @@ def main():
         rep = check_model(a, ort_dir, name, os.path.join(a.model_dir, "model.onnx"), xi, ["--target-flops", "0.5"],
                           expect_pruned_groups=5)
         print(f"{name}: FLOPs {rep['flops_after'] / rep['flops_before']:.3f} of the original")
+        heads = [g for g in rep["groups"] if any("qkv" in q for q in g["producers"])]
+        if heads:  # BERT: each layer's attention heads are a group of 12, pruned whole
+            check(all(g["channels"] == 12 and g["kept"] < 12 for g in heads),
+                  f"{name}: every layer's heads are one group of 12 and lose whole heads: {[(g['channels'], g['kept']) for g in heads]}")
         return finish()
 
     torch.manual_seed(0)
@@ -328,6 +375,20 @@ def main():
     rep = check_model(a, ort_dir, "net_flops", net_onnx, x, ["--target-flops", "0.5", "--min-channels", "2"])
     ratio = rep["flops_after"] / rep["flops_before"]
     check(0.4 <= ratio <= 0.5, f"--target-flops 0.5: {ratio:.3f} of the FLOPs left")
+
+    # Attention heads: Q, K, V and the output projection lose whole heads together.
+    for fused in (False, True):
+        torch.manual_seed(0)
+        tag = "attention_fused" if fused else "attention"
+        path = os.path.join(a.work, f"{tag}.onnx")
+        xa = np.random.default_rng(2).standard_normal((2, 6, 32)).astype(np.float32)
+        torch.onnx.export(Attention(fused).eval(), (torch.from_numpy(xa),), path, input_names=["x"], output_names=["y"],
+                          opset_version=17, dynamic_axes={"x": {0: "N", 1: "S"}, "y": {0: "N", 1: "S"}})
+        rep = check_model(a, ort_dir, tag, path, xa, ["--sparsity", "0.5", "--min-channels", "1"])
+        heads = [g for g in rep["groups"] if g["channels"] == 4]
+        check(len(heads) == 1 and heads[0]["kept"] == 2 and len(heads[0]["producers"]) == (1 if fused else 3),
+              f"{tag}: the heads are one group of 4 ({'the QKV projection' if fused else 'Q, K and V'}), 2 kept: "
+              f"{[(g['producers'], g['kept']) for g in heads]}")
 
     # torchvision's mobilenet_v2 (inverted residuals, depthwise convs) and resnet18.
     for name, make in (("mobilenet_v2", torchvision.models.mobilenet_v2), ("resnet18", torchvision.models.resnet18)):

@@ -7,6 +7,7 @@ and fine-tuned one is trained in all); then
 - `--method channel --target-flops 0.5 --finetune`: half the FLOPs (counted here from the file's
   shapes), fine-tuned one epoch; the 10,000-image test accuracy must stay within 1.5 points of the
   unpruned model's;
+- the same with `--teacher` (the baseline) distils while fine-tuning, within 1.5 points too;
 - `--method n:m --finetune`: every group of 4 weights along the reduction axis still holds at
   least 2 zeros after fine-tuning, the very zeros pruning chose (the masks held), and the
   accuracy stays within 1 point;
@@ -91,6 +92,27 @@ def main():
     before, after = (accuracy(a.dlc, m, xte, yte, os.path.join(a.work, f"acc_{t}")) for m, t in ((plain, "channel"), (tuned, "channel_ft")))
     print(f"channel-pruned to half the FLOPs: {before:.2f}% before fine-tuning, {after:.2f}% after one epoch")
     check(base - after <= 1.5, f"channel, fine-tuned: {after:.2f}% against {base:.2f}% unpruned (within 1.5 points)")
+    # The same fine-tuning distilled from the unpruned baseline (Hinton et al.'s loss, T = 4).
+    distilled = os.path.join(a.work, "channel_distilled.onnx")
+    p = dlc_tool(a.dlc, "prune", dense, distilled, "--method", "channel", "--target-flops", "0.5", "--finetune", train_npz, *train,
+                 "--teacher", dense2, "--distill-weight", "0.5", "--temperature", "4")
+    print(p.stderr.strip())
+    check("teacher" in p.stderr and "logits of 60000 samples" in p.stderr, "distillation: the teacher's logits computed once")
+    kd = accuracy(a.dlc, distilled, xte, yte, os.path.join(a.work, "acc_channel_kd"))
+    print(f"channel-pruned, fine-tuned one epoch with distillation from the baseline: {kd:.2f}% (without: {after:.2f}%)")
+    check(base - kd <= 1.5, f"channel, fine-tuned with distillation: {kd:.2f}% against {base:.2f}% unpruned (within 1.5 points)")
+
+    # The Taylor criterion (gradients on 2,048 training images) against L1, before fine-tuning.
+    calib = os.path.join(a.work, "calib.npz")
+    train_arrays = np.load(train_npz)
+    np.savez(calib, image=train_arrays["image"][:2048], target=train_arrays["target"][:2048])
+    taylor = os.path.join(a.work, "channel_taylor.onnx")
+    p = dlc_tool(a.dlc, "prune", dense, taylor, "--method", "channel", "--target-flops", "0.5", "--criterion", "taylor",
+                 "--calibrate", calib, "--batch", "64")
+    print(p.stderr.strip())
+    check(count_flops(taylor) / count_flops(dense) <= 0.5, "taylor: at most half the FLOPs")
+    print(f"channel-pruned to half the FLOPs by the Taylor criterion: {accuracy(a.dlc, taylor, xte, yte, os.path.join(a.work, 'acc_taylor')):.2f}% "
+          f"before fine-tuning (L1: {before:.2f}%)")
 
     # 2:4 with the mask held through fine-tuning.
     plain = os.path.join(a.work, "nm.onnx")

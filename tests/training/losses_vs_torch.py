@@ -7,7 +7,10 @@ same y within 1e-5 (relative), and the step (w' = w - dL/dw) must give PyTorch's
 1e-4 * max|grad|. Losses with several model outputs (contrastive, triplet) scale each input by its
 own parameter. Covers every loss with its options: reductions, class weights, label smoothing,
 ignore_index, a class axis other than 1, Huber's delta, BCE's pos_weight, KL's log target and
-batchmean, focal's alpha and gamma, dice's smoothing term, margins.
+batchmean, focal's alpha and gamma, dice's smoothing term, margins. Distillation (--teacher) cases
+add a teacher y = x * v (another Scale) whose logits dlc computes itself: the loss must be PyTorch's
+(1 - W)·task + W·T²·KL(softmax(teacher/T) || softmax(y/T)); a teacher whose output does not fit the
+student must be a one-line error.
 
 usage: losses_vs_torch.py --dlc DLC --work DIR
 """
@@ -29,9 +32,9 @@ except ImportError as e:
 
 
 class Scale(nn.Module):
-    def __init__(self, shapes):
+    def __init__(self, shapes, seed=0):
         super().__init__()
-        g = torch.Generator().manual_seed(0)
+        g = torch.Generator().manual_seed(seed)
         self.w = nn.ParameterList(nn.Parameter(1 + 0.1 * torch.randn(s, generator=g)) for s in shapes)
 
     def forward(self, *xs):
@@ -102,14 +105,47 @@ CASES = [
 ]
 
 
-def run_case(dlc, work, index, loss, opts, xs, target, torch_loss):
+def distilled(task, w, temp, axis=1):
+    """Hinton et al.'s loss as knowledge-distillation code writes it in PyTorch."""
+    def fn(y, t, z):
+        kl = F.kl_div(F.log_softmax(y / temp, dim=axis), F.softmax(z / temp, dim=axis), reduction="none").sum(axis)
+        return (1 - w) * task(y, t) + w * temp * temp * kl.mean()
+    return fn
+
+
+# name, dlc options, inputs, target, loss of (outputs, target, teacher outputs)
+DISTILL_CASES = [
+    ("cross-entropy", [], [f32(6, 5)], classes(5, 6), distilled(lambda y, t: F.cross_entropy(y, t), 0.5, 4.0)),
+    ("cross-entropy", ["--distill-weight", "0.3", "--temperature", "2", "--label-smoothing", "0.1"], [f32(6, 5)], classes(5, 6),
+     distilled(lambda y, t: F.cross_entropy(y, t, label_smoothing=0.1), 0.3, 2.0)),
+    ("cross-entropy", ["--class-axis", "-1", "--distill-weight", "1", "--temperature", "1"], [f32(3, 4, 6)], classes(6, 3, 4),
+     distilled(lambda y, t: F.cross_entropy(y.movedim(-1, 1), t), 1.0, 1.0, axis=-1)),
+    ("mse", ["--distill-weight", "0.25", "--temperature", "3"], [f32(4, 6)], f32(4, 6),
+     distilled(lambda y, t: F.mse_loss(y, t), 0.25, 3.0)),
+]
+
+
+def export_scale(model, xs, path):
+    names = [f"x{i}" for i in range(len(xs))]
+    torch.onnx.export(model.eval(), tuple(torch.from_numpy(x) for x in xs), path, input_names=names,
+                      output_names=[f"y{i}" for i in range(len(xs))], opset_version=17, do_constant_folding=False)
+    return names
+
+
+def run_case(dlc, work, index, loss, opts, xs, target, torch_loss, distill=False):
     folder = os.path.join(work, f"{index}_{loss}")
     os.makedirs(folder, exist_ok=True)
     model = Scale([x.shape[1:] for x in xs])
-    names = [f"x{i}" for i in range(len(xs))]
     onnx_path = os.path.join(folder, "model.onnx")
-    torch.onnx.export(model.eval(), tuple(torch.from_numpy(x) for x in xs), onnx_path, input_names=names,
-                      output_names=[f"y{i}" for i in range(len(xs))], opset_version=17, do_constant_folding=False)
+    names = export_scale(model, xs, onnx_path)
+    teacher = None
+    if distill:
+        teacher = Scale([x.shape[1:] for x in xs], seed=1)
+        with torch.no_grad():
+            for v in teacher.w:
+                v.mul_(2.0)  # sharper than the student, so the soft term matters
+        opts = [*opts, "--teacher", os.path.join(folder, "teacher.onnx")]
+        export_scale(teacher, xs, opts[-1])
     arrays = dict(zip(names, xs))
     if target is not None:
         arrays["target"] = target
@@ -125,7 +161,7 @@ def run_case(dlc, work, index, loss, opts, xs, target, torch_loss):
     state = np.load(os.path.join(ckpt, "checkpoint.npz"))
     ys = model(*[torch.from_numpy(x) for x in xs])
     t = torch.from_numpy(target) if target is not None else None
-    want = torch_loss(ys, t)
+    want = torch_loss(ys, t, teacher(*[torch.from_numpy(x) for x in xs]).detach()) if teacher else torch_loss(ys, t)
     want.backward()
     want = float(want)
     if abs(dlc_loss - want) > 1e-5 * max(abs(want), 1e-3):
@@ -141,17 +177,37 @@ def run_case(dlc, work, index, loss, opts, xs, target, torch_loss):
     return worst <= 1.0, f"loss {dlc_loss:.7g} = PyTorch {want:.7g}; gradient error {worst:.3f} of the bound"
 
 
+def check_bad_teacher(dlc, folder):
+    os.makedirs(folder, exist_ok=True)
+    x = f32(6, 5)
+    export_scale(Scale([(5,)]), [x], os.path.join(folder, "model.onnx"))
+    torch.onnx.export(nn.Linear(5, 4).eval(), (torch.from_numpy(x),), os.path.join(folder, "teacher.onnx"), input_names=["x0"],
+                      opset_version=17)
+    np.savez(os.path.join(folder, "data.npz"), x0=x, target=classes(5, 6))
+    out = os.path.join(folder, "t.onnx")
+    p = subprocess.run([dlc, "train", os.path.join(folder, "model.onnx"), "--data", os.path.join(folder, "data.npz"), "-o", out,
+                        "--teacher", os.path.join(folder, "teacher.onnx"), "--target", "reference"], capture_output=True, text=True)
+    lines = p.stderr.strip().splitlines()
+    ok = p.returncode != 0 and len(lines) == 1 and "teacher" in lines[0] and "does not fit" in lines[0] and not os.path.exists(out)
+    return ok, lines[-1] if lines else "(no message)"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dlc", required=True)
     ap.add_argument("--work", required=True)
     a = ap.parse_args()
     failed = 0
-    for i, (loss, opts, xs, target, fn) in enumerate(CASES):
-        ok, detail = run_case(a.dlc, a.work, i, loss, opts, xs, target, fn)
-        print(f"{'ok  ' if ok else 'FAIL'} {loss} {' '.join(opts)}: {detail}")
+    cases = [(c, False) for c in CASES] + [(c, True) for c in DISTILL_CASES]
+    for i, ((loss, opts, xs, target, fn), distill) in enumerate(cases):
+        ok, detail = run_case(a.dlc, a.work, i, loss, opts, xs, target, fn, distill)
+        print(f"{'ok  ' if ok else 'FAIL'} {loss} {' '.join(opts)}{' (distilled)' if distill else ''}: {detail}")
         failed += not ok
-    print(f"{failed} of {len(CASES)} failed" if failed else f"all {len(CASES)} passed")
+    ok, detail = check_bad_teacher(a.dlc, os.path.join(a.work, "bad_teacher"))
+    print(f"{'ok  ' if ok else 'FAIL'} a teacher with 4 classes for a 5-class student: {detail}")
+    failed += not ok
+    total = len(cases) + 1
+    print(f"{failed} of {total} failed" if failed else f"all {total} passed")
     sys.exit(1 if failed else 0)
 
 
