@@ -146,6 +146,37 @@ class FoldShapeOf : public RewritePattern {
   }
 };
 
+// Gather(Shape(x), k) ==> Constant(dims[k])   when the gathered dims of x are static though others
+// are not (torch writes x.shape[k] of a static feature dim this way beside a symbolic batch).
+class FoldStaticDimOfShape : public RewritePattern {
+ public:
+  const char* name() const override { return "fold-static-dim-of-shape"; }
+  Expected<bool> matchAndRewrite(Op& op, Rewriter& rw) const override {
+    if (op.kind() != OpKind::Gather || op.getInt("axis", 0) != 0 || !op.operand(0) || !op.operand(1)) return false;
+    const Op* shape = op.operand(0)->definingOp();
+    const Tensor* index = constantValue(op.operand(1));
+    if (!shape || shape->kind() != OpKind::Shape || !index || !shape->operand(0)) return false;
+    const Type& xt = shape->operand(0)->type();
+    if (!xt.isTensor() || !xt.shape.ranked) return false;
+    int64_t r = xt.shape.rank();
+    int64_t start = shape->getInt("start", 0);
+    int64_t end = shape->hasAttr("end") ? shape->getInt("end") : r;
+    start = std::clamp<int64_t>(start < 0 ? start + r : start, 0, r);
+    end = std::clamp<int64_t>(end < 0 ? end + r : end, 0, r);
+    const int64_t n = std::max<int64_t>(0, end - start);
+    std::vector<int64_t> dims;
+    for (int64_t i = 0; i < index->numel(); ++i) {
+      int64_t k = index->getInt(i);
+      if (k < 0) k += n;
+      if (k < 0 || k >= n) return false;
+      const Dim& d = xt.shape.dims[static_cast<size_t>(start + k)];
+      if (!d.isStatic()) return false;
+      dims.push_back(d.value);
+    }
+    return replaceWithConstants(op, {Tensor::fromVector<int64_t>(DType::I64, index->shape(), dims)}, rw);
+  }
+};
+
 // ConstantOfShape(s) : T[static dims] ==> Constant(splat of its value, or 0.0f)   (cheap to
 // materialise once its shape is static, even when `s` is computed)
 class FoldStaticConstantOfShape : public RewritePattern {
@@ -181,6 +212,7 @@ class ConstantFold : public Pass {
   Status run(Graph& graph, const PassContext& ctx) override {
     PatternList patterns;
     patterns.push_back(std::make_unique<FoldShapeOf>());
+    patterns.push_back(std::make_unique<FoldStaticDimOfShape>());
     patterns.push_back(std::make_unique<FoldStaticConstantOfShape>());
     patterns.push_back(std::make_unique<FoldConstantOperands>(ctx.evaluate));
     // Folding shape arithmetic makes later types static (Reshape(x, Concat(Shape(y)...)) gets

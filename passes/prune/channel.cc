@@ -13,6 +13,7 @@
 #include "ir/builder.h"
 #include "passes/name_set.h"
 #include "passes/pattern.h"
+#include "passes/prune/channel_group.h"
 #include "passes/prune/channel_shapes.h"
 #include "passes/reinfer.h"
 
@@ -20,35 +21,6 @@ namespace dlc::prune {
 namespace {
 
 using passes::constantValue;
-
-// A constant operand that follows a group's channels along `axis`: channel c owns the indices
-// {r·(channels·block) + c·block + j : r < repeat, j < block} of that axis.
-struct Slice {
-  const Op* op = nullptr;
-  int operand = 0;
-  int axis = 0;
-  int64_t block = 1;
-  bool producer_weight = false;  // a producer's weight (what L1/L2 rank)
-  int64_t repeat = 1;
-};
-
-// A Concat's channels are its inputs' channels one after another: a derived group whose kept set
-// is its parts' (a part of group -1 is an input no group covers, kept whole).
-struct Part {
-  int group = -1;
-  int64_t offset = 0, channels = 0;
-};
-
-struct Group {
-  int parent = 0;
-  int64_t channels = 0;
-  std::vector<const Op*> producers, consumers, depthwise, norms;
-  std::vector<Slice> slices;
-  std::vector<ShapeElement> edits;  // Reshape shape elements proportional to the channel count
-  std::vector<Part> parts;  // a Concat's group; empty otherwise
-  bool feeds_concat = false;
-  std::string frozen;
-};
 
 // Where a value carries a group: along `axis`, each channel a block of `block` indices, the
 // pattern `repeat` times (Slice's layout).
@@ -61,21 +33,6 @@ struct Carry {
 };
 
 std::string nodeOf(const Op& op) { return str(op.name(), " '", op.location(), "'"); }
-
-int64_t staticDim(const Value* v, int axis) {
-  const Shape& s = v->type().shape;
-  if (!v->type().isTensor() || !s.ranked || axis < 0 || axis >= s.rank() || !s.dims[axis].isStatic()) return -1;
-  return s.dims[axis].value;
-}
-
-int rankOf(const Value* v) {
-  return v && v->type().isTensor() && v->type().shape.ranked ? v->type().shape.rank() : -1;
-}
-
-const Tensor* f32Constant(const Value* v) {
-  const Tensor* t = v ? constantValue(v) : nullptr;
-  return t && t->dtype() == DType::F32 ? t : nullptr;
-}
 
 class Analysis {
  public:
@@ -102,7 +59,7 @@ class Analysis {
       Group& g = groups_[static_cast<size_t>(root)];
       for (const Op* p : g.producers)
         if (g.frozen.empty() && options_.exclude.count(p->location())) g.frozen = str("excluded by --exclude (", p->location(), ")");
-      if (g.frozen.empty() && g.consumers.empty() && !g.feeds_concat) g.frozen = "no Conv, Gemm or MatMul reads it";
+      if (g.frozen.empty() && g.consumers.empty() && !g.feeds_concat && !g.split) g.frozen = "no Conv, Gemm or MatMul reads it";
     }
     // A shape element two groups would rewrite differently keeps both whole.
     std::map<std::tuple<const Op*, int, int64_t>, int> edited;
@@ -129,6 +86,7 @@ class Analysis {
     }
     // Kept channels: ranked groups first, then Concat groups (in creation order, so nested ones
     // find their parts' sets already chosen).
+    for (size_t k = 0; k < roots.size(); ++k) root_index_[roots[k]] = k;
     if (options_.criterion == Criterion::Taylor && options_.scores.size() != roots.size())
       return Status::error(str("internal error: Taylor scores for ", options_.scores.size(), " channel groups, the model has ", roots.size()));
     for (int pass = 0; pass < 2; ++pass)
@@ -146,7 +104,7 @@ class Analysis {
       for (const Op* c : g.consumers) out.consumers.push_back(c->location());
       out.kept = kept_[root];
       if (g.frozen.empty() && !g.parts.empty() && static_cast<int64_t>(out.kept.size()) == g.channels)
-        g.frozen = "a Concat whose inputs stay whole";
+        g.frozen = g.split ? "a Split whose outputs stay whole" : "a Concat whose inputs stay whole";
       out.frozen = g.frozen;
       for (const Slice& sl : g.slices) out.slices.push_back({sl.op->operand(sl.operand)->name(), sl.axis, sl.block, sl.repeat});
       r.groups.push_back(std::move(out));
@@ -185,7 +143,7 @@ class Analysis {
         const Tensor& t = *f32Constant(op.operand(s.operand));
         Builder b(g.body());
         b.setInsertionPoint(&op);
-        Value* v = b.constant(sliced(t, s.axis, kept, s.block, s.repeat), names.unique(op.operand(s.operand)->name() + "_pruned"));
+        Value* v = b.constant(slicedConstant(t, s.axis, kept, s.block, s.repeat), names.unique(op.operand(s.operand)->name() + "_pruned"));
         op.setOperand(s.operand, v);
       }
       for (const ShapeElement& e : grp.edits) {
@@ -197,6 +155,15 @@ class Analysis {
         b.setInsertionPoint(&op);
         op.setOperand(e.operand, b.constant(t, names.unique(op.operand(e.operand)->name() + "_pruned")));
       }
+      if (grp.split) {  // the Split's sizes: its outputs' kept channels
+        Tensor sizes(DType::I64, {static_cast<int64_t>(grp.parts.size())});
+        for (size_t k = 0; k < grp.parts.size(); ++k)
+          sizes.setInt(static_cast<int64_t>(k), static_cast<int64_t>(kept_[find(grp.parts[k].group)].size()));
+        Op& op = const_cast<Op&>(*grp.split);
+        Builder b(g.body());
+        b.setInsertionPoint(&op);
+        op.setOperands({op.operand(0), b.constant(sizes, names.unique(op.location() + "_split_pruned"))});
+      }
       for (const Op* d : grp.depthwise)  // one group per remaining channel of its (sliced) weight
         const_cast<Op*>(d)->setAttr("group", Attribute::ofInt(f32Constant(d->operand(1))->dim(0)));
     }
@@ -204,25 +171,6 @@ class Analysis {
   }
 
  private:
-  // The axis viewed as [repeat, channels·block]: the repeats become outer rows.
-  static Tensor sliced(const Tensor& t, int axis, const std::vector<int64_t>& kept, int64_t block, int64_t repeat) {
-    std::vector<int64_t> shape = t.shape();
-    const int64_t outer = std::accumulate(shape.begin(), shape.begin() + axis, int64_t{1}, std::multiplies<>()) * repeat;
-    const int64_t inner = std::accumulate(shape.begin() + axis + 1, shape.end(), int64_t{1}, std::multiplies<>());
-    const int64_t dim = shape[static_cast<size_t>(axis)] / repeat;
-    shape[static_cast<size_t>(axis)] = static_cast<int64_t>(kept.size()) * block * repeat;
-    Tensor out(t.dtype(), shape);
-    const size_t es = dtypeSize(t.dtype());
-    const auto* src = static_cast<const uint8_t*>(t.raw());
-    auto* dst = static_cast<uint8_t*>(out.raw());
-    const size_t run = static_cast<size_t>(block * inner) * es;
-    for (int64_t o = 0; o < outer; ++o)
-      for (size_t k = 0; k < kept.size(); ++k)
-        std::memcpy(dst + ((o * static_cast<int64_t>(kept.size()) + static_cast<int64_t>(k)) * block * inner) * static_cast<int64_t>(es),
-                    src + ((o * dim + kept[k] * block) * inner) * static_cast<int64_t>(es), run);
-    return out;
-  }
-
   int find(int g) {
     while (groups_[static_cast<size_t>(g)].parent != g) {
       groups_[static_cast<size_t>(g)].parent = groups_[static_cast<size_t>(groups_[static_cast<size_t>(g)].parent)].parent;
@@ -252,6 +200,8 @@ class Analysis {
     if ((!ga.parts.empty() || !gb.parts.empty()) && ga.frozen.empty()) ga.frozen = "a Concat's channels combined with other channels";
     append(ga.parts, gb.parts);
     ga.feeds_concat = ga.feeds_concat || gb.feeds_concat;
+    if (!ga.split) ga.split = gb.split;
+    if (ga.source < 0) ga.source = gb.source, ga.source_offset = gb.source_offset;
     if (ga.frozen.empty()) ga.frozen = gb.frozen;
     gb.parent = a;
     return a;
@@ -283,8 +233,8 @@ class Analysis {
   bool coarsen(int g, int64_t unit, int64_t outer, const Op& at) {
     const int root = find(g);
     Group& grp = groups_[static_cast<size_t>(root)];
-    if (!grp.parts.empty() || grp.feeds_concat) {
-      freeze(root, str("split into heads by ", nodeOf(at), " but combined by a Concat"));
+    if (!grp.parts.empty() || grp.feeds_concat || grp.source >= 0) {
+      freeze(root, str("split into heads by ", nodeOf(at), " but also a Concat's or a Split's"));
       return false;
     }
     grp.channels /= unit * outer;
@@ -529,7 +479,7 @@ class Analysis {
       case OpKind::Split: {
         int64_t axis = op.getInt("axis", 0);
         if (axis < 0) axis += rank;
-        if (axis == c.axis) return refuse(" along the channels");
+        if (axis == c.axis) return splitChannels(op, c, in, static_cast<int>(axis));
         for (int r = 0; r < op.numResults(); ++r) {
           Dims out = in;
           const Dims typed = typeDims(op.result(r));
@@ -560,6 +510,42 @@ class Analysis {
         return carryOn(op.result(), c, axis, out);
       }
     }
+  }
+
+  // A Split along the channels: each output's channels are a group of their own (ranked with the
+  // input's producers at their offset), and the input's kept set is theirs at their offsets.
+  void splitChannels(const Op& op, const Carry& c, const Dims& in, int axis) {
+    const int root = find(c.group);
+    auto refuse = [&](const std::string& why) { freeze(root, str("split by ", nodeOf(op), why)); };
+    if (!c.plain()) return refuse(" (the channels are blocks)");
+    if (!groups_[static_cast<size_t>(root)].parts.empty() || groups_[static_cast<size_t>(root)].source >= 0)
+      return refuse(" (they are already a Concat's or a Split's)");
+    const int64_t channels = groups_[static_cast<size_t>(root)].channels;
+    std::vector<int64_t> sizes;
+    if (op.numOperands() > 1 && op.operand(1)) {
+      const Tensor* t = constantValue(op.operand(1));
+      if (!t) return refuse(" (its sizes are not constants)");
+      for (int64_t i = 0; i < t->numel(); ++i) sizes.push_back(t->getInt(i));
+    } else if (channels % op.numResults() == 0) {
+      sizes.assign(static_cast<size_t>(op.numResults()), channels / op.numResults());
+    }
+    if (static_cast<int>(sizes.size()) != op.numResults() || std::accumulate(sizes.begin(), sizes.end(), int64_t{0}) != channels)
+      return refuse(" (its sizes do not add up to the channels)");
+    std::vector<Part> parts;
+    int64_t offset = 0;
+    for (int r = 0; r < op.numResults(); ++r) {
+      const int part = newGroup(sizes[static_cast<size_t>(r)]);
+      groups_[static_cast<size_t>(part)].source = root;
+      groups_[static_cast<size_t>(part)].source_offset = offset;
+      parts.push_back({part, offset, sizes[static_cast<size_t>(r)]});
+      Dims out = in;
+      out[static_cast<size_t>(axis)] = sizes[static_cast<size_t>(r)];
+      setCarry(op.result(r), part, axis, 1);
+      dims_[op.result(r)] = out;
+      offset += sizes[static_cast<size_t>(r)];
+    }
+    groups_[static_cast<size_t>(root)].parts = std::move(parts);
+    groups_[static_cast<size_t>(root)].split = &op;
   }
 
   // MatMul of two activations (attention's Q·Kᵀ and P·V): channels on a batch axis pass through;
@@ -668,36 +654,21 @@ class Analysis {
     dims_[op.result()] = out;
   }
 
-  std::vector<int64_t> chooseKept(const Group& g, size_t index) const {
+  std::vector<int64_t> chooseKept(const Group& g, size_t index) {
     std::vector<int64_t> all(static_cast<size_t>(g.channels));
     std::iota(all.begin(), all.end(), 0);
     if (!g.frozen.empty()) return all;
     int64_t keep = g.channels - static_cast<int64_t>(std::floor(options_.sparsity * static_cast<double>(g.channels)));
     keep = std::max(keep, std::min(options_.min_channels, g.channels));
     if (keep >= g.channels) return all;
-    std::vector<double> score(static_cast<size_t>(g.channels), 0.0);
-    const bool gamma = options_.criterion == Criterion::BnGamma && !g.norms.empty();
-    if (options_.criterion == Criterion::Taylor) {
-      const std::vector<double>& given = options_.scores[index];
-      for (size_t c = 0; c < score.size() && c < given.size(); ++c) score[c] = given[c];
-    } else if (gamma) {
-      for (const Op* bn : g.norms) {
-        const Tensor& s = *f32Constant(bn->operand(1));
-        for (int64_t c = 0; c < g.channels; ++c) score[static_cast<size_t>(c)] += std::fabs(s.getDouble(c));
-      }
-    } else {
-      for (const Slice& s : g.slices) {
-        if (!s.producer_weight) continue;
-        const Tensor& w = *f32Constant(s.op->operand(s.operand));
-        std::vector<double> norm(static_cast<size_t>(g.channels), 0.0);
-        const SliceIndex index(w, s.axis, s.block, s.repeat);
-        for (int64_t i = 0; i < w.numel(); ++i) {
-          const double v = w.getDouble(i);
-          norm[static_cast<size_t>(index.channel(i))] += options_.criterion == Criterion::L2 ? v * v : std::fabs(v);
-        }
-        for (int64_t c = 0; c < g.channels; ++c)
-          score[static_cast<size_t>(c)] += options_.criterion == Criterion::L2 ? std::sqrt(norm[static_cast<size_t>(c)]) : norm[static_cast<size_t>(c)];
-      }
+    std::vector<double> score = options_.criterion == Criterion::Taylor ? options_.scores[index] : criterionScores(g, options_.criterion);
+    score.resize(static_cast<size_t>(g.channels), 0.0);
+    if (g.source >= 0) {  // a Split's output: its input's producers rank it too
+      const int src = find(g.source);
+      const std::vector<double> from = options_.criterion == Criterion::Taylor ? options_.scores[root_index_.at(src)]
+                                                                                : criterionScores(groups_[static_cast<size_t>(src)], options_.criterion);
+      for (int64_t c = 0; c < g.channels && g.source_offset + c < static_cast<int64_t>(from.size()); ++c)
+        score[static_cast<size_t>(c)] += from[static_cast<size_t>(g.source_offset + c)];
     }
     std::stable_sort(all.begin(), all.end(), [&](int64_t a, int64_t b) { return score[static_cast<size_t>(a)] > score[static_cast<size_t>(b)]; });
     all.resize(static_cast<size_t>(keep));
@@ -705,7 +676,7 @@ class Analysis {
     return all;
   }
 
-  // Conv/Gemm/MatMul FLOPs (2 per multiply-add, batch 1), before and with the kept channels.
+  // Conv/Gemm/MatMul FLOPs with the kept channels' ratios.
   void flops(ChannelResult& r) {
     std::unordered_map<const Op*, double> in_ratio, out_ratio;
     for (size_t i = 0; i < groups_.size(); ++i) {
@@ -716,33 +687,7 @@ class Analysis {
       for (const Op* c : g.consumers) in_ratio[c] = ratio;
       for (const Op* d : g.depthwise) out_ratio[d] = ratio;
     }
-    auto ratioOf = [](const std::unordered_map<const Op*, double>& m, const Op* op) {
-      auto it = m.find(op);
-      return it == m.end() ? 1.0 : it->second;
-    };
-    for (const auto& owned : g_.body().ops()) {
-      const Op& op = *owned;
-      double f = 0;
-      const Value* y = op.numResults() ? op.result() : nullptr;
-      auto outElements = [&](int skip_from) {  // result elements, batch 1, dims from skip_from on
-        double n = 1;
-        for (int d = skip_from; d < rankOf(y); ++d) n *= std::max<int64_t>(staticDim(y, d), 1);
-        return n;
-      };
-      if (op.kind() == OpKind::Conv) {
-        const Tensor* w = f32Constant(op.operand(1));
-        if (!w || rankOf(y) < 3) continue;
-        f = 2.0 * static_cast<double>(w->numel()) * outElements(2);
-      } else if (op.kind() == OpKind::Gemm || op.kind() == OpKind::MatMul) {
-        const Tensor* b = f32Constant(op.operand(1));
-        if (!b || b->rank() != 2 || rankOf(y) < 1) continue;
-        f = 2.0 * static_cast<double>(b->numel()) * (rankOf(y) >= 2 ? outElements(1) / std::max<int64_t>(staticDim(y, rankOf(y) - 1), 1) : 1.0);
-      } else {
-        continue;
-      }
-      r.flops_before += f;
-      r.flops_after += f * ratioOf(in_ratio, &op) * ratioOf(out_ratio, &op);
-    }
+    countFlops(g_, in_ratio, out_ratio, r);
   }
 
   const Graph& g_;
@@ -751,6 +696,7 @@ class Analysis {
   std::unordered_map<const Value*, Carry> carried_;
   std::unordered_map<const Value*, Dims> dims_;  // dims known here beyond the types (after run-time reshapes)
   std::unordered_map<int, std::vector<int64_t>> kept_;
+  std::unordered_map<int, size_t> root_index_;  // a root group's position in the result
 };
 
 Status checkOptions(const ChannelOptions& o) {

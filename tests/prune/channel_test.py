@@ -77,6 +77,25 @@ class Branches(nn.Module):
         return self.head(torch.relu(self.c(torch.relu(self.norm(cat)))))
 
 
+class Splits(nn.Module):
+    """Split along the channels: a conv's output in two unequal parts with their own branches
+    (a conv, a depthwise conv) concatenated again, and a gated linear unit (split into halves,
+    one gating the other) before the classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem, self.norm = nn.Conv2d(1, 24, 3, padding=1), nn.BatchNorm2d(24)
+        self.a, self.b = nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1, groups=16)
+        self.mix = nn.Conv2d(24, 16, 1)
+        self.glu, self.head = nn.Linear(16, 64), nn.Linear(32, 10)
+
+    def forward(self, x):
+        a, b = torch.split(torch.relu(self.norm(self.stem(x))), [8, 16], dim=1)
+        y = torch.relu(self.mix(torch.cat([torch.relu(self.a(a)), torch.relu(self.b(b))], 1)))
+        u, v = torch.split(self.glu(y.mean((2, 3))), [32, 32], dim=-1)
+        return self.head(u * torch.sigmoid(v))
+
+
 class Attention(nn.Module):
     """A transformer block's attention as Hugging Face writes it (separate Q, K, V; view into
     heads; a mask added to the scores) or fused (one QKV projection split into [3, heads, dim]
@@ -375,6 +394,19 @@ def main():
     rep = check_model(a, ort_dir, "net_flops", net_onnx, x, ["--target-flops", "0.5", "--min-channels", "2"])
     ratio = rep["flops_after"] / rep["flops_before"]
     check(0.4 <= ratio <= 0.5, f"--target-flops 0.5: {ratio:.3f} of the FLOPs left")
+
+    # Split along the channels: each part prunes on its own, the Split's sizes follow.
+    torch.manual_seed(0)
+    splits = Splits().eval()
+    randomize_norms(splits)
+    splits_onnx = os.path.join(a.work, "splits.onnx")
+    export(splits, torch.from_numpy(x), splits_onnx)
+    rep = check_model(a, ort_dir, "splits", splits_onnx, x, ["--sparsity", "0.5", "--min-channels", "2"], expect_pruned_groups=4)
+    parts = sorted((g["channels"], g["kept"]) for g in rep["groups"] if not g["producers"] and g["channels"] in (8, 16, 32))
+    stem = [g for g in rep["groups"] if any("stem" in q for q in g["producers"])]
+    check(stem and stem[0]["kept"] == 4 + 8 and (8, 4) in parts and (16, 8) in parts and (32, 16) in parts,
+          f"the split conv keeps 4 + 8 of its 8 + 16 channels, the gated halves share 16 of 32: stem {[(g['channels'], g['kept']) for g in stem]}, "
+          f"parts {parts}")
 
     # Attention heads: Q, K, V and the output projection lose whole heads together.
     for fused in (False, True):
