@@ -33,6 +33,15 @@ class BackendCase {
   Value* weight(std::vector<int64_t> dims, float lo = -1, float hi = 1, DType dtype = DType::F32) {
     return b_.constant(random(dims, lo, hi, dtype));
   }
+  // A weight with about `density` of its elements nonzero (a pruned layer).
+  Value* sparseWeight(std::vector<int64_t> dims, double density) {
+    Tensor t = random(dims, -1, 1, DType::F32);
+    float* p = static_cast<float*>(t.raw());
+    std::uniform_real_distribution<double> u(0, 1);
+    for (int64_t i = 0; i < t.numel(); ++i)
+      if (u(rng_) >= density) p[i] = 0.0f;
+    return b_.constant(t);
+  }
   Value* scalarOf(DType dtype, double v) { return b_.constant(Tensor::scalar(dtype, v)); }
   Value* scalar(float v) { return b_.constant(Tensor::scalar(DType::F32, v)); }
   Value* ints(std::vector<int64_t> v) {

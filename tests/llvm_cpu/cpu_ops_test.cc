@@ -106,6 +106,52 @@ TEST(CpuOps, MatMulNBits) {
   }
 }
 
+// Pruned weights take the sparse kernel (lower_kernels.cc's sparsePays: 64 rows and 25% nonzero, or
+// 16 rows and 11%): row tiles with a tail, the batch folded into rows, transB, every epilogue (bias,
+// activation, residual), columns without a nonzero, both vector ISAs. DLC_CPU_EXPLAIN says which
+// MatMuls took it, so the test knows the sparse code ran.
+TEST(CpuOps, SparseWeightMatMul) {
+  struct Shape {
+    std::vector<int64_t> a;
+    int64_t n;
+    double density;
+    bool trans_b;
+    const char* activation;  // null: plain MatMul
+    bool residual;
+  };
+  const Shape shapes[] = {{{40, 96}, 70, 0.05, false, nullptr, false},     {{2, 33, 64}, 130, 0.2, false, "Relu", false},
+                          {{17, 50}, 33, 0.05, true, "Gelu", true},         {{128, 768}, 3072, 0.2, false, "Gelu", false},
+                          {{64, 200}, 48, 0.01, false, "none", true},       {{16, 8}, 5, 0.05, true, "Sigmoid", false}};
+  setenv("DLC_CPU_EXPLAIN", "1", 1);
+  uint32_t seed = 400;
+  for (const Shape& s : shapes) {
+    for (const char* cpu : {"", "x86-64-v3"}) {
+      Case c(seed++, cpu);
+      const int64_t k = s.a.back();
+      Value* a = c.input(s.a);
+      Value* w = c.sparseWeight(s.trans_b ? std::vector<int64_t>{s.n, k} : std::vector<int64_t>{k, s.n}, s.density);
+      std::vector<int64_t> y = s.a;
+      y.back() = s.n;
+      if (!s.activation) {
+        c.output(c.op1(OpKind::MatMul, {a, w}));
+      } else {
+        std::vector<Value*> operands{a, w, c.weight({s.n})};
+        if (s.residual) operands.push_back(c.input(y));
+        c.output(c.op1(OpKind::FusedMatMul, operands,
+                       {{"activation", Attribute::ofString(s.activation)}, {"transB", Attribute::ofInt(s.trans_b ? 1 : 0)}}));
+      }
+      const std::string what = str("sparse MatMul ", s.a.size(), "-D A K=", k, " N=", s.n, " density ", s.density,
+                                   s.trans_b ? " transB" : "", " ", s.activation ? s.activation : "plain", s.residual ? " residual" : "",
+                                   " cpu ", cpu);
+      ::testing::internal::CaptureStderr();
+      c.check(what);
+      const std::string err = ::testing::internal::GetCapturedStderr();
+      EXPECT_NE(err.find("sparse kernel"), std::string::npos) << what << ": the sparse kernel was not chosen: " << err;
+    }
+  }
+  unsetenv("DLC_CPU_EXPLAIN");
+}
+
 TEST(CpuOps, Pooling) {
   for (uint32_t seed = 1; seed <= 30; ++seed) {
     Case c(seed, cpuFor(seed));

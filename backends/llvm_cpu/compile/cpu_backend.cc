@@ -82,7 +82,8 @@ Expected<BuiltModule> buildModule(const std::vector<Segment>& segments, const Cp
   // Whole kernels stay calls: inlining each of resnet50's 53 convolutions into its segment gave
   // 17 MB of IR and 6 s of code generation. (Size queries and the scalar math still inline: the
   // former fold to constants, the latter must, for elementwise loops to vectorize.)
-  for (const char* name : {"dlc_k_conv", "dlc_k_conv_pack", "dlc_k_matmul", "dlc_k_matmul_pack_b", "dlc_k_matmul_nbits", "dlc_k_matmul_nbits_pack", "dlc_k_pool2d",
+  for (const char* name : {"dlc_k_conv", "dlc_k_conv_pack", "dlc_k_matmul", "dlc_k_matmul_pack_b", "dlc_k_matmul_nbits", "dlc_k_matmul_nbits_pack",
+                           "dlc_k_matmul_sparse", "dlc_k_matmul_sparse_pack", "dlc_k_pool2d",
                            "dlc_k_row_mean", "dlc_k_channel_affine", "dlc_k_softmax", "dlc_k_layernorm", "dlc_k_attention", "dlc_k_copy"})
     if (llvm::Function* f = m.getFunction(name)) f->addFnAttr(llvm::Attribute::NoInline);
   m.setModuleIdentifier("dlc_model");

@@ -92,6 +92,22 @@ size_t dlc_k_matmul_scratch_bytes(const dlc_matmul_params* p); /* per thread */
 void dlc_k_matmul(const dlc_matmul_params* p, const float* a, const void* b /* packed when b_packed */,
                   const float* bias, const float* residual, float* c, const dlc_cpu_call* call, void* scratch);
 
+/* ---- matrix multiplication by a pruned weight: C[m, n] = epilogue(scale * A[m, k] @ B[k, n]) --
+ * B (trans_b: given as [N, K]) is a constant with `nnz` nonzeros, repacked at load by
+ * dlc_k_matmul_sparse_pack into its nonzeros per output column: int32 starts[n + 1], int32
+ * rows[nnz] (their k), float values[nnz]. A is [M, K] row-major; bias NONE or COL. The product
+ * runs over tiles of rows of A transposed into scratch, one FMA per nonzero and tile vector. */
+typedef struct dlc_matmul_sparse_params {
+  int64_t m, n, k, nnz;
+  int32_t trans_b, reserved;
+  dlc_epilogue ep;
+} dlc_matmul_sparse_params;
+size_t dlc_k_matmul_sparse_packed_bytes(const dlc_matmul_sparse_params* p);
+void dlc_k_matmul_sparse_pack(const dlc_matmul_sparse_params* p, const float* b, void* packed);
+size_t dlc_k_matmul_sparse_scratch_bytes(const dlc_matmul_sparse_params* p); /* per thread */
+void dlc_k_matmul_sparse(const dlc_matmul_sparse_params* p, const float* a, const void* packed_b, const float* bias,
+                         const float* residual, float* c, const dlc_cpu_call* call, void* scratch);
+
 /* ---- weight-only quantized matrix multiplication (MatMulNBits, ir/ops.def) ------------------
  * Y[m, n] = sum_k A[m, k] W[n, k] + bias[n], W block-quantized (ir/nbits_layout.h): `bits`-bit
  * codes B [N][blocks][block * bits / 8], scales [N][blocks], zero points packed u8

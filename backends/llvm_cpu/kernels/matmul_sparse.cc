@@ -1,0 +1,152 @@
+// Matrix multiplication by a pruned (mostly zero) weight (kernels.h): the weight's nonzeros per
+// output column, and tiles of kTile rows of A transposed so that each nonzero B[k][n] is one
+// broadcast times one contiguous row At[k][0:kTile] — FMAs only where the weight is nonzero.
+#include "gemm.h"
+
+using namespace dlc_cpu;
+
+namespace {
+
+constexpr int64_t kTile = 32;  // rows of A per tile: 2 AVX-512 vectors, 4 AVX2 ones, 8 of 4 lanes
+
+struct SparseB {
+  const int32_t* starts;  // [n + 1]
+  const int32_t* rows;    // [nnz]
+  const float* values;    // [nnz]
+};
+
+SparseB view(const dlc_matmul_sparse_params* p, const void* packed) {
+  const int32_t* starts = (const int32_t*)packed;
+  const int32_t* rows = starts + p->n + 1;
+  return SparseB{starts, rows, (const float*)(rows + p->nnz)};
+}
+
+struct Ctx {
+  const dlc_matmul_sparse_params* p;
+  const float* a;
+  SparseB b;
+  const float* bias;
+  const float* res;
+  float* c;
+  char* scratch;
+  size_t scratch_bytes;
+  int64_t m_tiles, n_chunks, items, jobs;
+};
+
+// C[m0:m0+mt, n0:n1] for one tile: At = the tile's rows of A transposed (zero past mt), then per
+// output column the sum over its nonzeros, four at a time into independent accumulators (FMA
+// latency), into Yt[n][kTile]; then Yt transposed into C and the epilogue.
+template <int L>
+DLC_INLINE void tile(const Ctx& x, int64_t m0, int64_t mt, int64_t n0, int64_t n1, float* at, float* yt) {
+  typedef typename Vec<L>::T V;
+  constexpr int NV = kTile / L;
+  const int64_t K = x.p->k, N = x.p->n;
+  for (int64_t i = 0; i < kTile; ++i) {
+    const float* row = x.a + (m0 + i) * K;
+    if (i < mt)
+      for (int64_t k = 0; k < K; ++k) at[k * kTile + i] = row[k];
+    else
+      for (int64_t k = 0; k < K; ++k) at[k * kTile + i] = 0.0f;
+  }
+  const int32_t* starts = x.b.starts;
+  for (int64_t n = n0; n < n1; ++n) {
+    V acc[4][NV];
+#pragma unroll
+    for (int u = 0; u < 4; ++u)
+#pragma unroll
+      for (int j = 0; j < NV; ++j) acc[u][j] = (V)0.0f;
+    int64_t e = starts[n];
+    const int64_t end = starts[n + 1];
+    for (; e + 4 <= end; e += 4) {
+#pragma unroll
+      for (int u = 0; u < 4; ++u) {
+        const V v = (V)x.b.values[e + u];
+        const float* r = at + (int64_t)x.b.rows[e + u] * kTile;
+#pragma unroll
+        for (int j = 0; j < NV; ++j) acc[u][j] = __builtin_elementwise_fma(v, DLC_VLOAD(V, r + j * L), acc[u][j]);
+      }
+    }
+    for (; e < end; ++e) {
+      const V v = (V)x.b.values[e];
+      const float* r = at + (int64_t)x.b.rows[e] * kTile;
+#pragma unroll
+      for (int j = 0; j < NV; ++j) acc[0][j] = __builtin_elementwise_fma(v, DLC_VLOAD(V, r + j * L), acc[0][j]);
+    }
+#pragma unroll
+    for (int j = 0; j < NV; ++j) DLC_VSTORE(V, yt + (n - n0) * kTile + j * L, (acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j]));
+  }
+  float* c = x.c + m0 * N;
+  for (int64_t i = 0; i < mt; ++i)
+    for (int64_t n = n0; n < n1; ++n) c[i * N + n] = yt[(n - n0) * kTile + i];
+  Epilogue ep;
+  ep.act = x.p->ep.act;
+  ep.bias_kind = x.bias ? x.p->ep.bias_kind : DLC_BIAS_NONE;
+  ep.alpha = x.p->ep.alpha;
+  ep.beta = x.p->ep.beta;
+  ep.scale = x.p->ep.scale;
+  ep.bias = x.bias;
+  ep.bias_ld = N;
+  ep.res = x.p->ep.has_residual && x.res ? x.res + m0 * N : nullptr;
+  ep.res_ld = N;
+  apply_epilogue(ep, c + n0, N, 0, n0, mt, n1 - n0);
+}
+
+// Job j runs items [j·items/jobs, (j+1)·items/jobs), item = (row tile, column chunk).
+void job(void* vctx, size_t j) {
+  const Ctx& x = *(const Ctx*)vctx;
+  float* at = (float*)(x.scratch + (size_t)j * x.scratch_bytes);
+  float* yt = at + x.p->k * kTile;
+  const int64_t from = (int64_t)j * x.items / x.jobs, to = ((int64_t)j + 1) * x.items / x.jobs;
+  const int64_t chunk = ceil_div(x.p->n, x.n_chunks);
+  for (int64_t item = from; item < to; ++item) {
+    const int64_t t = item / x.n_chunks, q = item % x.n_chunks;
+    const int64_t m0 = t * kTile, mt = imin(kTile, x.p->m - m0);
+    const int64_t n0 = q * chunk, n1 = imin(x.p->n, n0 + chunk);
+    if (n0 >= n1) continue;
+    if (dlc_cpu_isa == 2) tile<16>(x, m0, mt, n0, n1, at, yt);
+    else if (dlc_cpu_isa == 1) tile<8>(x, m0, mt, n0, n1, at, yt);
+    else tile<4>(x, m0, mt, n0, n1, at, yt);
+  }
+}
+
+}  // namespace
+
+extern "C" size_t dlc_k_matmul_sparse_packed_bytes(const dlc_matmul_sparse_params* p) {
+  return (size_t)(p->n + 1 + p->nnz) * sizeof(int32_t) + (size_t)p->nnz * sizeof(float);
+}
+
+// Never writes past nnz entries, whatever the weight holds.
+extern "C" void dlc_k_matmul_sparse_pack(const dlc_matmul_sparse_params* p, const float* b, void* packed) {
+  int32_t* starts = (int32_t*)packed;
+  int32_t* rows = starts + p->n + 1;
+  float* values = (float*)(rows + p->nnz);
+  int64_t e = 0;
+  for (int64_t n = 0; n < p->n; ++n) {
+    starts[n] = (int32_t)e;
+    for (int64_t k = 0; k < p->k && e < p->nnz; ++k) {
+      const float v = p->trans_b ? b[n * p->k + k] : b[k * p->n + n];
+      if (v != 0.0f) {
+        rows[e] = (int32_t)k;
+        values[e++] = v;
+      }
+    }
+  }
+  starts[p->n] = (int32_t)e;
+}
+
+extern "C" size_t dlc_k_matmul_sparse_scratch_bytes(const dlc_matmul_sparse_params* p) {
+  return (size_t)((p->k + p->n) * kTile) * sizeof(float);
+}
+
+extern "C" void dlc_k_matmul_sparse(const dlc_matmul_sparse_params* p, const float* a, const void* packed_b, const float* bias,
+                                    const float* residual, float* c, const dlc_cpu_call* call, void* scratch) {
+  Ctx x{p, a, view(p, packed_b), bias, residual, c, (char*)scratch, dlc_k_matmul_sparse_scratch_bytes(p), 0, 1, 0, 1};
+  x.m_tiles = ceil_div(p->m, kTile);
+  const int64_t threads = imax(1, call->threads);
+  // Few row tiles: split the columns too, so every thread has work.
+  if (x.m_tiles < threads) x.n_chunks = imin(ceil_div(threads, x.m_tiles), imax(1, p->n / 64));
+  x.items = x.m_tiles * x.n_chunks;
+  x.jobs = imin(threads, x.items);
+  if (x.jobs <= 1) job(&x, 0);
+  else call->parallel_for(call->runtime, (size_t)x.jobs, job, &x);
+}
