@@ -44,6 +44,15 @@ Tensor copyOf(const dlc_tensor& t) {
   return Tensor::fromBytes(dtypeFromOnnxCode(t.dtype).value_or(DType::F32), shape, t.data, t.bytes);
 }
 
+// Binds `t` (whose memory must outlive the binding) to the model input named `name`.
+void bindByName(const runtime::Model& model, runtime::Session& session, const std::string& name, const Tensor& t) {
+  size_t idx = 0;
+  runtime::check(dlc_model_input_find(model.get(), name.c_str(), &idx));
+  std::vector<int64_t> shape;
+  dlc_tensor view = viewOf(t, shape);
+  runtime::check(dlc_session_input_bind(session.get(), idx, &view));
+}
+
 double scalarOf(const dlc_tensor& t) {
   return t.dtype == DLC_DTYPE_F64 ? *static_cast<const double*>(t.data) : *static_cast<const float*>(t.data);
 }
@@ -200,19 +209,8 @@ Expected<std::map<std::string, Tensor>> recomputeBatchNorm(const Graph& forward,
   std::vector<int64_t> order(static_cast<size_t>(train.samples));
   std::iota(order.begin(), order.end(), 0);
   gatherBatch(train, order, 0, batch, batch_data);
-  std::vector<int64_t> shape;
-  for (size_t i : data_arrays) {
-    size_t idx = 0;
-    runtime::check(dlc_model_input_find(model->get(), train.names[i].c_str(), &idx));
-    dlc_tensor t = viewOf(batch_data[i], shape);
-    runtime::check(dlc_session_input_bind(session.get(), idx, &t));
-  }
-  for (const auto& name : stats.state_inputs) {
-    size_t idx = 0;
-    runtime::check(dlc_model_input_find(model->get(), name.c_str(), &idx));
-    dlc_tensor t = viewOf(params.at(name), shape);
-    runtime::check(dlc_session_input_bind(session.get(), idx, &t));
-  }
+  for (size_t i : data_arrays) bindByName(*model, session, train.names[i], batch_data[i]);
+  for (const auto& name : stats.state_inputs) bindByName(*model, session, name, params.at(name));
   std::vector<std::vector<double>> sums(model->outputCount());
   const int64_t batches = train.samples / batch;
   for (int64_t b = 0; b < batches; ++b) {
@@ -253,15 +251,8 @@ Expected<int64_t> forEachGradient(const Graph& forward, const builder::TrainingC
   std::vector<int64_t> order(static_cast<size_t>(data.samples));
   std::iota(order.begin(), order.end(), 0);
   gatherBatch(data, order, 0, batch, batch_data);
-  std::vector<int64_t> shape;
-  auto bind = [&](const std::string& name, const Tensor& t) {
-    size_t idx = 0;
-    runtime::check(dlc_model_input_find(model->get(), name.c_str(), &idx));
-    dlc_tensor view = viewOf(t, shape);
-    runtime::check(dlc_session_input_bind(session.get(), idx, &view));
-  };
-  for (size_t i = 0; i < data.names.size(); ++i) bind(data.names[i], batch_data[i]);
-  for (const auto& [name, value] : step.parameters) bind(name, value);
+  for (size_t i = 0; i < data.names.size(); ++i) bindByName(*model, session, data.names[i], batch_data[i]);
+  for (const auto& [name, value] : step.parameters) bindByName(*model, session, name, value);
   std::map<std::string, Tensor> grads;
   const int64_t batches = data.samples / batch;
   for (int64_t b = 0; b < batches; ++b) {
@@ -347,13 +338,7 @@ Expected<TrainResult> trainModel(const Graph& forward, builder::TrainingConfig c
   std::vector<int64_t> order(static_cast<size_t>(train.samples));
   std::iota(order.begin(), order.end(), 0);
   gatherBatch(train, order, 0, batch, batch_data);
-  std::vector<int64_t> shape;
-  for (size_t i = 0; i < train.names.size(); ++i) {
-    size_t idx = 0;
-    runtime::check(dlc_model_input_find(model->get(), train.names[i].c_str(), &idx));
-    dlc_tensor t = viewOf(batch_data[i], shape);
-    runtime::check(dlc_session_input_bind(session.get(), idx, &t));
-  }
+  for (size_t i = 0; i < train.names.size(); ++i) bindByName(*model, session, train.names[i], batch_data[i]);
   auto metric = [&](const std::string& name) -> int {
     for (size_t i = 0; i < step.metrics.size(); ++i)
       if (step.metrics[i] == name) return static_cast<int>(i + 1);

@@ -219,9 +219,10 @@ llvm::Value* offsetPtr(SegmentEmitter& e, llvm::Value* base, int64_t elements) {
 // --- matrix multiplication by a pruned weight ---------------------------------------------------
 // The sparse kernel replaces the dense one where it is faster: bench/sparse_matmul measures both on
 // one MatMul per shape and sparsity. On this project's 2-core AVX-512 machine (768x3072 and
-// 3072x768 weights, 2026-12-03) the sparse one takes 0.35-0.6x the dense time at 80% zeros from 64
-// rows, 0.25-0.36x at 90%; at 70% zeros 0.7-1.0x (within the noise); with 16 rows it wins only
-// from 90% zeros (0.56x; 1.2x slower at 80%), and with one row never (its row tile is 32 rows).
+// 3072x768 weights, 2026-12-03, three runs) the sparse one takes 0.35-0.6x the dense time at 80%
+// zeros from 64 rows, 0.25-0.36x at 90%; at 70% zeros 0.7-1.0x (within the noise); with 16 rows it
+// wins only from 90% zeros (0.55-0.61x; 1.0-1.2x at 80%), and with one row not reliably even at 95%
+// (its row tile is 32 rows).
 // Hence: from 64 rows with at most 25% nonzero, from 16 rows with at most 11%.
 // DLC_CPU_SPARSE=on (any shape it takes) or off overrides the choice.
 bool sparsePays(int64_t rows, double density) { return (rows >= 64 && density <= 0.25) || (rows >= 16 && density <= 0.11); }
