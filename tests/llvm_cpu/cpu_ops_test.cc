@@ -107,7 +107,7 @@ TEST(CpuOps, MatMulNBits) {
 }
 
 // Pruned weights take the sparse kernel (lower_kernels.cc's sparsePays: 64 rows and 25% nonzero, or
-// 16 rows and 11%): row tiles with a tail, the batch folded into rows, transB, every epilogue (bias,
+// 16 rows and 11%), in MatMuls and pointwise convolutions: row tiles with a tail, the batch folded into rows, transB, every epilogue (bias,
 // activation, residual), columns without a nonzero, both vector ISAs. DLC_CPU_EXPLAIN says which
 // MatMuls took it, so the test knows the sparse code ran.
 TEST(CpuOps, SparseWeightMatMul) {
@@ -147,6 +147,31 @@ TEST(CpuOps, SparseWeightMatMul) {
       c.check(what);
       const std::string err = ::testing::internal::GetCapturedStderr();
       EXPECT_NE(err.find("sparse kernel"), std::string::npos) << what << ": the sparse kernel was not chosen: " << err;
+    }
+  }
+  // Pointwise convolutions: the same kernel per image, X and Y in NCHW (bias per channel, ReLU,
+  // the residual of a bottleneck block), and one with too few positions per image to take it.
+  struct ConvShape {
+    std::vector<int64_t> x;
+    int64_t oc;
+    double density;
+    bool residual;
+    bool sparse;
+  };
+  const ConvShape convs[] = {{{2, 64, 9, 9}, 48, 0.2, false, true}, {{1, 40, 14, 14}, 96, 0.05, true, true},
+                             {{3, 16, 5, 7}, 24, 0.05, false, true}, {{1, 32, 3, 3}, 8, 0.05, false, false}};
+  for (const ConvShape& s : convs) {
+    for (const char* cpu : {"", "x86-64-v3"}) {
+      Case c(seed++, cpu);
+      std::vector<Value*> operands{c.input(s.x), c.sparseWeight({s.oc, s.x[1], 1, 1}, s.density), c.weight({s.oc})};
+      if (s.residual) operands.push_back(c.input({s.x[0], s.oc, s.x[2], s.x[3]}));
+      c.output(c.op1(OpKind::FusedConv, operands, {{"activation", Attribute::ofString("Relu")}}));
+      const std::string what = str("sparse 1x1 conv ", s.x[1], "->", s.oc, " on ", s.x[0], "x", s.x[2], "x", s.x[3], " density ", s.density,
+                                   s.residual ? " residual" : "", " cpu ", cpu);
+      ::testing::internal::CaptureStderr();
+      c.check(what);
+      const std::string err = ::testing::internal::GetCapturedStderr();
+      EXPECT_EQ(err.find("sparse kernel") != std::string::npos, s.sparse) << what << ": " << err;
     }
   }
   unsetenv("DLC_CPU_EXPLAIN");

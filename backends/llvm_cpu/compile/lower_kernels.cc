@@ -57,6 +57,62 @@ Expected<dlc_epilogue> epilogueOf(const Op& op) {
   return ep;
 }
 
+// --- matrix multiplication by a pruned weight ---------------------------------------------------
+// The sparse kernel replaces the dense one where it is faster: bench/sparse_matmul measures both on
+// one MatMul per shape and sparsity. On this project's 2-core AVX-512 machine (768x3072 and
+// 3072x768 weights, 2026-12-03, three runs) the sparse one takes 0.35-0.6x the dense time at 80%
+// zeros from 64 rows, 0.25-0.36x at 90%; at 70% zeros 0.7-1.0x (within the noise); with 16 rows it
+// wins only from 90% zeros (0.55-0.61x; 1.0-1.2x at 80%), and with one row not reliably even at 95%
+// (its row tile is 32 rows).
+// Hence: from 64 rows with at most 25% nonzero, from 16 rows with at most 11%.
+// DLC_CPU_SPARSE=on (any shape it takes) or off overrides the choice.
+bool sparsePays(int64_t rows, double density) { return (rows >= 64 && density <= 0.25) || (rows >= 16 && density <= 0.11); }
+
+// The weight's nonzero count when the sparse kernel should multiply by it (`rows` rows of A).
+std::optional<int64_t> sparseNonzeros(const Op& op, const Value* weight, int64_t rows) {
+  const char* mode = std::getenv("DLC_CPU_SPARSE");
+  if (mode && std::strcmp(mode, "off") == 0) return std::nullopt;
+  const bool forced = mode && std::strcmp(mode, "on") == 0;
+  if (!forced && !sparsePays(rows, 0.0)) return std::nullopt;  // before counting: too few rows at any density
+  if (!isConstant(weight)) return std::nullopt;
+  Expected<Tensor> w = constantOpValue(*weight->definingOp());
+  if (!w.ok() || w->dtype() != DType::F32) return std::nullopt;
+  const float* v = static_cast<const float*>(w->raw());
+  int64_t nnz = 0;
+  for (int64_t i = 0; i < w->numel(); ++i) nnz += v[i] != 0.0f;
+  if (nnz >= (int64_t{1} << 31) || (!forced && !sparsePays(rows, static_cast<double>(nnz) / static_cast<double>(w->numel()))))
+    return std::nullopt;
+  if (std::getenv("DLC_CPU_EXPLAIN"))
+    std::fprintf(stderr, "cpu: %s: sparse kernel (%lld of %lld weights nonzero)\n", where(op).c_str(), static_cast<long long>(nnz),
+                 static_cast<long long>(w->numel()));
+  return nnz;
+}
+
+// A pointwise convolution (1x1, stride 1, no padding, one group) is the sparse product per image:
+// Y[b] [OC, HW] = W [OC, IC] X[b] [IC, HW], A and C transposed, W as [N, K].
+std::optional<dlc_matmul_sparse_params> sparseConvParams(const dlc_conv_params& c, const Op& op) {
+  if (c.kernel_h != 1 || c.kernel_w != 1 || c.stride_h != 1 || c.stride_w != 1 || c.pad_top || c.pad_left || c.groups != 1 ||
+      c.out_h != c.in_h || c.out_w != c.in_w)
+    return std::nullopt;
+  const int64_t hw = c.out_h * c.out_w;
+  std::optional<int64_t> nnz = sparseNonzeros(op, op.operand(1), hw);
+  if (!nnz) return std::nullopt;
+  dlc_matmul_sparse_params sp{};
+  sp.batch = c.batch, sp.m = hw, sp.n = c.out_c, sp.k = c.in_c, sp.nnz = *nnz;
+  sp.a_batch_stride = c.in_c * hw, sp.c_batch_stride = c.out_c * hw;
+  sp.trans_b = 1, sp.a_trans = 1, sp.c_trans = 1, sp.ep = c.ep;
+  return sp;
+}
+
+Status emitSparseMatMul(SegmentEmitter& e, const Op& op, const dlc_matmul_sparse_params& sp) {
+  llvm::Constant* p = e.params(sp);
+  llvm::Value* b = e.packedWeight("dlc_k_matmul_sparse_packed_bytes", "dlc_k_matmul_sparse_pack", p, op.operand(1));
+  llvm::Value* scratch = e.scratch("dlc_k_matmul_sparse_scratch_bytes", p);
+  e.b().CreateCall(e.kernel("dlc_k_matmul_sparse"), {p, e.ptr(op.operand(0)), b, ptrOrNull(e, op.operand(2)), ptrOrNull(e, op.operand(3)),
+                                                     e.ptr(op.result()), e.call(), scratch});
+  return Status::success();
+}
+
 // --- convolution -------------------------------------------------------------------------------
 Expected<dlc_conv_params> convParams(const Op& op) {
   DLC_RETURN_IF_ERROR(checkF32(op));
@@ -115,6 +171,7 @@ Status checkConv(const Op& op) { return convParams(op).status(); }
 
 Status emitConv(SegmentEmitter& e, const Op& op) {
   DLC_ASSIGN_OR_RETURN(dlc_conv_params c, convParams(op));
+  if (std::optional<dlc_matmul_sparse_params> sp = sparseConvParams(c, op)) return emitSparseMatMul(e, op, *sp);
   llvm::Constant* p = e.params(c);
   llvm::Value* w = e.packedWeight("dlc_k_conv_packed_bytes", "dlc_k_conv_pack", p, op.operand(1));
   llvm::Value* scratch = e.scratch("dlc_k_conv_scratch_bytes", p);
@@ -216,47 +273,17 @@ llvm::Value* offsetPtr(SegmentEmitter& e, llvm::Value* base, int64_t elements) {
   return elements ? e.b().CreateGEP(e.b().getFloatTy(), base, e.b().getInt64(elements)) : base;
 }
 
-// --- matrix multiplication by a pruned weight ---------------------------------------------------
-// The sparse kernel replaces the dense one where it is faster: bench/sparse_matmul measures both on
-// one MatMul per shape and sparsity. On this project's 2-core AVX-512 machine (768x3072 and
-// 3072x768 weights, 2026-12-03, three runs) the sparse one takes 0.35-0.6x the dense time at 80%
-// zeros from 64 rows, 0.25-0.36x at 90%; at 70% zeros 0.7-1.0x (within the noise); with 16 rows it
-// wins only from 90% zeros (0.55-0.61x; 1.0-1.2x at 80%), and with one row not reliably even at 95%
-// (its row tile is 32 rows).
-// Hence: from 64 rows with at most 25% nonzero, from 16 rows with at most 11%.
-// DLC_CPU_SPARSE=on (any shape it takes) or off overrides the choice.
-bool sparsePays(int64_t rows, double density) { return (rows >= 64 && density <= 0.25) || (rows >= 16 && density <= 0.11); }
-
+// The sparse kernel for a MatMul by a shared constant weight, where it pays.
 std::optional<dlc_matmul_sparse_params> sparseParams(const MatMulPlan& plan, const Op& op) {
   const dlc_matmul_params& m = plan.p;
   if (!m.b_packed || m.batch != 1 || m.trans_a || plan.calls.size() != 1) return std::nullopt;
   if (m.ep.bias_kind != DLC_BIAS_NONE && m.ep.bias_kind != DLC_BIAS_COL) return std::nullopt;
-  const char* mode = std::getenv("DLC_CPU_SPARSE");
-  if (mode && std::strcmp(mode, "off") == 0) return std::nullopt;
-  const bool forced = mode && std::strcmp(mode, "on") == 0;
-  if (!forced && !sparsePays(m.m, 0.0)) return std::nullopt;  // before counting: too few rows at any density
-  Expected<Tensor> w = constantOpValue(*op.operand(1)->definingOp());
-  if (!w.ok() || w->dtype() != DType::F32 || w->numel() != m.k * m.n) return std::nullopt;
-  const float* v = static_cast<const float*>(w->raw());
-  int64_t nnz = 0;
-  for (int64_t i = 0; i < w->numel(); ++i) nnz += v[i] != 0.0f;
-  if (nnz >= (int64_t{1} << 31) || (!forced && !sparsePays(m.m, static_cast<double>(nnz) / static_cast<double>(w->numel()))))
-    return std::nullopt;
+  if (numel(shapeOf(op.operand(1))) != m.k * m.n) return std::nullopt;
+  std::optional<int64_t> nnz = sparseNonzeros(op, op.operand(1), m.m);
+  if (!nnz) return std::nullopt;
   dlc_matmul_sparse_params sp{};
-  sp.m = m.m, sp.n = m.n, sp.k = m.k, sp.nnz = nnz, sp.trans_b = m.trans_b, sp.ep = m.ep;
-  if (std::getenv("DLC_CPU_EXPLAIN"))
-    std::fprintf(stderr, "cpu: %s: sparse kernel (%lld of %lld weights nonzero)\n", where(op).c_str(), static_cast<long long>(nnz),
-                 static_cast<long long>(w->numel()));
+  sp.batch = 1, sp.m = m.m, sp.n = m.n, sp.k = m.k, sp.nnz = *nnz, sp.trans_b = m.trans_b, sp.ep = m.ep;
   return sp;
-}
-
-Status emitSparseMatMul(SegmentEmitter& e, const Op& op, const dlc_matmul_sparse_params& sp) {
-  llvm::Constant* p = e.params(sp);
-  llvm::Value* b = e.packedWeight("dlc_k_matmul_sparse_packed_bytes", "dlc_k_matmul_sparse_pack", p, op.operand(1));
-  llvm::Value* scratch = e.scratch("dlc_k_matmul_sparse_scratch_bytes", p);
-  e.b().CreateCall(e.kernel("dlc_k_matmul_sparse"), {p, e.ptr(op.operand(0)), b, ptrOrNull(e, op.operand(2)), ptrOrNull(e, op.operand(3)),
-                                                     e.ptr(op.result()), e.call(), scratch});
-  return Status::success();
 }
 
 Status emitMatMul(SegmentEmitter& e, const Op& op) {

@@ -95,11 +95,14 @@ void dlc_k_matmul(const dlc_matmul_params* p, const float* a, const void* b /* p
 /* ---- matrix multiplication by a pruned weight: C[m, n] = epilogue(scale * A[m, k] @ B[k, n]) --
  * B (trans_b: given as [N, K]) is a constant with `nnz` nonzeros, repacked at load by
  * dlc_k_matmul_sparse_pack into its nonzeros per output column: int32 starts[n + 1], int32
- * rows[nnz] (their k), float values[nnz]. A is [M, K] row-major; bias NONE or COL. The product
- * runs over tiles of rows of A transposed into scratch, one FMA per nonzero and tile vector. */
+ * rows[nnz] (their k), float values[nnz]. A is [M, K] row-major, or (a_trans) [K, M]; C is
+ * [M, n] (bias NONE or COL), or (c_trans) [N, M] (bias NONE or ROW): with both, `batch` images of a
+ * pointwise convolution, Y[b] [OC, HW] = W [OC, IC] X[b] [IC, HW]. The product runs over tiles of
+ * rows of A transposed into scratch, one FMA per nonzero and tile vector. */
 typedef struct dlc_matmul_sparse_params {
-  int64_t m, n, k, nnz;
-  int32_t trans_b, reserved;
+  int64_t batch, m, n, k, nnz;
+  int64_t a_batch_stride, c_batch_stride; /* elements between images */
+  int32_t trans_b, a_trans, c_trans, reserved;
   dlc_epilogue ep;
 } dlc_matmul_sparse_params;
 size_t dlc_k_matmul_sparse_packed_bytes(const dlc_matmul_sparse_params* p);

@@ -33,20 +33,35 @@ struct Ctx {
   int64_t m_tiles, n_chunks, items, jobs;
 };
 
+// One image's operands.
+struct Image {
+  const float* a;
+  const float* res;
+  float* c;
+};
+
 // C[m0:m0+mt, n0:n1] for one tile: At = the tile's rows of A transposed (zero past mt), then per
 // output column the sum over its nonzeros, four at a time into independent accumulators (FMA
 // latency), into Yt[n][kTile]; then Yt transposed into C and the epilogue.
 template <int L>
-DLC_INLINE void tile(const Ctx& x, int64_t m0, int64_t mt, int64_t n0, int64_t n1, float* at, float* yt) {
+DLC_INLINE void tile(const Ctx& x, const Image& im, int64_t m0, int64_t mt, int64_t n0, int64_t n1, float* at, float* yt) {
   typedef typename Vec<L>::T V;
   constexpr int NV = kTile / L;
-  const int64_t K = x.p->k, N = x.p->n;
-  for (int64_t i = 0; i < kTile; ++i) {
-    const float* row = x.a + (m0 + i) * K;
-    if (i < mt)
-      for (int64_t k = 0; k < K; ++k) at[k * kTile + i] = row[k];
-    else
-      for (int64_t k = 0; k < K; ++k) at[k * kTile + i] = 0.0f;
+  const int64_t K = x.p->k, N = x.p->n, M = x.p->m;
+  if (x.p->a_trans) {  // A is [K, M]: each k's tile row is a contiguous run
+    for (int64_t k = 0; k < K; ++k) {
+      const float* src = im.a + k * M + m0;
+      float* dst = at + k * kTile;
+      for (int64_t i = 0; i < kTile; ++i) dst[i] = i < mt ? src[i] : 0.0f;
+    }
+  } else {
+    for (int64_t i = 0; i < kTile; ++i) {
+      const float* row = im.a + (m0 + i) * K;
+      if (i < mt)
+        for (int64_t k = 0; k < K; ++k) at[k * kTile + i] = row[k];
+      else
+        for (int64_t k = 0; k < K; ++k) at[k * kTile + i] = 0.0f;
+    }
   }
   const int32_t* starts = x.b.starts;
   for (int64_t n = n0; n < n1; ++n) {
@@ -75,9 +90,6 @@ DLC_INLINE void tile(const Ctx& x, int64_t m0, int64_t mt, int64_t n0, int64_t n
 #pragma unroll
     for (int j = 0; j < NV; ++j) DLC_VSTORE(V, yt + (n - n0) * kTile + j * L, (acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j]));
   }
-  float* c = x.c + m0 * N;
-  for (int64_t i = 0; i < mt; ++i)
-    for (int64_t n = n0; n < n1; ++n) c[i * N + n] = yt[(n - n0) * kTile + i];
   Epilogue ep;
   ep.act = x.p->ep.act;
   ep.bias_kind = x.bias ? x.p->ep.bias_kind : DLC_BIAS_NONE;
@@ -85,13 +97,26 @@ DLC_INLINE void tile(const Ctx& x, int64_t m0, int64_t mt, int64_t n0, int64_t n
   ep.beta = x.p->ep.beta;
   ep.scale = x.p->ep.scale;
   ep.bias = x.bias;
+  const bool has_res = x.p->ep.has_residual && im.res;
+  if (x.p->c_trans) {  // C is [N, M]: tile row n is a contiguous run; the epilogue's rows are n
+    for (int64_t n = n0; n < n1; ++n)
+      for (int64_t i = 0; i < mt; ++i) im.c[n * M + m0 + i] = yt[(n - n0) * kTile + i];
+    ep.bias_ld = M;
+    ep.res = has_res ? im.res : nullptr;
+    ep.res_ld = M;
+    apply_epilogue(ep, im.c + n0 * M + m0, M, n0, m0, n1 - n0, mt);
+    return;
+  }
+  float* c = im.c + m0 * N;
+  for (int64_t i = 0; i < mt; ++i)
+    for (int64_t n = n0; n < n1; ++n) c[i * N + n] = yt[(n - n0) * kTile + i];
   ep.bias_ld = N;
-  ep.res = x.p->ep.has_residual && x.res ? x.res + m0 * N : nullptr;
+  ep.res = has_res ? im.res + m0 * N : nullptr;
   ep.res_ld = N;
   apply_epilogue(ep, c + n0, N, 0, n0, mt, n1 - n0);
 }
 
-// Job j runs items [j·items/jobs, (j+1)·items/jobs), item = (row tile, column chunk).
+// Job j runs items [j·items/jobs, (j+1)·items/jobs), item = (image, row tile, column chunk).
 void job(void* vctx, size_t j) {
   const Ctx& x = *(const Ctx*)vctx;
   float* at = (float*)(x.scratch + (size_t)j * x.scratch_bytes);
@@ -99,13 +124,14 @@ void job(void* vctx, size_t j) {
   const int64_t from = (int64_t)j * x.items / x.jobs, to = ((int64_t)j + 1) * x.items / x.jobs;
   const int64_t chunk = ceil_div(x.p->n, x.n_chunks);
   for (int64_t item = from; item < to; ++item) {
-    const int64_t t = item / x.n_chunks, q = item % x.n_chunks;
+    const int64_t b = item / (x.m_tiles * x.n_chunks), t = item / x.n_chunks % x.m_tiles, q = item % x.n_chunks;
+    const Image im{x.a + b * x.p->a_batch_stride, x.res ? x.res + b * x.p->c_batch_stride : nullptr, x.c + b * x.p->c_batch_stride};
     const int64_t m0 = t * kTile, mt = imin(kTile, x.p->m - m0);
     const int64_t n0 = q * chunk, n1 = imin(x.p->n, n0 + chunk);
     if (n0 >= n1) continue;
-    if (dlc_cpu_isa == 2) tile<16>(x, m0, mt, n0, n1, at, yt);
-    else if (dlc_cpu_isa == 1) tile<8>(x, m0, mt, n0, n1, at, yt);
-    else tile<4>(x, m0, mt, n0, n1, at, yt);
+    if (dlc_cpu_isa == 2) tile<16>(x, im, m0, mt, n0, n1, at, yt);
+    else if (dlc_cpu_isa == 1) tile<8>(x, im, m0, mt, n0, n1, at, yt);
+    else tile<4>(x, im, m0, mt, n0, n1, at, yt);
   }
 }
 
@@ -142,10 +168,10 @@ extern "C" void dlc_k_matmul_sparse(const dlc_matmul_sparse_params* p, const flo
                                     const float* residual, float* c, const dlc_cpu_call* call, void* scratch) {
   Ctx x{p, a, view(p, packed_b), bias, residual, c, (char*)scratch, dlc_k_matmul_sparse_scratch_bytes(p), 0, 1, 0, 1};
   x.m_tiles = ceil_div(p->m, kTile);
-  const int64_t threads = imax(1, call->threads);
+  const int64_t threads = imax(1, call->threads), tiles = imax(1, p->batch) * x.m_tiles;
   // Few row tiles: split the columns too, so every thread has work.
-  if (x.m_tiles < threads) x.n_chunks = imin(ceil_div(threads, x.m_tiles), imax(1, p->n / 64));
-  x.items = x.m_tiles * x.n_chunks;
+  if (tiles < threads) x.n_chunks = imin(ceil_div(threads, tiles), imax(1, p->n / 64));
+  x.items = tiles * x.n_chunks;
   x.jobs = imin(threads, x.items);
   if (x.jobs <= 1) job(&x, 0);
   else call->parallel_for(call->runtime, (size_t)x.jobs, job, &x);
