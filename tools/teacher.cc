@@ -9,6 +9,7 @@
 #include "ir/clone.h"
 #include "tools/artifact.h"
 #include "tools/cli.h"
+#include "tools/progress.h"
 
 namespace dlc::cli {
 
@@ -42,7 +43,9 @@ Status addTeacherLogits(const std::string& path, const TrainRun& run, const Type
   std::unique_ptr<runtime::Model> model;
   std::unique_ptr<runtime::Session> session;
   int64_t compiled_for = -1;
+  ProgressBar bar(run.progress);
   for (int64_t from = 0; from < data.samples; from += batch) {
+    bar.update("teacher", from, data.samples, "samples");
     const int64_t n = std::min(batch, data.samples - from);
     if (n != compiled_for) {  // the full batch, then once more for a shorter last one
       std::vector<std::string> shapes;
@@ -87,6 +90,7 @@ Status addTeacherLogits(const std::string& path, const TrainRun& run, const Type
       for (int64_t e = 0; e < t.numel(); ++e) out.setDouble(from * per + e, t.getDouble(e));
     }
   }
+  bar.clear();
   data.names.push_back(builder::kTeacherLogits);
   data.arrays.push_back(std::move(out));
   std::cerr << "dlc: teacher " << path << ": logits of " << data.samples << " samples in " << std::fixed;

@@ -255,7 +255,9 @@ Expected<int64_t> forEachGradient(const Graph& forward, const builder::TrainingC
   for (const auto& [name, value] : step.parameters) bindByName(*model, session, name, value);
   std::map<std::string, Tensor> grads;
   const int64_t batches = data.samples / batch;
+  ProgressBar bar(run.progress);
   for (int64_t b = 0; b < batches; ++b) {
+    bar.update("gradients", b, batches, "");
     gatherBatch(data, order, b * batch, batch, batch_data);
     try {
       session.run();
@@ -265,6 +267,7 @@ Expected<int64_t> forEachGradient(const Graph& forward, const builder::TrainingC
     for (size_t k = 0; k < step.parameters.size(); ++k) grads[step.parameters[k].first] = copyOf(session.output(k + 1));
     each(grads);
   }
+  bar.clear();
   return batches;
 }
 

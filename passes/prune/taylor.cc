@@ -28,11 +28,12 @@ void TaylorImportance::addBatch(const std::map<std::string, Tensor>& gradients) 
   for (size_t k = 0; k < sums_.size(); ++k) batch[k].assign(sums_[k].size(), 0.0);
   for (const Term& t : terms_) {
     auto it = gradients.find(t.name);
-    if (it == gradients.end() || it->second.numel() != t.value->numel()) continue;
+    if (it == gradients.end() || it->second.dtype() != DType::F32 || it->second.numel() != t.value->numel()) continue;
     const float* w = static_cast<const float*>(t.value->raw());
-    const Tensor& g = it->second;
+    const float* g = static_cast<const float*>(it->second.raw());
     std::vector<double>& sum = batch[t.group];
-    for (int64_t i = 0; i < g.numel(); ++i) sum[static_cast<size_t>(t.index.channel(i))] += g.getDouble(i) * static_cast<double>(w[i]);
+    for (int64_t i = 0; i < it->second.numel(); ++i)
+      sum[static_cast<size_t>(t.index.channel(i))] += static_cast<double>(g[i]) * static_cast<double>(w[i]);
   }
   for (size_t k = 0; k < sums_.size(); ++k)
     for (size_t c = 0; c < sums_[k].size(); ++c) sums_[k][c] += batch[k][c] * batch[k][c];
