@@ -1,6 +1,7 @@
 // The one interface every backend implements for `dlc compile`, and the registry of backends.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -27,6 +28,9 @@ struct NativeSection {
 struct CompileOptions {
   std::string cpu;     // --cpu (code-generating backends)
   std::string triple;  // --triple
+  // When set, the backend lowers only the top-level ops this accepts (another backend compiles the
+  // rest: see Backend::prefers).
+  std::function<bool(const Op&)> take;
 };
 
 // Consecutive top-level ops that run as one step. Its inputs are the values the ops use from
@@ -49,6 +53,9 @@ class Backend {
   virtual ~Backend() = default;
   virtual const char* name() const = 0;
   virtual bool supports(const Op& op) const = 0;
+  // Whether this backend has a kernel for `op` faster than another CPU backend's usual one (the cpu
+  // target's sparse-weight kernels), so that the other hands it the op (CompileOptions::take).
+  virtual bool prefers(const Op&) const { return false; }
   virtual Expected<ArtifactParts> compile(const Graph& graph, const CompileOptions& options) const = 0;
 };
 

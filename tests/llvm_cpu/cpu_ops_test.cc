@@ -106,7 +106,7 @@ TEST(CpuOps, MatMulNBits) {
   }
 }
 
-// Pruned weights take the sparse kernel (lower_kernels.cc's sparsePays: 64 rows and 25% nonzero, or
+// Pruned weights take the sparse kernel (lower_kernels.cc's sparseMaxDensity: 64 rows and 25% nonzero, or
 // 16 rows and 11%), in MatMuls and pointwise convolutions: row tiles with a tail, the batch folded into rows, transB, every epilogue (bias,
 // activation, residual), columns without a nonzero, both vector ISAs. DLC_CPU_EXPLAIN says which
 // MatMuls took it, so the test knows the sparse code ran.
@@ -172,6 +172,60 @@ TEST(CpuOps, SparseWeightMatMul) {
       c.check(what);
       const std::string err = ::testing::internal::GetCapturedStderr();
       EXPECT_EQ(err.find("sparse kernel") != std::string::npos, s.sparse) << what << ": " << err;
+    }
+  }
+  unsetenv("DLC_CPU_EXPLAIN");
+}
+
+// Every other convolution of one group takes the sparse convolution kernel (conv_sparse.cc; at most
+// 20% nonzero, 12% for strided windows: sparseConvMaxDensity): 3x3
+// with padding (grid columns dropped at each row's end), strided ones (2 and 4 stride phases of 4,
+// and 1 of 4 for a 1x1 stride-2 shortcut), dilated, asymmetric strides and pads, one row (as 1-D ones run), bands
+// of rows with a short last band (large inputs), the batch, and the epilogues.
+TEST(CpuOps, SparseWeightConv) {
+  struct ConvShape {
+    std::vector<int64_t> x;
+    int64_t oc, kh, kw;
+    std::vector<int64_t> strides, dilations, pads;
+    double density;
+    const char* activation;  // null: plain Conv without bias
+    bool residual;
+  };
+  const ConvShape convs[] = {
+      {{1, 16, 12, 12}, 24, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 0.15, "Relu", false},
+      {{2, 24, 17, 13}, 20, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 0.08, "Relu", true},
+      {{1, 32, 14, 14}, 48, 1, 1, {2, 2}, {1, 1}, {0, 0, 0, 0}, 0.05, nullptr, false},
+      {{1, 8, 20, 19}, 12, 5, 5, {1, 1}, {2, 2}, {4, 4, 4, 4}, 0.15, "Sigmoid", false},
+      {{1, 12, 15, 21}, 16, 3, 2, {1, 2}, {1, 1}, {0, 1, 2, 0}, 0.08, "none", true},
+      {{1, 6, 9, 31}, 10, 7, 7, {4, 3}, {1, 1}, {3, 3, 3, 3}, 0.08, "Gelu", false},
+      {{1, 64, 56, 56}, 64, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 0.1, "Relu", true},
+      {{1, 3, 40, 40}, 16, 7, 7, {2, 2}, {1, 1}, {3, 3, 3, 3}, 0.08, nullptr, false},
+      {{2, 10, 1, 90}, 14, 1, 3, {1, 1}, {1, 1}, {0, 1, 0, 1}, 0.1, "Relu", false},
+  };
+  setenv("DLC_CPU_EXPLAIN", "1", 1);
+  uint32_t seed = 500;
+  for (const ConvShape& s : convs) {
+    for (const char* cpu : {"", "x86-64-v3"}) {
+      Case c(seed++, cpu);
+      const int64_t oh = (s.x[2] + s.pads[0] + s.pads[2] - (s.kh - 1) * s.dilations[0] - 1) / s.strides[0] + 1;
+      const int64_t ow = (s.x[3] + s.pads[1] + s.pads[3] - (s.kw - 1) * s.dilations[1] - 1) / s.strides[1] + 1;
+      std::map<std::string, Attribute> attrs{{"strides", Attribute::ofInts(s.strides)},
+                                             {"dilations", Attribute::ofInts(s.dilations)},
+                                             {"pads", Attribute::ofInts(s.pads)}};
+      std::vector<Value*> operands{c.input(s.x), c.sparseWeight({s.oc, s.x[1], s.kh, s.kw}, s.density)};
+      if (s.activation) {
+        operands.push_back(c.weight({s.oc}));
+        if (s.residual) operands.push_back(c.input({s.x[0], s.oc, oh, ow}));
+        attrs["activation"] = Attribute::ofString(s.activation);
+      }
+      c.output(c.op1(s.activation ? OpKind::FusedConv : OpKind::Conv, operands, attrs));
+      const std::string what = str("sparse ", s.kh, "x", s.kw, " conv ", s.x[1], "->", s.oc, " on ", s.x[0], "x", s.x[2], "x", s.x[3],
+                                   " stride ", s.strides[0], ",", s.strides[1], " dilation ", s.dilations[0], " density ", s.density,
+                                   s.activation ? s.activation : " plain", s.residual ? " residual" : "", " cpu ", cpu);
+      ::testing::internal::CaptureStderr();
+      c.check(what);
+      const std::string err = ::testing::internal::GetCapturedStderr();
+      EXPECT_NE(err.find("sparse kernel"), std::string::npos) << what << ": the sparse kernel was not chosen: " << err;
     }
   }
   unsetenv("DLC_CPU_EXPLAIN");

@@ -37,7 +37,7 @@ bool lowers(const Op& op) {
   return s.ok();
 }
 
-std::vector<Segment> planSegments(const Graph& graph) {
+std::vector<Segment> planSegments(const Graph& graph, const std::function<bool(const Op&)>& take) {
   std::vector<Segment> segments;
   std::vector<const Op*> run;
   auto flush = [&] {
@@ -55,7 +55,7 @@ std::vector<Segment> planSegments(const Graph& graph) {
   const bool split = std::getenv("DLC_CPU_SPLIT") != nullptr;
   for (const auto& op : graph.body().ops()) {
     if (op->kind() == OpKind::Constant) continue;  // weights: a segment goes on past them
-    if (lowers(*op)) {
+    if ((!take || take(*op)) && lowers(*op)) {
       run.push_back(op.get());
       if (split) flush();
     } else {
@@ -83,7 +83,7 @@ Expected<BuiltModule> buildModule(const std::vector<Segment>& segments, const Cp
   // 17 MB of IR and 6 s of code generation. (Size queries and the scalar math still inline: the
   // former fold to constants, the latter must, for elementwise loops to vectorize.)
   for (const char* name : {"dlc_k_conv", "dlc_k_conv_pack", "dlc_k_matmul", "dlc_k_matmul_pack_b", "dlc_k_matmul_nbits", "dlc_k_matmul_nbits_pack",
-                           "dlc_k_matmul_sparse", "dlc_k_matmul_sparse_pack", "dlc_k_pool2d",
+                           "dlc_k_matmul_sparse", "dlc_k_matmul_sparse_pack", "dlc_k_conv_sparse", "dlc_k_conv_sparse_pack", "dlc_k_pool2d",
                            "dlc_k_row_mean", "dlc_k_channel_affine", "dlc_k_softmax", "dlc_k_layernorm", "dlc_k_attention", "dlc_k_copy"})
     if (llvm::Function* f = m.getFunction(name)) f->addFnAttr(llvm::Attribute::NoInline);
   m.setModuleIdentifier("dlc_model");
@@ -135,11 +135,12 @@ class CpuBackend : public backends::Backend {
  public:
   const char* name() const override { return "cpu"; }
   bool supports(const Op& op) const override { return lowers(op); }
+  bool prefers(const Op& op) const override { return takesSparseKernel(op) && lowers(op); }
 
   Expected<backends::ArtifactParts> compile(const Graph& graph, const backends::CompileOptions& options) const override {
     DLC_ASSIGN_OR_RETURN(CpuTarget target, resolveCpuTarget(options.cpu, options.triple));
     backends::ArtifactParts parts;
-    parts.segments = planSegments(graph);
+    parts.segments = planSegments(graph, options.take);
     if (parts.segments.empty()) return parts;  // nothing to generate: every op is a reference step
     // DLC_CPU_TIMING=1 prints where compile time goes.
     const bool timing = std::getenv("DLC_CPU_TIMING") != nullptr;

@@ -65,27 +65,40 @@ Expected<dlc_epilogue> epilogueOf(const Op& op) {
 // wins only from 90% zeros (0.55-0.61x; 1.0-1.2x at 80%), and with one row not reliably even at 95%
 // (its row tile is 32 rows).
 // Hence: from 64 rows with at most 25% nonzero, from 16 rows with at most 11%.
+// Convolutions other than pointwise ones (conv_sparse.cc; 3x3 convolutions of resnet50's shapes,
+// its 1x1 stride-2 shortcut and 7x7 stem, same benchmark and day): 0.3-0.65x the dense time at
+// 90% zeros; at 80% 0.6-0.96x with stride 1 or a 1x1 kernel but 1.05-1.25x for strided 3x3 and
+// 7x7 windows (four stride phases to copy); at 70% 0.75-1.4x.
+// Hence: from 16 positions with at most 20% nonzero, 12% for strided windows.
 // DLC_CPU_SPARSE=on (any shape it takes) or off overrides the choice.
-bool sparsePays(int64_t rows, double density) { return (rows >= 64 && density <= 0.25) || (rows >= 16 && density <= 0.11); }
+double sparseMaxDensity(int64_t rows) { return rows >= 64 ? 0.25 : rows >= 16 ? 0.11 : 0.0; }
+double sparseConvMaxDensity(const dlc_conv_params& c) {
+  const bool strided_window = (c.stride_h > 1 || c.stride_w > 1) && c.kernel_h * c.kernel_w > 1;
+  return c.out_h * c.out_w < 16 ? 0.0 : strided_window ? 0.12 : 0.2;
+}
 
-// The weight's nonzero count when the sparse kernel should multiply by it (`rows` rows of A).
-std::optional<int64_t> sparseNonzeros(const Op& op, const Value* weight, int64_t rows) {
+// The weight's nonzero count when the sparse kernel should multiply by it: when at most
+// max_density of it is nonzero.
+std::optional<int64_t> sparseNonzeros(const Op& op, const Value* weight, double max_density) {
   const char* mode = std::getenv("DLC_CPU_SPARSE");
   if (mode && std::strcmp(mode, "off") == 0) return std::nullopt;
   const bool forced = mode && std::strcmp(mode, "on") == 0;
-  if (!forced && !sparsePays(rows, 0.0)) return std::nullopt;  // before counting: too few rows at any density
+  if (!forced && max_density <= 0.0) return std::nullopt;  // before counting: never pays for this shape
   if (!isConstant(weight)) return std::nullopt;
   Expected<Tensor> w = constantOpValue(*weight->definingOp());
   if (!w.ok() || w->dtype() != DType::F32) return std::nullopt;
   const float* v = static_cast<const float*>(w->raw());
   int64_t nnz = 0;
   for (int64_t i = 0; i < w->numel(); ++i) nnz += v[i] != 0.0f;
-  if (nnz >= (int64_t{1} << 31) || (!forced && !sparsePays(rows, static_cast<double>(nnz) / static_cast<double>(w->numel()))))
+  if (nnz >= (int64_t{1} << 31) || (!forced && static_cast<double>(nnz) > max_density * static_cast<double>(w->numel())))
     return std::nullopt;
+  return nnz;
+}
+
+void explainSparse(const Op& op, int64_t nnz, int64_t weights) {
   if (std::getenv("DLC_CPU_EXPLAIN"))
     std::fprintf(stderr, "cpu: %s: sparse kernel (%lld of %lld weights nonzero)\n", where(op).c_str(), static_cast<long long>(nnz),
-                 static_cast<long long>(w->numel()));
-  return nnz;
+                 static_cast<long long>(weights));
 }
 
 // A pointwise convolution (1x1, stride 1, no padding, one group) is the sparse product per image:
@@ -95,7 +108,7 @@ std::optional<dlc_matmul_sparse_params> sparseConvParams(const dlc_conv_params& 
       c.out_h != c.in_h || c.out_w != c.in_w)
     return std::nullopt;
   const int64_t hw = c.out_h * c.out_w;
-  std::optional<int64_t> nnz = sparseNonzeros(op, op.operand(1), hw);
+  std::optional<int64_t> nnz = sparseNonzeros(op, op.operand(1), sparseMaxDensity(hw));
   if (!nnz) return std::nullopt;
   dlc_matmul_sparse_params sp{};
   sp.batch = c.batch, sp.m = hw, sp.n = c.out_c, sp.k = c.in_c, sp.nnz = *nnz;
@@ -104,7 +117,35 @@ std::optional<dlc_matmul_sparse_params> sparseConvParams(const dlc_conv_params& 
   return sp;
 }
 
+// Any other convolution of one group (stride up to 4 each way): the sparse convolution kernel over
+// bands of output rows whose input rows, split by stride phase, fit in about 512 KB (half of Zen
+// 4's L2), at least 8 grid rows of output per band where they fit.
+std::optional<dlc_conv_sparse_params> sparseConvBandParams(const dlc_conv_params& c, const Op& op) {
+  if (c.groups != 1 || c.stride_h > 4 || c.stride_w > 4 || c.stride_h < 1 || c.stride_w < 1) return std::nullopt;
+  dlc_conv_sparse_params sp{};
+  sp.conv = c;
+  sp.grid_w = c.out_w + (c.kernel_w - 1) * c.dilation_w / c.stride_w;
+  for (int32_t& slot : sp.phase_slot) slot = -1;
+  for (int64_t kh = 0; kh < c.kernel_h; ++kh)
+    for (int64_t kw = 0; kw < c.kernel_w; ++kw) {
+      int32_t& slot = sp.phase_slot[kh * c.dilation_h % c.stride_h * c.stride_w + kw * c.dilation_w % c.stride_w];
+      if (slot < 0) slot = sp.phases++;
+    }
+  const int64_t halo = (c.kernel_h - 1) * c.dilation_h / c.stride_h + 1;
+  const int64_t per_row = sp.phases * c.in_c * sp.grid_w;  // floats per band row
+  const int64_t budget_rows = (int64_t{128} << 10) / std::max<int64_t>(1, per_row) - halo;
+  sp.band_rows = std::clamp<int64_t>(budget_rows, 1, c.out_h);
+  sp.band_plane = (sp.band_rows + halo) * sp.grid_w;
+  if (static_cast<double>(sp.phases) * static_cast<double>(c.in_c) * static_cast<double>(sp.band_plane) >= double(int64_t{1} << 30))
+    return std::nullopt;  // offsets are int32
+  std::optional<int64_t> nnz = sparseNonzeros(op, op.operand(1), sparseConvMaxDensity(c));
+  if (!nnz) return std::nullopt;
+  sp.nnz = *nnz;
+  return sp;
+}
+
 Status emitSparseMatMul(SegmentEmitter& e, const Op& op, const dlc_matmul_sparse_params& sp) {
+  explainSparse(op, sp.nnz, sp.k * sp.n);
   llvm::Constant* p = e.params(sp);
   llvm::Value* b = e.packedWeight("dlc_k_matmul_sparse_packed_bytes", "dlc_k_matmul_sparse_pack", p, op.operand(1));
   llvm::Value* scratch = e.scratch("dlc_k_matmul_sparse_scratch_bytes", p);
@@ -172,6 +213,15 @@ Status checkConv(const Op& op) { return convParams(op).status(); }
 Status emitConv(SegmentEmitter& e, const Op& op) {
   DLC_ASSIGN_OR_RETURN(dlc_conv_params c, convParams(op));
   if (std::optional<dlc_matmul_sparse_params> sp = sparseConvParams(c, op)) return emitSparseMatMul(e, op, *sp);
+  if (std::optional<dlc_conv_sparse_params> sp = sparseConvBandParams(c, op)) {
+    explainSparse(op, sp->nnz, c.out_c * c.in_c * c.kernel_h * c.kernel_w);
+    llvm::Constant* p = e.params(*sp);
+    llvm::Value* w = e.packedWeight("dlc_k_conv_sparse_packed_bytes", "dlc_k_conv_sparse_pack", p, op.operand(1));
+    llvm::Value* scratch = e.scratch("dlc_k_conv_sparse_scratch_bytes", p);
+    e.b().CreateCall(e.kernel("dlc_k_conv_sparse"), {p, e.ptr(op.operand(0)), w, ptrOrNull(e, op.operand(2)),
+                                                     ptrOrNull(e, op.operand(3)), e.ptr(op.result()), e.call(), scratch});
+    return Status::success();
+  }
   llvm::Constant* p = e.params(c);
   llvm::Value* w = e.packedWeight("dlc_k_conv_packed_bytes", "dlc_k_conv_pack", p, op.operand(1));
   llvm::Value* scratch = e.scratch("dlc_k_conv_scratch_bytes", p);
@@ -279,11 +329,28 @@ std::optional<dlc_matmul_sparse_params> sparseParams(const MatMulPlan& plan, con
   if (!m.b_packed || m.batch != 1 || m.trans_a || plan.calls.size() != 1) return std::nullopt;
   if (m.ep.bias_kind != DLC_BIAS_NONE && m.ep.bias_kind != DLC_BIAS_COL) return std::nullopt;
   if (numel(shapeOf(op.operand(1))) != m.k * m.n) return std::nullopt;
-  std::optional<int64_t> nnz = sparseNonzeros(op, op.operand(1), m.m);
+  std::optional<int64_t> nnz = sparseNonzeros(op, op.operand(1), sparseMaxDensity(m.m));
   if (!nnz) return std::nullopt;
   dlc_matmul_sparse_params sp{};
   sp.batch = 1, sp.m = m.m, sp.n = m.n, sp.k = m.k, sp.nnz = *nnz, sp.trans_b = m.trans_b, sp.ep = m.ep;
   return sp;
+}
+
+bool sparseKernelFor(const Op& op) {
+  switch (op.kind()) {
+    case OpKind::Conv:
+    case OpKind::FusedConv: {
+      Expected<dlc_conv_params> c = convParams(op);
+      return c.ok() && (sparseConvParams(*c, op) || sparseConvBandParams(*c, op));
+    }
+    case OpKind::MatMul:
+    case OpKind::FusedMatMul: {
+      Expected<MatMulPlan> plan = matmulPlan(op);
+      return plan.ok() && sparseParams(*plan, op);
+    }
+    default:
+      return false;
+  }
 }
 
 Status emitMatMul(SegmentEmitter& e, const Op& op) {
@@ -735,6 +802,8 @@ const std::unordered_map<OpKind, Lowering>& table() {
 }
 
 }  // namespace
+
+bool takesSparseKernel(const Op& op) { return sparseKernelFor(op); }
 
 int32_t activationCode(const Op& op) {
   auto it = activationCodes().find(op.getString("activation", "none"));

@@ -5,6 +5,7 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -15,9 +16,13 @@ namespace dlc::llvm_cpu {
 
 // Whether the cpu target lowers `op` (DLC_CPU_EXPLAIN=1 prints why not).
 bool lowers(const Op& op);
+// Whether `op` multiplies by a pruned weight through one of the sparse kernels (lower_kernels.cc:
+// where bench/sparse_matmul measured them faster than the dense ones).
+bool takesSparseKernel(const Op& op);
 
-// Runs of consecutive top-level ops that lower, each with payload "segment=dlc_seg<i>".
-std::vector<backends::Segment> planSegments(const Graph& graph);
+// Runs of consecutive top-level ops that lower (and that `take` accepts, when given), each with
+// payload "segment=dlc_seg<i>".
+std::vector<backends::Segment> planSegments(const Graph& graph, const std::function<bool(const Op&)>& take = {});
 
 struct BuiltModule {
   std::unique_ptr<llvm::LLVMContext> context;

@@ -111,6 +111,31 @@ size_t dlc_k_matmul_sparse_scratch_bytes(const dlc_matmul_sparse_params* p); /* 
 void dlc_k_matmul_sparse(const dlc_matmul_sparse_params* p, const float* a, const void* packed_b, const float* bias,
                          const float* residual, float* c, const dlc_cpu_call* call, void* scratch);
 
+/* ---- convolution by a pruned weight (one group, any kernel, stride <= 4, dilation) ---------
+ * The output rows of an image in bands of band_rows; per band the input rows it reads are copied,
+ * zero-padded, into scratch as `phases` stride-phase planes per input channel ([phase][ic]
+ * [band_plane]; phase (qy, qx) holds padded rows qy, qy + stride_h, ... and columns qx,
+ * qx + stride_w, ..., grid_w columns), so that every kernel tap of every output position is one
+ * constant offset from the position's index p = oy_local · grid_w + ox on that grid (columns from
+ * out_w on are computed and dropped). The weight is packed at load by dlc_k_conv_sparse_pack into
+ * its nonzeros per output channel: int32 starts[out_c + 1], int32 offsets[nnz] (slot · in_c + ic)
+ * · band_plane + (kh·dh / sh) · grid_w + kw·dw / sw, float values[nnz]. */
+typedef struct dlc_conv_sparse_params {
+  dlc_conv_params conv;
+  int64_t nnz;
+  int64_t band_rows;  /* output rows per band */
+  int64_t grid_w;     /* out_w + (kernel_w - 1) · dilation_w / stride_w */
+  int64_t band_plane; /* floats per phase plane: (band_rows + (kernel_h - 1) · dilation_h / stride_h + 1) · grid_w */
+  int32_t phases;     /* phase planes in use per input channel */
+  int32_t phase_slot[16]; /* phase qy · stride_w + qx -> its plane, or -1 where no tap reads it */
+  int32_t reserved;
+} dlc_conv_sparse_params;
+size_t dlc_k_conv_sparse_packed_bytes(const dlc_conv_sparse_params* p);
+void dlc_k_conv_sparse_pack(const dlc_conv_sparse_params* p, const float* weight /* OIHW */, void* packed);
+size_t dlc_k_conv_sparse_scratch_bytes(const dlc_conv_sparse_params* p); /* per thread */
+void dlc_k_conv_sparse(const dlc_conv_sparse_params* p, const float* x, const void* packed_weight, const float* bias,
+                       const float* residual, float* y, const dlc_cpu_call* call, void* scratch);
+
 /* ---- weight-only quantized matrix multiplication (MatMulNBits, ir/ops.def) ------------------
  * Y[m, n] = sum_k A[m, k] W[n, k] + bias[n], W block-quantized (ir/nbits_layout.h): `bits`-bit
  * codes B [N][blocks][block * bits / 8], scales [N][blocks], zero points packed u8

@@ -1,24 +1,24 @@
 // Matrix multiplication by a pruned (mostly zero) weight (kernels.h): the weight's nonzeros per
 // output column, and tiles of kTile rows of A transposed so that each nonzero B[k][n] is one
 // broadcast times one contiguous row At[k][0:kTile] — FMAs only where the weight is nonzero.
-#include "gemm.h"
+#include "sparse_dot.h"
 
 using namespace dlc_cpu;
 
 namespace {
 
-constexpr int64_t kTile = 32;  // rows of A per tile: 2 AVX-512 vectors, 4 AVX2 ones, 8 of 4 lanes
+constexpr int64_t kTile = kSparseTile;  // rows of A per tile
 
 struct SparseB {
-  const int32_t* starts;  // [n + 1]
-  const int32_t* rows;    // [nnz]
-  const float* values;    // [nnz]
+  const int32_t* starts;   // [n + 1]
+  const int32_t* offsets;  // [nnz]: k · kTile, the nonzero's row of At
+  const float* values;     // [nnz]
 };
 
 SparseB view(const dlc_matmul_sparse_params* p, const void* packed) {
   const int32_t* starts = (const int32_t*)packed;
-  const int32_t* rows = starts + p->n + 1;
-  return SparseB{starts, rows, (const float*)(rows + p->nnz)};
+  const int32_t* offsets = starts + p->n + 1;
+  return SparseB{starts, offsets, (const float*)(offsets + p->nnz)};
 }
 
 struct Ctx {
@@ -41,12 +41,10 @@ struct Image {
 };
 
 // C[m0:m0+mt, n0:n1] for one tile: At = the tile's rows of A transposed (zero past mt), then per
-// output column the sum over its nonzeros, four at a time into independent accumulators (FMA
-// latency), into Yt[n][kTile]; then Yt transposed into C and the epilogue.
+// output column the sum over its nonzeros (sparse_dot.h) into Yt[n][kTile]; then Yt transposed into
+// C and the epilogue.
 template <int L>
 DLC_INLINE void tile(const Ctx& x, const Image& im, int64_t m0, int64_t mt, int64_t n0, int64_t n1, float* at, float* yt) {
-  typedef typename Vec<L>::T V;
-  constexpr int NV = kTile / L;
   const int64_t K = x.p->k, N = x.p->n, M = x.p->m;
   if (x.p->a_trans) {  // A is [K, M]: each k's tile row is a contiguous run
     for (int64_t k = 0; k < K; ++k) {
@@ -63,33 +61,8 @@ DLC_INLINE void tile(const Ctx& x, const Image& im, int64_t m0, int64_t mt, int6
         for (int64_t k = 0; k < K; ++k) at[k * kTile + i] = 0.0f;
     }
   }
-  const int32_t* starts = x.b.starts;
-  for (int64_t n = n0; n < n1; ++n) {
-    V acc[4][NV];
-#pragma unroll
-    for (int u = 0; u < 4; ++u)
-#pragma unroll
-      for (int j = 0; j < NV; ++j) acc[u][j] = (V)0.0f;
-    int64_t e = starts[n];
-    const int64_t end = starts[n + 1];
-    for (; e + 4 <= end; e += 4) {
-#pragma unroll
-      for (int u = 0; u < 4; ++u) {
-        const V v = (V)x.b.values[e + u];
-        const float* r = at + (int64_t)x.b.rows[e + u] * kTile;
-#pragma unroll
-        for (int j = 0; j < NV; ++j) acc[u][j] = __builtin_elementwise_fma(v, DLC_VLOAD(V, r + j * L), acc[u][j]);
-      }
-    }
-    for (; e < end; ++e) {
-      const V v = (V)x.b.values[e];
-      const float* r = at + (int64_t)x.b.rows[e] * kTile;
-#pragma unroll
-      for (int j = 0; j < NV; ++j) acc[0][j] = __builtin_elementwise_fma(v, DLC_VLOAD(V, r + j * L), acc[0][j]);
-    }
-#pragma unroll
-    for (int j = 0; j < NV; ++j) DLC_VSTORE(V, yt + (n - n0) * kTile + j * L, (acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j]));
-  }
+  for (int64_t n = n0; n < n1; ++n)
+    sparse_dot<L>(x.b.offsets, x.b.values, x.b.starts[n], x.b.starts[n + 1], at, yt + (n - n0) * kTile);
   Epilogue ep;
   ep.act = x.p->ep.act;
   ep.bias_kind = x.bias ? x.p->ep.bias_kind : DLC_BIAS_NONE;
@@ -144,15 +117,15 @@ extern "C" size_t dlc_k_matmul_sparse_packed_bytes(const dlc_matmul_sparse_param
 // Never writes past nnz entries, whatever the weight holds.
 extern "C" void dlc_k_matmul_sparse_pack(const dlc_matmul_sparse_params* p, const float* b, void* packed) {
   int32_t* starts = (int32_t*)packed;
-  int32_t* rows = starts + p->n + 1;
-  float* values = (float*)(rows + p->nnz);
+  int32_t* offsets = starts + p->n + 1;
+  float* values = (float*)(offsets + p->nnz);
   int64_t e = 0;
   for (int64_t n = 0; n < p->n; ++n) {
     starts[n] = (int32_t)e;
     for (int64_t k = 0; k < p->k && e < p->nnz; ++k) {
       const float v = p->trans_b ? b[n * p->k + k] : b[k * p->n + n];
       if (v != 0.0f) {
-        rows[e] = (int32_t)k;
+        offsets[e] = (int32_t)(k * kTile);
         values[e++] = v;
       }
     }
