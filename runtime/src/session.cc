@@ -35,6 +35,7 @@ struct dlc_session_t {
   const dlc_model* model = nullptr;
   dlc_allocator allocator{};
   pthreadpool_t pool = nullptr;
+  uint32_t pool_flags = PTHREADPOOL_FLAG_DISABLE_DENORMALS;  // | YIELD_WORKERS beside DLC_LIBRARY_OWN_THREADS steps
   int32_t threads = 1;
   void* arena = nullptr;
   std::vector<Slot> slots;
@@ -192,7 +193,7 @@ void* workspace(void* runtime, size_t bytes) {
 void parallelFor(void* runtime, size_t range, void (*fn)(void*, size_t), void* context) {
   auto* s = static_cast<dlc_session_t*>(runtime);
   if (s->pool && range > 1) {
-    pthreadpool_parallelize_1d(s->pool, fn, context, range, PTHREADPOOL_FLAG_DISABLE_DENORMALS);
+    pthreadpool_parallelize_1d(s->pool, fn, context, range, s->pool_flags);
     return;
   }
   for (size_t i = 0; i < range; ++i) fn(context, i);
@@ -239,6 +240,8 @@ dlc_status dlc_session_create(const dlc_model* model, const dlc_session_options*
       delete s;
       return makeStatus(DLC_OUT_OF_MEMORY, format("cannot start %d threads", opts.threads));
     }
+    for (const StepRecord& step : model->steps)
+      if (step.library && (step.library->flags & DLC_LIBRARY_OWN_THREADS)) s->pool_flags |= PTHREADPOOL_FLAG_YIELD_WORKERS;
   }
   if (model->arena_bytes) {
     s->arena = s->allocator.alloc(s->allocator.user, model->arena_bytes, 64);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -58,7 +59,8 @@ class BackendCase {
   }
   void output(Value* v) { b_.addOutput(v); }
   void setCpu(std::string cpu) { cpu_ = std::move(cpu); }  // --cpu for the cpu target
-  void allowReference() { allow_reference_ = true; }       // steps may also be reference ones
+  void allowReference() { allowLibrary("reference"); }     // steps may also be reference ones
+  void allowLibrary(std::string library) { allowed_.push_back(std::move(library)); }  // or this library's
   const std::vector<std::string>& stepLibraries() const { return libraries_; }
   // Runs passes over the graph before it is compiled (e.g. to form fused regions).
   void runPasses(const std::vector<std::string>& names) {
@@ -98,7 +100,7 @@ class BackendCase {
       const char *library, *kernel, *location;
       runtime::check(dlc_model_step_describe(model.get(), i, &library, &kernel, &location));
       libraries_.push_back(library);
-      if (allow_reference_ && libraries_.back() == "reference") continue;
+      if (std::find(allowed_.begin(), allowed_.end(), libraries_.back()) != allowed_.end()) continue;
       EXPECT_STREQ(library, target_.c_str()) << "step " << i << " (" << location << ") fell back to the reference kernels";
     }
     runtime::Session session(model, 2);
@@ -135,7 +137,7 @@ class BackendCase {
   }
 
   std::string target_, cpu_;
-  bool allow_reference_ = false;
+  std::vector<std::string> allowed_;  // libraries besides the target's
   std::vector<std::string> libraries_;
   Graph graph_;
   Builder b_;

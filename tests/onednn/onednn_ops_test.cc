@@ -2,6 +2,7 @@
 // strides, padding, dilation, groups, broadcasting, fused epilogues) and on multi-op segments
 // whose blocked layouts are carried between primitives. Every case must actually run as oneDNN
 // steps: a silent fallback to the reference kernels would pass the comparison and test nothing.
+#include "dlc_kernels_cpu.h"
 #include "dlc_kernels_onednn.h"
 #include "dlc_kernels_reference.h"
 #include "tests/common/backend_case.h"
@@ -11,6 +12,7 @@ namespace dlc::testing {
 void registerTestLibraries() {
   runtime::check(dlc_kernels_reference_register());
   runtime::check(dlc_kernels_onednn_register());
+  runtime::check(dlc_kernels_cpu_register());
 }
 
 namespace {
@@ -415,6 +417,38 @@ TEST(OnednnOps, QuantizeDequantizeAndInt8Pooling) {
     c.output(c.op1(OpKind::QuantizeLinear, {c.op1(OpKind::Relu, {sum}), c.scalar(0.02f), c.scalarOf(qt, u8 ? 0 : -128)}));
     c.output(c.op1(OpKind::DequantizeLinear, {pooled, s, z}));
     c.check(str("quantize/dequantize seed ", seed, u8 ? " u8" : " s8"), 1e-5, 1, 1);
+  }
+}
+
+// oneDNN 2.6 has no sparse primitives: MatMuls by a pruned weight, where the cpu target's sparse
+// kernel is faster (lower_kernels.cc: sparseMaxDensity), become cpu steps of the onednn artifact
+// between oneDNN ones; convolutions (pruned or not) stay oneDNN's (onednn_backend.cc says why), and
+// DLC_CPU_SPARSE=off keeps everything oneDNN's.
+TEST(OnednnOps, PrunedWeightsTakeTheCpuSparseKernels) {
+  for (const char* mode : {"auto", "off"}) {
+    if (std::string(mode) == "off") setenv("DLC_CPU_SPARSE", "off", 1);
+    Case c(90);
+    Value* x = c.input({1, 32, 20, 20});
+    std::map<std::string, Attribute> pad1{{"pads", Attribute::ofInts({1, 1, 1, 1})}, {"activation", Attribute::ofString("Relu")}};
+    Value* y = c.op1(OpKind::FusedConv, {x, c.sparseWeight({48, 32, 3, 3}, 0.08), c.weight({48})}, pad1);  // sparse
+    y = c.op1(OpKind::FusedConv, {y, c.weight({48, 48, 3, 3}, -0.1f, 0.1f), c.weight({48})}, pad1);        // dense
+    y = c.op1(OpKind::FusedConv, {y, c.sparseWeight({64, 48, 1, 1}, 0.1), c.weight({64})},
+              {{"activation", Attribute::ofString("Relu")}});                                            // sparse pointwise
+    y = c.op1(OpKind::Reshape, {y, c.ints({64, 400})});
+    y = c.op1(OpKind::MatMul, {y, c.sparseWeight({400, 96}, 0.05)});                                     // sparse MatMul
+    c.output(c.op1(OpKind::Relu, {y}));
+    c.allowLibrary("cpu");
+    c.allowReference();
+    c.check(str("pruned convolutions and MatMul on onednn, DLC_CPU_SPARSE=", mode));
+    int cpu = 0, onednn = 0;
+    for (const std::string& library : c.stepLibraries()) cpu += library == "cpu", onednn += library == "onednn";
+    if (std::string(mode) == "off") {
+      EXPECT_EQ(cpu, 0) << "DLC_CPU_SPARSE=off still handed ops to the cpu target";
+      unsetenv("DLC_CPU_SPARSE");
+    } else {
+      EXPECT_EQ(cpu, 1) << "the pruned MatMul (only) should be a cpu step";
+    }
+    EXPECT_GE(onednn, 1) << "the convolutions left oneDNN";
   }
 }
 

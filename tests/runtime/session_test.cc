@@ -166,7 +166,7 @@ int testRun(void* state, const dlc_kernel_io* io, char* error, size_t size) {
 }
 
 void testRelease(void* state) { delete static_cast<std::string*>(state); }
-const dlc_kernel_library kTestLibrary{DLC_KERNEL_ABI_VERSION, "test_plumbing", testPrepare, testRun, testRelease};
+const dlc_kernel_library kTestLibrary{DLC_KERNEL_ABI_VERSION, "test_plumbing", testPrepare, testRun, testRelease, 0};
 
 std::string oneStep(const std::string& kernel) {
   Spec spec;

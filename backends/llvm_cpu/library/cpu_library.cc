@@ -218,7 +218,7 @@ int stepRun(void* state, const dlc_kernel_io* io, char* error, size_t error_size
 
 void stepRelease(void* state) { delete static_cast<PreparedStep*>(state); }
 
-const dlc_kernel_library kLibrary{DLC_KERNEL_ABI_VERSION, "cpu", stepPrepare, stepRun, stepRelease};
+const dlc_kernel_library kLibrary{DLC_KERNEL_ABI_VERSION, "cpu", stepPrepare, stepRun, stepRelease, 0};
 
 }  // namespace
 

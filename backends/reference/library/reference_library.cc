@@ -102,7 +102,7 @@ int stepRun(void* state, const dlc_kernel_io* io, char* error, size_t error_size
 
 void stepRelease(void* state) { delete static_cast<PreparedStep*>(state); }
 
-const dlc_kernel_library kLibrary{DLC_KERNEL_ABI_VERSION, "reference", stepPrepare, stepRun, stepRelease};
+const dlc_kernel_library kLibrary{DLC_KERNEL_ABI_VERSION, "reference", stepPrepare, stepRun, stepRelease, 0};
 
 }  // namespace
 }  // namespace dlc::ref

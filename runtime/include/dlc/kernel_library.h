@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-#define DLC_KERNEL_ABI_VERSION 2
+#define DLC_KERNEL_ABI_VERSION 3
 
 /* A native-code section of the artifact (a code-generating backend's compiled segments), e.g.
  * format "elf-shared-object" for the LLVM CPU backend. */
@@ -67,7 +67,16 @@ typedef struct dlc_kernel_library {
   int (*step_prepare)(const dlc_step_info* step, void** out_state, char* error, size_t error_size);
   int (*step_run)(void* state, const dlc_kernel_io* io, char* error, size_t error_size);
   void (*step_release)(void* state);
+  uint32_t flags; /* DLC_LIBRARY_* */
 } dlc_kernel_library;
+
+/* The library's kernels run on worker threads of their own (oneDNN's OpenMP), not through
+ * parallel_for. A session whose model has such steps lets its own pool's workers sleep after each
+ * parallel_for instead of spinning for the next, so that the two sets of threads do not take the
+ * cores from each other (measured on resnet50 with the cpu target's sparse kernels inside an onednn
+ * artifact, 2 cores: 148 ms spinning, 18 ms yielding; the yield costs a pool-only model ~15%, so
+ * it is not the default). */
+#define DLC_LIBRARY_OWN_THREADS 1u
 
 /* Registers `library` (kept by pointer; it must outlive its use). Registering the same id again
  * with the same pointer is a no-op; with another pointer it is an error. Thread-safe. */
