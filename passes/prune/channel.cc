@@ -59,7 +59,8 @@ class Analysis {
       Group& g = groups_[static_cast<size_t>(root)];
       for (const Op* p : g.producers)
         if (g.frozen.empty() && options_.exclude.count(p->location())) g.frozen = str("excluded by --exclude (", p->location(), ")");
-      if (g.frozen.empty() && g.consumers.empty() && !g.feeds_concat && !g.split) g.frozen = "no Conv, Gemm or MatMul reads it";
+      if (g.frozen.empty() && g.consumers.empty() && !g.feeds_concat && !g.split && g.channel_slices.empty())
+        g.frozen = "no Conv, Gemm or MatMul reads it";
     }
     // A shape element two groups would rewrite differently keeps both whole.
     std::map<std::tuple<const Op*, int, int64_t>, int> edited;
@@ -79,7 +80,9 @@ class Analysis {
         if (g.frozen.empty()) continue;
         for (const Part& part : g.parts)
           if (part.group >= 0 && group(part.group).frozen.empty()) {
-            group(part.group).frozen = str("feeds a Concat whose channels stay whole (", g.frozen, ")");
+            group(part.group).frozen = str(g.split ? "split from channels that stay whole (" : !g.channel_slices.empty() ? "sliced from channels that stay whole ("
+                                                                                                : "feeds a Concat whose channels stay whole (",
+                                           g.frozen, ")");
             changed = true;
           }
       }
@@ -104,7 +107,8 @@ class Analysis {
       for (const Op* c : g.consumers) out.consumers.push_back(c->location());
       out.kept = kept_[root];
       if (g.frozen.empty() && !g.parts.empty() && static_cast<int64_t>(out.kept.size()) == g.channels)
-        g.frozen = g.split ? "a Split whose outputs stay whole" : "a Concat whose inputs stay whole";
+        g.frozen = g.split ? "a Split whose outputs stay whole"
+                   : !g.channel_slices.empty() ? "Slices whose outputs stay whole" : "a Concat whose inputs stay whole";
       out.frozen = g.frozen;
       for (const Slice& sl : g.slices) out.slices.push_back({sl.op->operand(sl.operand)->name(), sl.axis, sl.block, sl.repeat});
       r.groups.push_back(std::move(out));
@@ -164,6 +168,24 @@ class Analysis {
         b.setInsertionPoint(&op);
         op.setOperands({op.operand(0), b.constant(sizes, names.unique(op.location() + "_split_pruned"))});
       }
+      for (const Op* sl : grp.channel_slices) {  // each Slice's bounds: its part's kept channels, after the kept ones before it
+        Op& op = const_cast<Op&>(*sl);
+        const std::vector<SliceAxis> axes = *sliceAxes(op, rankOf(op.operand(0)));
+        const int axis = carry(op.result())->axis;
+        const int64_t element = std::find_if(axes.begin(), axes.end(), [&](const SliceAxis& a) { return a.axis == axis; }) - axes.begin();
+        const int64_t first = sliceRange(axes[static_cast<size_t>(element)].start, axes[static_cast<size_t>(element)].end, grp.channels).first;
+        const int64_t start = std::lower_bound(kept.begin(), kept.end(), first) - kept.begin();
+        const int64_t count = static_cast<int64_t>(kept_[find(slice_part_.at(sl))].size());
+        Builder b(g.body());
+        b.setInsertionPoint(&op);
+        auto bound = [&](int operand, int64_t value) {
+          Tensor t = constantValue(op.operand(operand))->clone();
+          t.setInt(element, value);
+          op.setOperand(operand, b.constant(t, names.unique(op.location() + (operand == 1 ? "_starts_pruned" : "_ends_pruned"))));
+        };
+        bound(1, start);
+        bound(2, start + count);
+      }
       for (const Op* d : grp.depthwise)  // one group per remaining channel of its (sliced) weight
         const_cast<Op*>(d)->setAttr("group", Attribute::ofInt(f32Constant(d->operand(1))->dim(0)));
     }
@@ -201,6 +223,7 @@ class Analysis {
     append(ga.parts, gb.parts);
     ga.feeds_concat = ga.feeds_concat || gb.feeds_concat;
     if (!ga.split) ga.split = gb.split;
+    append(ga.channel_slices, gb.channel_slices);
     if (ga.source < 0) ga.source = gb.source, ga.source_offset = gb.source_offset;
     if (ga.frozen.empty()) ga.frozen = gb.frozen;
     gb.parent = a;
@@ -298,6 +321,7 @@ class Analysis {
         return freezeOperands(op, carried_operands);
       case OpKind::Flatten: case OpKind::Reshape: return visitReshape(op, carried_operands);
       case OpKind::Concat: return visitConcat(op, carried_operands);
+      case OpKind::Slice: return visitSlice(op, carried_operands);
       case OpKind::Transpose: case OpKind::Squeeze: case OpKind::Unsqueeze: case OpKind::Split: case OpKind::Softmax:
       case OpKind::LogSoftmax: case OpKind::Hardmax: case OpKind::ReduceMean: case OpKind::ReduceSum: case OpKind::ReduceMax:
       case OpKind::ReduceMin: case OpKind::ReduceL1: case OpKind::ReduceL2: case OpKind::ReduceSumSquare:
@@ -548,6 +572,79 @@ class Analysis {
     groups_[static_cast<size_t>(root)].split = &op;
   }
 
+  // A Slice: along other axes the channels pass through; along the channels (constant bounds, step
+  // 1; other axes may be sliced too) it is one part of its input, as a Split's output is: every such Slice of the input
+  // becomes a part at its offset when the first is met (they must not overlap), and channels no
+  // Slice takes are a part kept whole. torch exports `chunk` and `x[:, a:b]` this way.
+  static const SliceAxis& channelAxis(const std::vector<SliceAxis>& axes, int axis) {
+    return *std::find_if(axes.begin(), axes.end(), [&](const SliceAxis& a) { return a.axis == axis; });
+  }
+
+  void visitSlice(const Op& op, const std::vector<int>& carried_operands) {
+    if (carried_operands.empty()) return;
+    if (carried_operands != std::vector<int>{0}) return freezeOperands(op, carried_operands);
+    const Carry c = *carry(op.operand(0));
+    const Dims in = dimsOf(op.operand(0));
+    const int rank = static_cast<int>(in.size());
+    auto refuse = [&](const std::string& why) { freeze(c.group, str("sliced by ", nodeOf(op), why)); };
+    const std::optional<std::vector<SliceAxis>> axes = rank ? sliceAxes(op, rank) : std::nullopt;
+    if (!axes) return refuse(" (its bounds are not constants)");
+    const bool on_channels = std::any_of(axes->begin(), axes->end(), [&](const SliceAxis& a) { return a.axis == c.axis; });
+    if (!on_channels) {
+      Dims out = in;
+      const Dims typed = typeDims(op.result());
+      for (const SliceAxis& a : *axes) out[static_cast<size_t>(a.axis)] = typed.size() == in.size() ? typed[static_cast<size_t>(a.axis)] : -1;
+      return carryOn(op.result(), c, c.axis, out);
+    }
+    const SliceAxis& mine = channelAxis(*axes, c.axis);
+    if (mine.step != 1) return refuse(" (along the channels with a step)");
+    if (slice_part_.count(&op) == 0) {
+      const int root = find(c.group);
+      if (!c.plain()) return refuse(" (the channels are blocks)");
+      if (!groups_[static_cast<size_t>(root)].parts.empty() || groups_[static_cast<size_t>(root)].source >= 0)
+        return refuse(" (they are already a Concat's, a Split's or sliced)");
+      const int64_t channels = groups_[static_cast<size_t>(root)].channels;  // (newGroup moves groups_)
+      // Every Slice of this tensor along the channels, by offset.
+      std::vector<std::pair<std::pair<int64_t, int64_t>, const Op*>> ranges;
+      for (const Use& u : op.operand(0)->uses()) {
+        const Op* user = u.user;
+        if (!user || user->kind() != OpKind::Slice || u.index != 0) continue;
+        const std::optional<std::vector<SliceAxis>> ua = sliceAxes(*user, rank);
+        if (!ua || std::none_of(ua->begin(), ua->end(), [&](const SliceAxis& x) { return x.axis == c.axis; })) continue;
+        const SliceAxis& theirs = channelAxis(*ua, c.axis);
+        if (theirs.step != 1) continue;  // refused when visited
+        if (std::any_of(ranges.begin(), ranges.end(), [&](const auto& r) { return r.second == user; })) continue;
+        ranges.push_back({sliceRange(theirs.start, theirs.end, channels), user});
+      }
+      std::sort(ranges.begin(), ranges.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (size_t k = 0; k < ranges.size(); ++k)
+        if (ranges[k].first.first == ranges[k].first.second || (k && ranges[k].first.first < ranges[k - 1].first.second))
+          return refuse(" (Slices of the channels overlap or are empty)");
+      std::vector<Part> parts;
+      int64_t offset = 0;
+      for (const auto& [range, user] : ranges) {
+        if (range.first > offset) parts.push_back({-1, offset, range.first - offset});
+        const int part = newGroup(range.second - range.first);
+        groups_[static_cast<size_t>(part)].source = root;
+        groups_[static_cast<size_t>(part)].source_offset = range.first;
+        parts.push_back({part, range.first, range.second - range.first});
+        slice_part_[user] = part;
+        offset = range.second;
+      }
+      if (offset < channels) parts.push_back({-1, offset, channels - offset});
+      Group& root_group = groups_[static_cast<size_t>(root)];
+      root_group.parts = std::move(parts);
+      for (const auto& r : ranges) root_group.channel_slices.push_back(r.second);
+    }
+    const int part = slice_part_.at(&op);
+    Dims out = in;
+    const Dims typed = typeDims(op.result());
+    for (const SliceAxis& a : *axes) out[static_cast<size_t>(a.axis)] = typed.size() == in.size() ? typed[static_cast<size_t>(a.axis)] : -1;
+    out[static_cast<size_t>(c.axis)] = groups_[static_cast<size_t>(part)].channels;
+    setCarry(op.result(), part, c.axis, 1);
+    dims_[op.result()] = out;
+  }
+
   // MatMul of two activations (attention's Q·Kᵀ and P·V): channels on a batch axis pass through;
   // both operands carrying them join their groups.
   void visitBatchedMatMul(const Op& op, const std::vector<int>& carried_operands) {
@@ -697,6 +794,7 @@ class Analysis {
   std::unordered_map<const Value*, Dims> dims_;  // dims known here beyond the types (after run-time reshapes)
   std::unordered_map<int, std::vector<int64_t>> kept_;
   std::unordered_map<int, size_t> root_index_;  // a root group's position in the result
+  std::unordered_map<const Op*, int> slice_part_;  // a Slice along the channels -> its part's group
 };
 
 Status checkOptions(const ChannelOptions& o) {

@@ -24,8 +24,9 @@ struct Slice {
 };
 
 // A Concat's channels are its inputs' channels one after another, and a Split's input's are its
-// outputs': a derived group whose kept set is its parts' (a part of group -1 is an input no group
-// covers, kept whole).
+// outputs' (or its Slices' along the channels): a derived group whose kept set is its parts' (a
+// part of group -1 is an input, or a run of channels no Slice takes, that no group covers: kept
+// whole).
 struct Part {
   int group = -1;
   int64_t offset = 0, channels = 0;
@@ -40,7 +41,8 @@ struct Group {
   std::vector<Part> parts;          // a Concat's group, or a Split's input's; empty otherwise
   bool feeds_concat = false;
   const Op* split = nullptr;        // the Split whose sizes follow the parts
-  int source = -1;                  // a Split's output: the input's group, ranked at source_offset
+  std::vector<const Op*> channel_slices;  // or the Slices whose bounds do
+  int source = -1;                  // a Split's (or Slice's) output: the input's group, ranked at source_offset
   int64_t source_offset = 0;
   std::string frozen;
 };

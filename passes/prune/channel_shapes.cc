@@ -1,6 +1,7 @@
 // Shape reasoning for channel pruning (channel_shapes.h).
 #include "passes/prune/channel_shapes.h"
 
+#include <algorithm>
 #include <numeric>
 
 #include "passes/pattern.h"
@@ -33,6 +34,42 @@ std::optional<std::vector<int64_t>> constantAxes(const Op& op, int rank) {
   }
   for (int64_t& a : axes) a = a < 0 ? a + rank : a;
   return axes;
+}
+
+std::optional<std::vector<SliceAxis>> sliceAxes(const Op& op, int rank) {
+  auto ints = [&](int i) -> std::optional<std::vector<int64_t>> {
+    const Tensor* t = op.numOperands() > i && op.operand(i) ? constantValue(op.operand(i)) : nullptr;
+    if (!t) return std::nullopt;
+    std::vector<int64_t> v;
+    for (int64_t k = 0; k < t->numel(); ++k) v.push_back(t->getInt(k));
+    return v;
+  };
+  std::optional<std::vector<int64_t>> starts = ints(1), ends = ints(2), axes, steps;
+  if (!starts || !ends || starts->size() != ends->size()) return std::nullopt;
+  if (op.numOperands() > 3 && op.operand(3)) {
+    if (!(axes = ints(3)) || axes->size() != starts->size()) return std::nullopt;
+  } else {
+    axes = std::vector<int64_t>(starts->size());
+    std::iota(axes->begin(), axes->end(), 0);
+  }
+  if (op.numOperands() > 4 && op.operand(4)) {
+    if (!(steps = ints(4)) || steps->size() != starts->size()) return std::nullopt;
+  } else {
+    steps = std::vector<int64_t>(starts->size(), 1);
+  }
+  std::vector<SliceAxis> out;
+  for (size_t k = 0; k < starts->size(); ++k) {
+    const int64_t axis = (*axes)[k] < 0 ? (*axes)[k] + rank : (*axes)[k];
+    if (axis < 0 || axis >= rank) return std::nullopt;
+    out.push_back({static_cast<int>(axis), (*starts)[k], (*ends)[k], (*steps)[k]});
+  }
+  return out;
+}
+
+std::pair<int64_t, int64_t> sliceRange(int64_t start, int64_t end, int64_t size) {
+  auto clamp = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + size : v, 0, size); };
+  const int64_t first = clamp(start), last = clamp(end);
+  return {first, std::max(first, last)};
 }
 
 namespace {

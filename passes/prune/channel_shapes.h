@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "ir/graph.h"
@@ -20,6 +21,17 @@ Dims typeDims(const Value* v);
 // The axes a Squeeze/Unsqueeze/Reduce* takes (normalized to `rank`), from its constant operand
 // or attribute; nullopt when they are not constants. Reduce* without axes: every axis.
 std::optional<std::vector<int64_t>> constantAxes(const Op& op, int rank);
+
+// A Slice's bounds on one axis (normalized), steps 1 where absent.
+struct SliceAxis {
+  int axis = 0;
+  int64_t start = 0, end = 0, step = 1;
+};
+// Every axis a Slice slices, from its constant operands; nullopt when one is not a constant.
+std::optional<std::vector<SliceAxis>> sliceAxes(const Op& op, int rank);
+// The [first, last) a step-1 slice from `start` to `end` takes of a dim of `size` (ONNX's
+// clamping of negative and out-of-range bounds).
+std::pair<int64_t, int64_t> sliceRange(int64_t start, int64_t end, int64_t size);
 
 // The elements of a shape operand as far as they are constants (a constant, or a Concat of 1-D
 // pieces), -1 elsewhere; empty when its length is unknown.

@@ -96,6 +96,24 @@ class Splits(nn.Module):
         return self.head(u * torch.sigmoid(v))
 
 
+class Chunks(nn.Module):
+    """Slices along the channels as torch exports them with a symbolic batch: `chunk` (Slices whose
+    bounds come from the channel count, folded to constants) into two branches summed, and
+    `z[:, 4:12, 1:]` (one Slice of two axes), which leaves channels no Slice takes."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem, self.norm = nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16)
+        self.a, self.b = nn.Conv2d(8, 16, 3, padding=1), nn.Conv2d(8, 16, 1)
+        self.c = nn.Conv2d(8, 12, 3, padding=1)
+        self.head = nn.Linear(12, 10)
+
+    def forward(self, x):
+        a, b = torch.relu(self.norm(self.stem(x))).chunk(2, dim=1)
+        z = torch.relu(self.a(a) + self.b(b))
+        return self.head(torch.relu(self.c(z[:, 4:12, 1:])).mean((2, 3)))
+
+
 class Attention(nn.Module):
     """A transformer block's attention as Hugging Face writes it (separate Q, K, V; view into
     heads; a mask added to the scores) or fused (one QKV projection split into [3, heads, dim]
@@ -283,6 +301,22 @@ IR_CASES = {
   %y = MatMul(%f, %w2) loc("fc") : f32[2,5,3]
   return %y
 }"""),
+    # Two Slices of the channels that overlap ([0, 10) and [6, 16)): whole.
+    "overlap": ("overlap", """graph @main opsets {"" = 17} (%x: f32[1,4,6,6]) {
+  %w = Constant() {value = tensor<f32[16,4,1,1]> 0xHEX9} : f32[16,4,1,1]
+  %a = Conv(%x, %w) loc("conv") : f32[1,16,6,6]
+  %s0 = Constant() {value = tensor<i64[1]> 0x0000000000000000} : i64[1]
+  %e0 = Constant() {value = tensor<i64[1]> 0x0a00000000000000} : i64[1]
+  %s1 = Constant() {value = tensor<i64[1]> 0x0600000000000000} : i64[1]
+  %e1 = Constant() {value = tensor<i64[1]> 0x1000000000000000} : i64[1]
+  %ax = Constant() {value = tensor<i64[1]> 0x0100000000000000} : i64[1]
+  %p = Slice(%a, %s0, %e0, %ax) : f32[1,10,6,6]
+  %q = Slice(%a, %s1, %e1, %ax) : f32[1,10,6,6]
+  %y = Add(%p, %q) : f32[1,10,6,6]
+  %w2 = Constant() {value = tensor<f32[8,10,1,1]> 0xHEX10} : f32[8,10,1,1]
+  %z = Conv(%y, %w2) loc("conv2") : f32[1,8,6,6]
+  return %z
+}"""),
 }
 
 
@@ -291,7 +325,7 @@ def hex_floats(n, seed):
 
 
 def check_must_not_prune(a):
-    sizes = {"output": [64], "concat": [64, 256], "reshape": [64, 24], "transpose": [64, 48], "heads": [64, 24]}
+    sizes = {"output": [64], "concat": [64, 256], "reshape": [64, 24], "transpose": [64, 48], "heads": [64, 24], "overlap": [64, 80]}
     for name, (reason, text) in IR_CASES.items():
         path = os.path.join(a.work, f"ir_{name}.dlcir")
         with open(path, "w") as f:
@@ -407,6 +441,39 @@ def main():
     check(stem and stem[0]["kept"] == 4 + 8 and (8, 4) in parts and (16, 8) in parts and (32, 16) in parts,
           f"the split conv keeps 4 + 8 of its 8 + 16 channels, the gated halves share 16 of 32: stem {[(g['channels'], g['kept']) for g in stem]}, "
           f"parts {parts}")
+
+    # Slices along the channels (torch's chunk, x[:, a:b]): each is a part, its bounds follow.
+    torch.manual_seed(0)
+    chunks = Chunks().eval()
+    randomize_norms(chunks)
+    chunks_onnx = os.path.join(a.work, "chunks.onnx")
+    export(chunks, torch.from_numpy(x), chunks_onnx)
+    rep = check_model(a, ort_dir, "chunks", chunks_onnx, x, ["--sparsity", "0.5", "--min-channels", "2"], expect_pruned_groups=4)
+    by_producer = {tuple(sorted(g["producers"])): (g["channels"], g["kept"]) for g in rep["groups"]}
+    stem = [v for k, v in by_producer.items() if any("stem" in q for q in k)]
+    summed = [v for k, v in by_producer.items() if len(k) == 2]
+    check(stem == [(16, 8)] and summed == [(16, 4 + 4 + 4)],
+          f"chunk's halves keep 4 of 8 each (stem 8 of 16); the summed convs keep the 8 channels z[:, 4:12, 1:] takes at half "
+          f"and the 8 it leaves whole: stem {stem}, summed {summed}")
+
+    # One Slice of the channels and a spatial axis together (starts [2, 1], ends [10, big]).
+    h = onnx.helper
+    rng = np.random.default_rng(3)
+    init = [onnx.numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32), name)
+            for name, shape in (("w1", (16, 1, 3, 3)), ("w2", (6, 8, 3, 3)))]
+    init += [onnx.numpy_helper.from_array(np.array(v, np.int64), name)
+             for name, v in (("starts", [2, 1]), ("ends", [10, 2**62]), ("axes", [1, 2]))]
+    graph = h.make_graph([h.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+                          h.make_node("Relu", ["c1"], ["r1"]),
+                          h.make_node("Slice", ["r1", "starts", "ends", "axes"], ["s"], name="slice"),
+                          h.make_node("Conv", ["s", "w2"], ["y"], name="conv2")], "sliced",
+                         [h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", 1, 28, 28])],
+                         [h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["N", 6, 25, 26])], init)
+    sliced_onnx = os.path.join(a.work, "slice2.onnx")
+    onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 17)]), sliced_onnx)
+    rep = check_model(a, ort_dir, "slice2", sliced_onnx, x, ["--sparsity", "0.5", "--min-channels", "2"], expect_pruned_groups=2)
+    conv1 = [(g["channels"], g["kept"]) for g in rep["groups"] if g["producers"] == ["conv1"]]
+    check(conv1 == [(16, 12)], f"a Slice of channels [2, 10) and rows: conv1 keeps 2 + 4 + 6 of 16: {conv1}")
 
     # Attention heads: Q, K, V and the output projection lose whole heads together.
     for fused in (False, True):
