@@ -106,7 +106,7 @@ TEST(CpuOps, MatMulNBits) {
   }
 }
 
-// Pruned weights take the sparse kernel (lower_kernels.cc's sparseMaxDensity: 64 rows and 25% nonzero, or
+// Pruned weights take the sparse kernel (sparse_choice.cc's sparseMaxDensity: 64 rows and 25% nonzero, or
 // 16 rows and 11%), in MatMuls and pointwise convolutions: row tiles with a tail, the batch folded into rows, transB, every epilogue (bias,
 // activation, residual), columns without a nonzero, both vector ISAs. DLC_CPU_EXPLAIN says which
 // MatMuls took it, so the test knows the sparse code ran.

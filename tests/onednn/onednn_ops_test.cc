@@ -421,7 +421,7 @@ TEST(OnednnOps, QuantizeDequantizeAndInt8Pooling) {
 }
 
 // oneDNN 2.6 has no sparse primitives: MatMuls by a pruned weight, where the cpu target's sparse
-// kernel is faster (lower_kernels.cc: sparseMaxDensity), become cpu steps of the onednn artifact
+// kernel is faster (sparse_choice.cc: sparseMaxDensity), become cpu steps of the onednn artifact
 // between oneDNN ones; convolutions (pruned or not) stay oneDNN's (onednn_backend.cc says why), and
 // DLC_CPU_SPARSE=off keeps everything oneDNN's.
 TEST(OnednnOps, PrunedWeightsTakeTheCpuSparseKernels) {
