@@ -1,7 +1,8 @@
 // The onednn target of `dlc compile`: runs of consecutive ops the oneDNN library lowers become
-// one step each (layouts carried inside), the rest stay reference steps. MatMuls the cpu target has
-// a faster kernel for (its sparse-weight one: oneDNN 2.6 has no sparse primitives) are its steps. Whether an op is
-// supported is decided by lowering it, so an artifact never holds a step its library refuses.
+// one step each (layouts carried inside), the rest stay reference steps. MatMuls the cpu target
+// has a faster kernel for (its sparse-weight one: oneDNN 2.6 has no sparse primitives) are its
+// steps. Whether an op is supported is decided by lowering it, so an artifact never holds a step
+// its library refuses.
 #include <cstdio>
 #include <cstdlib>
 #include <unordered_set>
