@@ -11,6 +11,7 @@ packages=(
   libflatbuffers-dev flatbuffers-compiler libxxhash-dev libpthreadpool-dev
   libgtest-dev libgmock-dev zlib1g-dev
   python3 python3-numpy python3-torch python3-torchvision python3-matplotlib python3-sklearn
+  python3-dev pybind11-dev python3-pytest graphviz
   dataset-fashion-mnist
   nodejs
 )

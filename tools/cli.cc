@@ -144,9 +144,20 @@ int writeText(const std::string& text, const std::string& path) {
 
 int fail(const Status& status) { return fail(status.message()); }
 
+namespace {
+thread_local std::string* error_sink = nullptr;
+}  // namespace
+
+ErrorCapture::ErrorCapture(std::string* sink) : previous_(error_sink) { error_sink = sink; }
+ErrorCapture::~ErrorCapture() { error_sink = previous_; }
+
 int fail(const std::string& message) {
   std::string one_line = message;
   std::replace(one_line.begin(), one_line.end(), '\n', ' ');
+  if (error_sink) {
+    *error_sink = one_line;
+    return 1;
+  }
   std::cerr << "dlc: error: " << one_line << "\n";
   return 1;
 }

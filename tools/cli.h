@@ -1,6 +1,7 @@
 // Shared pieces of the `dlc` subcommands: argument parsing, model loading, error reporting.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -55,6 +56,24 @@ Status writeFileAtomically(const std::string& path, const std::string& bytes);
 int fail(const Status& status);
 int fail(const std::string& message);
 
+// While one is alive on this thread, fail() stores its one-line message in `*sink` instead of
+// printing it: the Python package runs the subcommands in-process and raises the message.
+class ErrorCapture {
+ public:
+  explicit ErrorCapture(std::string* sink);
+  ~ErrorCapture();
+  ErrorCapture(const ErrorCapture&) = delete;
+  ErrorCapture& operator=(const ErrorCapture&) = delete;
+
+ private:
+  std::string* previous_;
+};
+
+// What `dlc train` reports after each epoch (tools/train_loop.h); a callback returning false stops
+// the training there (the model trained so far is still written).
+struct EpochStats;
+using EpochCallback = std::function<bool(const EpochStats&)>;
+
 int runImport(const std::vector<std::string>& args);
 int runRun(const std::vector<std::string>& args);
 int runInspect(const std::vector<std::string>& args);
@@ -62,7 +81,7 @@ int runBench(const std::vector<std::string>& args);
 int runOpt(const std::vector<std::string>& args);
 int runCompile(const std::vector<std::string>& args);
 int runExport(const std::vector<std::string>& args);
-int runTrain(const std::vector<std::string>& args);
+int runTrain(const std::vector<std::string>& args, const EpochCallback& on_epoch = {});
 int runQuantize(const std::vector<std::string>& args);
 int runPrune(const std::vector<std::string>& args);
 

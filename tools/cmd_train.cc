@@ -86,7 +86,7 @@ constexpr const char* kHelp =
 
 Status writeTrainedModel(Graph& graph, const std::string& path);
 
-int runTrain(const std::vector<std::string>& argv) {
+int runTrain(const std::vector<std::string>& argv, const EpochCallback& on_epoch) {
   std::vector<std::string> values = trainValueOptions();
   values.insert(values.end(), {"output", "data"});
   const std::vector<std::string>& flags = trainFlagOptions();
@@ -107,6 +107,7 @@ int runTrain(const std::vector<std::string>& argv) {
   TrainRun run;
   builder::TrainingConfig config;
   if (Status parsed = parseTrainOptions(*args, "data", &run, &config); !parsed.ok()) return fail(parsed);
+  run.on_epoch = on_epoch;
 
   auto graph = loadModel(model_path);
   if (!graph.ok()) return fail(graph.status());

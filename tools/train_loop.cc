@@ -492,6 +492,11 @@ Expected<TrainResult> trainModel(const Graph& forward, builder::TrainingConfig c
       }
       DLC_RETURN_IF_ERROR(npz::writeFile(checkpointPath(run.checkpoint_dir), arrays));
     }
+    if (run.on_epoch) {
+      EpochStats stats{epoch + 1, run.epochs, global_step, train_loss, counted > 0 ? 100.0 * correct / counted : NAN,
+                       val_loss, val_acc, lr, secs};
+      if (!run.on_epoch(stats)) break;
+    }
     if (run.max_steps > 0 && global_step >= run.max_steps) break;
   }
 

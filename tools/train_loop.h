@@ -10,8 +10,17 @@
 
 #include "frontend/builder/training_step.h"
 #include "ir/graph.h"
+#include "tools/cli.h"
 
 namespace dlc::cli {
+
+// One finished epoch, as `dlc train` prints it (NaN where not measured: accuracy without a
+// classification loss, validation without --val).
+struct EpochStats {
+  int64_t epoch = 0, epochs = 0;  // 1-based, of `epochs`
+  int64_t steps = 0;              // optimizer micro-batch steps so far
+  double train_loss = 0, train_accuracy = 0, val_loss = 0, val_accuracy = 0, lr = 0, seconds = 0;
+};
 
 struct TrainRun {
   std::string target = "onednn";
@@ -34,6 +43,7 @@ struct TrainRun {
   // turned into optimizer steps once the data fixes the steps per epoch.
   int64_t step_size_epochs = 0;
   std::vector<int64_t> milestone_epochs;
+  EpochCallback on_epoch;  // after each epoch's line; false stops the training there
 };
 
 struct TrainResult {

@@ -67,6 +67,7 @@ class Model {
   // Records the first error (sticky).
   void fail(Status s);
   bool ok() const { return status_.ok(); }
+  const Status& status() const { return status_; }
 
   // Hands over the finished graph, or the first error met while building it.
   Expected<std::unique_ptr<Graph>> finish();

@@ -1,0 +1,72 @@
+"""dlc.nn: models written in Python, checked against the same computation in NumPy and PyTorch."""
+import os
+import tempfile
+
+import numpy as np
+import onnx
+import onnx.numpy_helper
+import pytest
+
+import dlc
+from dlc import nn
+
+
+def test_mlp_with_given_weights_matches_numpy():
+    rng = np.random.default_rng(0)
+    w1, b1 = rng.standard_normal((5, 7)).astype(np.float32), rng.standard_normal(7).astype(np.float32)
+    w2 = rng.standard_normal((7, 3)).astype(np.float32)
+    m = nn.Model("mlp")
+    x = m.input("x", ["N", 5])
+    h = nn.relu(x @ m.constant(w1, "w1") + m.constant(b1, "b1"))
+    y = nn.softmax(2.0 * (h @ m.constant(w2, "w2")) - 1.0, axis=-1)
+    assert y.dtype == "f32" and y.shape == ("N", 3)
+    m.output(y, "probs")
+    model = m.finish()
+    assert isinstance(model, dlc.Model)
+    xs = rng.standard_normal((4, 5)).astype(np.float32)
+    z = 2.0 * (np.maximum(xs @ w1 + b1, 0) @ w2) - 1.0
+    want = np.exp(z - z.max(1, keepdims=True))
+    want /= want.sum(1, keepdims=True)
+    for target in ("reference", "cpu", "onednn"):
+        got = model.run({"x": xs}, target=target)["probs"]
+        assert np.allclose(got, want, rtol=1e-5, atol=1e-6), target
+
+
+def test_cnn_layers_match_pytorch():
+    import torch
+    m = nn.Model("cnn", seed=3)
+    x = m.input("image", ["N", 1, 8, 8])
+    conv = nn.Conv2d(m, "conv", 1, 4, 3, pad=1)
+    h = nn.max_pool2d(nn.relu(conv(x)), 2, 2)
+    out = nn.Linear(m, "fc", 4 * 4 * 4, 2)(nn.flatten(h))
+    m.output(out, "logits")
+    model = m.finish()
+    # The builder's parameters, read back through an ONNX export, in a PyTorch model.
+    with tempfile.TemporaryDirectory() as d:
+        path = model.export_onnx(os.path.join(d, "cnn.onnx"))
+        weights = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+    xs = np.random.default_rng(1).standard_normal((2, 1, 8, 8)).astype(np.float32)
+    def t(a):
+        return torch.from_numpy(np.array(a))
+    ref = torch.nn.functional.conv2d(t(xs), t(weights["conv.weight"]), t(weights["conv.bias"]), padding=1)
+    ref = torch.flatten(torch.max_pool2d(torch.relu(ref), 2), 1) @ t(weights["fc.weight"]) + t(weights["fc.bias"])
+    got = model.run(xs)["logits"]
+    assert np.allclose(got, ref.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_builder_errors_are_raised_where_they_happen():
+    m = nn.Model("bad")
+    a = m.input("a", [2, 3])
+    b = m.input("b", [4, 5])
+    with pytest.raises(dlc.Error, match="MatMul|3.*4|shape"):
+        a @ b
+    other = nn.Model("other")
+    c = other.input("c", [2, 3])
+    with pytest.raises(dlc.Error, match="two different models"):
+        nn.add(a, c)
+    with pytest.raises(dlc.Error, match="unknown dtype 'f33'"):
+        other.input("d", [1], dtype="f33")
+    other.output(c)
+    other.finish()
+    with pytest.raises(dlc.Error, match="finished"):
+        other.input("e", [1])
