@@ -31,6 +31,8 @@ struct CompileOptions {
   // When set, the backend lowers only the top-level ops this accepts (another backend compiles the
   // rest: see Backend::prefers).
   std::function<bool(const Op&)> take;
+  // Code-generating backends report their stages (progress bars): the stage, stages done, total.
+  std::function<void(const char* stage, int done, int total)> progress;
 };
 
 // Consecutive top-level ops that run as one step. Its inputs are the values the ops use from

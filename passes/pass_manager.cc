@@ -24,6 +24,7 @@ Status PassManager::run(Graph& graph, const PassContext& ctx) const {
   std::ostream& log = options_.log ? *options_.log : std::cerr;
   std::vector<std::pair<std::string, double>> timings;
   for (const auto& name : names_) {
+    if (options_.on_pass) options_.on_pass(name, timings.size(), names_.size());
     std::unique_ptr<Pass> pass = findPass(name)->create();
     graph.memory_plan.reset();  // a plan describes the graph it was made for
     auto start = std::chrono::steady_clock::now();

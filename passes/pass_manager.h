@@ -1,6 +1,7 @@
 // Runs a sequence of passes with the verifier between them, IR dumps and per-pass timing.
 #pragma once
 
+#include <functional>
 #include <ostream>
 #include <set>
 #include <string>
@@ -16,6 +17,8 @@ struct PassManagerOptions {
   bool print_ir_after_all = false;
   bool time_passes = false;              // print a per-pass timing table at the end
   std::ostream* log = nullptr;           // where dumps and timings go (stderr when null)
+  // Called before each pass with its name, the passes done and their total (progress bars).
+  std::function<void(const std::string& pass, size_t done, size_t total)> on_pass;
 };
 
 class PassManager {

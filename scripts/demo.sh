@@ -34,3 +34,15 @@ build/examples/bundle/example_bundle build/examples/bundle/small_cnn.weights exa
   examples/models/small_cnn_expected.npy | tail -1
 echo "== the same kind of model built with the C++ API (examples/small_cnn.cc)"
 build/examples/example_small_cnn
+echo "== from Python (import dlc, from another folder): the model compiled for --target cpu, against PyTorch"
+repo="$PWD"
+(cd /tmp && /usr/bin/python3 -c "
+import numpy as np, dlc
+model = dlc.load('$repo/$model')
+x = np.load('$repo/examples/models/small_cnn_input.npy')
+out = model.compile('cpu', input_shapes={'image': x.shape}).run({'image': x})
+got, want = next(iter(out.values())), np.load('$repo/examples/models/small_cnn_expected.npy')
+err = float(np.max(np.abs(got - want)))
+print(f'{model}: max|dlc - torch| = {err:.2e}')
+assert err <= 1e-4 * float(np.max(np.abs(want)))
+")

@@ -162,6 +162,20 @@ int fail(const std::string& message) {
   return 1;
 }
 
+namespace {
+int runTrainCommand(const std::vector<std::string>& args) { return runTrain(args); }
+}  // namespace
+
+Command findCommand(const std::string& name) {
+  static const std::map<std::string, Command> table = {
+      {"import", runImport}, {"run", runRun},         {"inspect", runInspect}, {"opt", runOpt},
+      {"bench", runBench},   {"compile", runCompile}, {"export", runExport},   {"train", runTrainCommand},
+      {"quantize", runQuantize}, {"prune", runPrune},
+  };
+  auto it = table.find(name);
+  return it == table.end() ? nullptr : it->second;
+}
+
 bool endsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }

@@ -40,7 +40,7 @@ std::vector<std::string> splitList(const std::string& text);
 // Loads a model from .onnx (import) or .dlcir (textual IR), verifying it.
 Expected<std::unique_ptr<Graph>> loadModel(const std::string& path);
 
-// `s` as a JSON string literal, quotes included (also a valid Graphviz label).
+// `s` as a JSON string literal, quotes included.
 std::string jsonQuote(const std::string& s);
 
 // Writes `text` to the file `path`, or to stdout when `path` is empty; returns the exit status.
@@ -84,5 +84,10 @@ int runExport(const std::vector<std::string>& args);
 int runTrain(const std::vector<std::string>& args, const EpochCallback& on_epoch = {});
 int runQuantize(const std::vector<std::string>& args);
 int runPrune(const std::vector<std::string>& args);
+
+// The subcommand called `name` (import, run, ..., prune), or null: one table for the executable,
+// the Python package and libdlc_compiler.
+using Command = int (*)(const std::vector<std::string>& args);
+Command findCommand(const std::string& name);
 
 }  // namespace dlc::cli

@@ -11,6 +11,7 @@
 #include "ir/dtype_onnx.h"
 #include "tools/artifact.h"
 #include "tools/cli.h"
+#include "tools/external.h"
 #include "tools/inputs.h"
 #include "tools/pipeline.h"
 
@@ -19,7 +20,7 @@ namespace {
 
 constexpr const char* kHelp =
     "usage: dlc bench MODEL(.onnx|.dlcir|.dlc) [--target T] [-O0..-O3] [--runs N] [--warmup N] [--threads N]\n"
-    "                 [--input [NAME=]FILE]... [--input-shape NAME=AxB]... [--profile] [--trace FILE]\n"
+    "                 [--input [NAME=]FILE]... [--input-shape NAME=AxB]... [--profile [--plot F.png]] [--trace FILE]\n"
     "\n"
     "Prepares the model as `dlc run` does, runs it --warmup times untimed, then --runs times\n"
     "timed, and prints one line\n"
@@ -29,7 +30,7 @@ constexpr const char* kHelp =
     "Inputs not given with --input are deterministic random data of the input's type\n"
     "(symbolic dims become 1; floats in [-1,1), integers in [0,10)).\n"
     "\n"
-    "  --target T     reference (default: the interpreter) or onednn (compiled in memory for\n"
+    "  --target T     reference (default: the interpreter), onednn or cpu (compiled in memory for\n"
     "                 the inputs' shapes, run through libdlcrt; compile_ms includes that)\n"
     "  -O0 .. -O3     optimization level of the target's default pipeline (default -O2)\n"
     "  --input-shape N=AxBxC  specialise input N's symbolic dims before optimizing\n"
@@ -40,6 +41,8 @@ constexpr const char* kHelp =
     "  --input F      an input file (.npy or ONNX .pb), in graph-input order or as NAME=FILE\n"
     "  --profile      before the result line, print time per op kind over the timed runs\n"
     "                 (total, count, share) and the slowest single ops\n"
+    "  --plot F       with --profile: also draw it as a bar chart, F.png, .svg or .pdf (drawn by\n"
+    "                 the dlc Python package with matplotlib)\n"
     "  --trace FILE   write the timed runs as a Chrome trace (chrome://tracing, Perfetto)\n"
     "\n"
     "A .dlc artifact runs through libdlcrt as compiled (opt=compiled; load_ms covers loading and\n"
@@ -107,6 +110,13 @@ class Recorder : public ref::OpObserver {
     }
   }
 
+  // ms per run of each op kind, for --plot.
+  std::vector<std::pair<std::string, double>> msByKind(int runs) const {
+    std::vector<std::pair<std::string, double>> out;
+    for (const auto& [name, s] : by_kind_) out.emplace_back(name, toMs(s.total) / runs);
+    return out;
+  }
+
   // Chrome trace JSON: one complete ("X") event per kernel and per run, times in µs from `origin`.
   Status writeTrace(const std::string& path, Clock::time_point origin, const std::vector<Event>& run_spans) const {
     std::ofstream out(path);
@@ -166,7 +176,9 @@ void printResult(const std::string& model_path, const std::string& target, const
 // Times session runs of a loaded artifact on `inputs`.
 // Per-step times of the timed runs of an artifact (--profile): by kernel library/kernel, then
 // the slowest steps. A oneDNN segment is one step; ONEDNN_VERBOSE=1 breaks it down further.
-void printStepProfile(const runtime::Model& model, const std::vector<uint64_t>& ns, int runs, double total_ms) {
+// Returns ms per run by library/kernel, for --plot.
+std::vector<std::pair<std::string, double>> printStepProfile(const runtime::Model& model, const std::vector<uint64_t>& ns, int runs,
+                                                             double total_ms) {
   std::map<std::string, std::pair<int, uint64_t>> by_kernel;
   std::vector<std::pair<uint64_t, std::string>> steps;
   for (size_t i = 0; i < ns.size(); ++i) {
@@ -197,12 +209,31 @@ void printStepProfile(const runtime::Model& model, const std::vector<uint64_t>& 
                   steps[i].second.c_str());
     std::cout << line;
   }
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& [name, k] : kernels) out.emplace_back(name, msPerRun(k.second));
+  return out;
+}
+
+// --plot: the profile as a bar chart (python3 -m dlc.plot profile).
+Status plotProfile(const std::vector<std::pair<std::string, double>>& ms, const std::string& title, const std::string& path) {
+  std::string json = str("{\"title\": ", jsonQuote(title), ", \"ops\": [");
+  char num[64];
+  for (size_t i = 0; i < ms.size(); ++i) {
+    std::snprintf(num, sizeof num, "%.6g", ms[i].second);
+    json += str(i ? ", " : "", "{\"name\": ", jsonQuote(ms[i].first), ", \"ms\": ", num, "}");
+  }
+  json += "]}\n";
+  std::string data = temporaryPath(".json");
+  Status s = writeFileAtomically(data, json);
+  if (s.ok()) s = drawPlot("profile", data, path);
+  std::remove(data.c_str());
+  return s;
 }
 
 // Times session runs of a loaded artifact on `inputs`.
 int benchModel(const runtime::Model& model, const std::string& model_path, const std::string& opt,
                const std::vector<DataValue>& inputs, int runs, int warmup, int threads, double load_ms, double compile_ms,
-               bool profile) {
+               bool profile, const std::string& plot) {
   try {
     runtime::Session session(model, threads, nullptr, profile);
     Status bound = bindInputs(model, session, inputs);
@@ -223,7 +254,11 @@ int benchModel(const runtime::Model& model, const std::string& model_path, const
       for (size_t i = 0; i < stats.steps; ++i) timed[i] = session.stepTimeNs(i) - before[i];
       double total = 0;
       for (double m : ms) total += m / runs;
-      printStepProfile(model, timed, runs, total);
+      auto by_kernel = printStepProfile(model, timed, runs, total);
+      if (!plot.empty()) {
+        Status drawn = plotProfile(by_kernel, str(baseName(model_path), " on ", model.target(), ": ms per run by kernel"), plot);
+        if (!drawn.ok()) return fail(drawn);
+      }
     }
     printResult(model_path, model.target(), opt, runs, warmup, threads, load_ms, compile_ms, ms);
   } catch (const runtime::Error& e) {
@@ -258,7 +293,8 @@ int benchArtifact(const Args& args, const std::string& model_path, int runs, int
   std::unique_ptr<Graph> signature = signatureGraph(**artifact);
   auto inputs = benchInputs(args, signature->body(), model_path);
   if (!inputs.ok()) return fail(inputs.status());
-  return benchModel(**artifact, model_path, "compiled", *inputs, runs, warmup, threads, load_ms, 0.0, args.has("profile"));
+  return benchModel(**artifact, model_path, "compiled", *inputs, runs, warmup, threads, load_ms, 0.0, args.has("profile"),
+                    args.get("plot"));
 }
 
 // A compiled target from an ONNX/IR model: compile in memory for the inputs' shapes, then time.
@@ -275,13 +311,14 @@ int benchCompiled(const Args& args, const std::string& model_path, const std::st
   if (!model.ok()) return fail(str(model.status().message(), " (", model_path, ")"));
   double load_ms = toMs(compile_start - load_start), compile_ms = toMs(Clock::now() - compile_start);
   return benchModel(**model, model_path, std::to_string(level), *inputs, runs, warmup, threads, load_ms, compile_ms,
-                    args.has("profile"));
+                    args.has("profile"), args.get("plot"));
 }
 
 }  // namespace
 
 int runBench(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"target", "O", "input-shape", "runs", "warmup", "threads", "input", "trace"}, {"help", "profile"});
+  auto args = Args::parse(argv, {"target", "O", "input-shape", "runs", "warmup", "threads", "input", "trace", "plot"},
+                          {"help", "profile"});
   if (!args.ok()) return fail(args.status());
   if (args->has("help")) {
     std::cout << kHelp;
@@ -292,6 +329,11 @@ int runBench(const std::vector<std::string>& argv) {
   std::string target = args->get("target", "reference");
   Status known = checkTarget(target);
   if (!known.ok()) return fail(known);
+  if (args->has("plot")) {
+    if (!args->has("profile")) return fail("--plot draws the profile: give --profile too");
+    Status ok = checkPlotPath(args->get("plot"));
+    if (!ok.ok()) return fail(ok);
+  }
   auto runs = intOption(*args, "runs", 10, 1);
   auto warmup = intOption(*args, "warmup", 2, 0);
   auto threads = intOption(*args, "threads", 1, 1);
@@ -350,6 +392,10 @@ int runBench(const std::vector<std::string>& argv) {
     if (!s.ok()) return fail(s);
   }
   if (profile) recorder.printProfile(std::cout, *runs);
+  if (profile && args->has("plot")) {
+    Status drawn = plotProfile(recorder.msByKind(*runs), str(baseName(model_path), " on reference: ms per run by op"), args->get("plot"));
+    if (!drawn.ok()) return fail(drawn);
+  }
 
   printResult(model_path, target, std::to_string(*level), *runs, *warmup, *threads, load_ms, compile_ms, ms);
   return 0;

@@ -10,6 +10,7 @@
 #include "backends/llvm_cpu/compile/cpu_backend.h"
 #include "tools/cli.h"
 #include "tools/pipeline.h"
+#include "tools/progress.h"
 
 namespace dlc::cli {
 namespace {
@@ -70,8 +71,21 @@ int runCompile(const std::vector<std::string>& argv) {
   if (!ctx.ok()) return fail(ctx.status());
   auto graph = loadModel(model_path);
   if (!graph.ok()) return fail(graph.status());
-  Status optimized = optimize(**graph, *ctx, *level);
-  if (!optimized.ok()) return fail(str(optimized.message(), " (", model_path, ")"));
+  // On a terminal: the passes, then the code generator's stages, as one bar.
+  ProgressBar bar;
+  auto failed = [&bar](const auto& why) {  // the bar goes before the error line
+    bar.clear();
+    return fail(why);
+  };
+  size_t passes = 0;
+  passes::PassManagerOptions pipeline;
+  pipeline.on_pass = [&](const std::string& pass, size_t done, size_t total) {
+    passes = total;
+    bar.update("compiling", static_cast<int64_t>(done), static_cast<int64_t>(total + 4), pass);
+  };
+  Status optimized = optimize(**graph, *ctx, *level, pipeline);
+  if (!optimized.ok()) return failed(str(optimized.message(), " (", model_path, ")"));
+  bar.clear();  // notes below start their own lines; code generation redraws it
 
   // Compiled targets need static shapes: say so when symbolic input dims will leave ops behind.
   if (target != "reference")
@@ -85,8 +99,11 @@ int runCompile(const std::vector<std::string>& argv) {
   options.target = target;
   options.compile.cpu = args->get("cpu");
   options.compile.triple = args->get("triple");
+  options.compile.progress = [&](const char* stage, int done, int total) {
+    bar.update("compiling", static_cast<int64_t>(passes) + done, static_cast<int64_t>(passes) + total, stage);
+  };
   if (target != "cpu" && (args->has("cpu") || args->has("triple") || args->has("emit")))
-    return fail("--cpu, --triple and --emit apply to --target cpu");
+    return failed("--cpu, --triple and --emit apply to --target cpu");
   std::string emit = args->get("emit", "artifact");
   Expected<std::string> bytes = Status::error("");
   if (emit == "artifact") {
@@ -101,22 +118,23 @@ int runCompile(const std::vector<std::string>& argv) {
       if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
     if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) name = "model_" + name;
     auto bundle = llvm_cpu::emitBundle(**graph, options.compile, name, model_path);
-    if (!bundle.ok()) return fail(str(bundle.status().message(), " (", model_path, ")"));
+    if (!bundle.ok()) return failed(str(bundle.status().message(), " (", model_path, ")"));
     for (auto [ext, bytes] : {std::pair<const char*, const std::string*>{".o", &bundle->object}, {".h", &bundle->header},
                               {".weights", &bundle->weights}}) {
       Status written = writeFileAtomically(stem + ext, *bytes);
-      if (!written.ok()) return fail(written);
+      if (!written.ok()) return failed(written);
     }
     return 0;
   } else if (emit == "llvm-ir" || emit == "asm" || emit == "object") {
     auto kind = emit == "llvm-ir" ? llvm_cpu::EmitKind::LlvmIr : emit == "asm" ? llvm_cpu::EmitKind::Assembly : llvm_cpu::EmitKind::Object;
     bytes = llvm_cpu::emitSegments(**graph, options.compile, kind);
   } else {
-    return fail(str("--emit '", emit, "' is not artifact, llvm-ir, asm or object"));
+    return failed(str("--emit '", emit, "' is not artifact, llvm-ir, asm or object"));
   }
-  if (!bytes.ok()) return fail(str(bytes.status().message(), " (", model_path, ")"));
+  bar.clear();
+  if (!bytes.ok()) return failed(str(bytes.status().message(), " (", model_path, ")"));
   Status written = writeFileAtomically(out_path, *bytes);
-  if (!written.ok()) return fail(written);
+  if (!written.ok()) return failed(written);
   return 0;
 }
 

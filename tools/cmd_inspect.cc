@@ -1,4 +1,4 @@
-// `dlc inspect`: a model's signature, op counts and weight size as text, JSON or Graphviz dot.
+// `dlc inspect`: a model's signature, op counts and weight size as text, JSON, Graphviz dot or SVG.
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -6,18 +6,21 @@
 #include "passes/memory_planner.h"
 #include "tools/artifact.h"
 #include "tools/cli.h"
+#include "tools/external.h"
 #include "tools/pipeline.h"
 
 namespace dlc::cli {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: dlc inspect MODEL(.onnx|.dlcir|.dlc) [--format text|json|dot] [--target T] [-O0..3]\n"
+    "usage: dlc inspect MODEL(.onnx|.dlcir|.dlc) [--format text|json|dot|svg] [-o FILE] [--target T] [-O0..3]\n"
     "\n"
     "Prints, for the graph after the target's default pipeline (-O0: as imported), the model's\n"
     "inputs and outputs (name, dtype, shape), the number of ops of each kind and the bytes of\n"
-    "constant weights. --format dot prints the op graph for Graphviz.\n"
+    "constant weights. --format dot prints the op graph for Graphviz; --format svg draws it\n"
+    "(with Graphviz's dot). Fused ops are drawn filled, labelled with what they fuse.\n"
     "\n"
+    "  -o, --output FILE      write there (atomically) instead of to stdout\n"
     "  --target T             reference (default), cpu, onednn, cuda\n"
     "  --input-shape N=AxBxC  specialise input N's symbolic dims first; without it, symbolic\n"
     "                         dims are taken as 1 for the report (listed as assumed_dims)\n"
@@ -113,13 +116,55 @@ void printText(const Graph& g) {
             << " sized at run time)\n";
 }
 
-void printDot(const Graph& g) {
+// What a fused op computes, for its picture: "Conv + bias + residual + relu", the ops of a
+// FusedElementwise body, an Attention's heads.
+std::string fusedLabel(const Op& op) {
+  auto activation = [&](std::string s) {
+    const Attribute* a = op.attr("activation");
+    if (a && a->s != "none") s += " + " + a->s;
+    return s;
+  };
+  switch (op.kind()) {
+    case OpKind::FusedConv:
+      return activation(str("Conv", op.operand(2) ? " + bias" : "", op.operand(3) ? " + residual" : ""));
+    case OpKind::FusedMatMul:
+      return activation(str("MatMul", op.operand(2) ? " + bias" : "", op.operand(3) ? " + residual" : ""));
+    case OpKind::FusedElementwise: {
+      std::string body;
+      int n = 0;
+      for (Region* r : op.regions())
+        for (const auto& inner : r->ops())
+          if (inner->kind() != OpKind::Constant && n++ < 8) body += str(body.empty() ? "" : " ", inner->name());
+      return n > 8 ? str(body, " ... (", n, " ops)") : body;
+    }
+    case OpKind::Attention: {
+      const Attribute* h = op.attr("num_heads");
+      return str("softmax(QK^T) V", h ? str(", ", h->i, " heads") : "", op.operand(3) ? ", masked" : "");
+    }
+    default:
+      return "";
+  }
+}
+
+// `s` as a Graphviz string: quotes and backslashes escaped, line breaks as dot's \n.
+std::string dotQuote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out + "\"";
+}
+
+std::string dotGraph(const Graph& g) {
+  std::ostringstream out;
   std::map<const Value*, std::string> producer;
-  std::cout << "digraph dlc {\n  rankdir=TB;\n  node [shape=box, fontsize=10];\n";
+  out << "digraph dlc {\n  rankdir=TB;\n  node [shape=box, fontsize=10];\n";
   for (int i = 0; i < g.body().numArguments(); ++i) {
     std::string id = str("in", i);
     producer[g.body().argument(i)] = id;
-    std::cout << "  " << id << " [shape=ellipse, label=" << jsonQuote(g.body().argument(i)->name()) << "];\n";
+    out << "  " << id << " [shape=ellipse, label=" << dotQuote(g.body().argument(i)->name()) << "];\n";
   }
   int n = 0;
   for (const auto& op : g.body().ops()) {
@@ -128,21 +173,25 @@ void printDot(const Graph& g) {
       for (int r = 0; r < op->numResults(); ++r) producer[op->result(r)] = "";
       continue;  // weights would drown the picture
     }
-    std::cout << "  " << id << " [label=" << jsonQuote(str(op->name(), "\\n", op->location())) << "];\n";
+    const bool fused = std::string(op->info().domain) == "dlc";
+    std::string what = fused ? fusedLabel(*op) : "";
+    out << "  " << id << " [label=" << dotQuote(str(op->name(), what.empty() ? "" : "\n" + what, "\n", op->location()))
+        << (fused ? ", style=filled, fillcolor=\"#cfe2ff\"" : "") << "];\n";
     for (Value* v : op->operands()) {
       auto it = v ? producer.find(v) : producer.end();
       if (it != producer.end() && !it->second.empty())
-        std::cout << "  " << it->second << " -> " << id << " [label=" << jsonQuote(v->type().toString()) << "];\n";
+        out << "  " << it->second << " -> " << id << " [label=" << dotQuote(v->type().toString()) << "];\n";
     }
     for (int r = 0; r < op->numResults(); ++r) producer[op->result(r)] = id;
   }
   for (size_t i = 0; i < g.body().outputs().size(); ++i) {
     const Value* v = g.body().outputs()[i];
-    std::cout << "  out" << i << " [shape=ellipse, label=" << jsonQuote(v->name()) << "];\n";
+    out << "  out" << i << " [shape=ellipse, label=" << dotQuote(v->name()) << "];\n";
     auto it = producer.find(v);
-    if (it != producer.end() && !it->second.empty()) std::cout << "  " << it->second << " -> out" << i << ";\n";
+    if (it != producer.end() && !it->second.empty()) out << "  " << it->second << " -> out" << i << ";\n";
   }
-  std::cout << "}\n";
+  out << "}\n";
+  return out.str();
 }
 
 // --input-shape specs that set every symbolic dim of the graph inputs to 1 (inputs with unknown
@@ -168,7 +217,7 @@ std::vector<std::string> assumeSymbolicDimsAreOne(const Graph& g, std::map<std::
 }  // namespace
 
 int runInspect(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"format", "target", "O", "input-shape"}, {"help"});
+  auto args = Args::parse(argv, {"format", "target", "O", "input-shape", "output"}, {"help"});
   if (!args.ok()) return fail(args.status());
   if (args->has("help")) {
     std::cout << kHelp;
@@ -176,9 +225,13 @@ int runInspect(const std::vector<std::string>& argv) {
   }
   if (args->positional().size() != 1) return fail("inspect takes exactly one MODEL (see --help)");
   std::string format = args->get("format", "text");
-  if (format != "text" && format != "json" && format != "dot")
-    return fail(str("unknown format '", format, "' (expected text, json or dot)"));
-  if (isArtifactPath(args->positional()[0])) return inspectArtifact(args->positional()[0], format);
+  if (format != "text" && format != "json" && format != "dot" && format != "svg")
+    return fail(str("unknown format '", format, "' (expected text, json, dot or svg)"));
+  const std::string out_path = args->get("output");
+  if (isArtifactPath(args->positional()[0])) {
+    if (!out_path.empty()) return fail("-o applies to models, not to .dlc artifacts (redirect stdout)");
+    return inspectArtifact(args->positional()[0], format);
+  }
   auto level = parseOptLevel(args->get("O", "2"));
   if (!level.ok()) return fail(level.status());
   auto graph = loadModel(args->positional()[0]);
@@ -190,13 +243,26 @@ int runInspect(const std::vector<std::string>& argv) {
   if (!ctx.ok()) return fail(ctx.status());
   Status optimized = optimize(**graph, *ctx, *level);
   if (!optimized.ok()) return fail(str(optimized.message(), " (", args->positional()[0], ")"));
+  if (format == "svg") {
+    Status drawn = renderDot(dotGraph(**graph), out_path);
+    return drawn.ok() ? 0 : fail(drawn);
+  }
+  // The text reports go through a buffer so that -o writes them whole or not at all.
+  std::ostringstream text;
+  std::streambuf* saved = std::cout.rdbuf(text.rdbuf());
   if (format == "json")
     printJson(**graph, assumed);
   else if (format == "dot")
-    printDot(**graph);
+    std::cout << dotGraph(**graph);
   else
     printText(**graph);
-  return 0;
+  std::cout.rdbuf(saved);
+  if (out_path.empty()) {
+    std::cout << text.str();
+    return 0;
+  }
+  Status written = writeFileAtomically(out_path, text.str());
+  return written.ok() ? 0 : fail(written);
 }
 
 }  // namespace dlc::cli

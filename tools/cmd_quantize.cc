@@ -21,6 +21,7 @@
 #include "tools/artifact.h"
 #include "tools/cli.h"
 #include "tools/dataset.h"
+#include "tools/external.h"
 #include "tools/npz.h"
 #include "tools/pipeline.h"
 #include "tools/progress.h"
@@ -93,6 +94,8 @@ constexpr const char* kHelp =
     "                          best quantized one is slower\n"
     "  --report REPORT.json    per-layer weight SQNR, activation ranges, what stayed float and why,\n"
     "                          output SQNR against the float model, accuracy, sizes\n"
+    "  --plot SQNR.png         the report's per-layer SQNR as a bar chart (.png, .svg or .pdf; drawn\n"
+    "                          by the dlc Python package with matplotlib)\n"
     "  --target T              target of OUT.dlc (default onednn; cpu for weight-only)\n"
     "  --input-shape N=AxB     OUT.dlc: fix input N's symbolic dims (as dlc compile), so that every\n"
     "                          op is compiled for the target rather than left to the reference kernels\n";
@@ -313,7 +316,7 @@ Expected<double> accuracy(const Graph& g, const Dataset& eval, int64_t batch, co
 int runQuantize(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv,
                           {"output", "calibrate", "samples", "batch-size", "mode", "dtype", "method", "percentile", "block-size",
-                           "exclude", "exclude-op", "eval", "max-accuracy-drop", "report", "target", "input-shape"},
+                           "exclude", "exclude-op", "eval", "max-accuracy-drop", "report", "target", "input-shape", "plot"},
                           {"help", "per-channel", "symmetric", "bias-correction", "latency-aware", "half-compute"});
   if (!args.ok()) return fail(args.status());
   if (args->has("help")) {
@@ -324,6 +327,8 @@ int runQuantize(const std::vector<std::string>& argv) {
   const std::string model_path = args->positional()[0];
   const std::string out_path = args->get("output");
   if (out_path.empty()) return fail("quantize needs -o OUT.onnx or -o OUT.dlc");
+  if (args->has("plot"))
+    if (Status ok = checkPlotPath(args->get("plot")); !ok.ok()) return fail(ok);
   const bool to_artifact = endsWith(out_path, ".dlc");
   if (!to_artifact && !endsWith(out_path, ".onnx")) return fail(str("-o ", out_path, ": the output must end in .onnx or .dlc"));
   const std::string mode = args->get("mode", "static");
@@ -664,6 +669,17 @@ int runQuantize(const std::vector<std::string>& argv) {
   if (!output_sqnr_or.ok()) return fail(output_sqnr_or.status());
   const double output_sqnr = *output_sqnr_or;
 
+  // The per-layer SQNR plot first: a failure to draw it leaves no output behind.
+  const std::string report = reportJson(model_path, *quantized, options, samples, output_sqnr, acc_float, acc_quant,
+                                        !eval_path.empty(), bounded, latency, target);
+  if (args->has("plot")) {
+    std::string data = temporaryPath(".json");
+    Status drawn = writeFileAtomically(data, report);
+    if (drawn.ok()) drawn = drawPlot("sqnr", data, args->get("plot"));
+    std::remove(data.c_str());
+    if (!drawn.ok()) return fail(drawn);
+  }
+
   // Output.
   Status written;
   if (to_artifact) {
@@ -680,8 +696,7 @@ int runQuantize(const std::vector<std::string>& argv) {
   if (!written.ok()) return fail(str(written.message(), " (writing ", out_path, ")"));
   const std::string report_path = args->get("report");
   if (!report_path.empty()) {
-    Status r = writeFileAtomically(report_path, reportJson(model_path, *quantized, options, samples, output_sqnr, acc_float, acc_quant,
-                                                           !eval_path.empty(), bounded, latency, target));
+    Status r = writeFileAtomically(report_path, report);
     if (!r.ok()) return fail(r);
   }
   std::cerr << "dlc: quantized " << quantized->plan.ops.size() << " of " << quantized->plan.ops.size() + quantized->plan.skipped.size()

@@ -74,6 +74,8 @@ constexpr const char* kHelp =
     "  --checkpoint DIR         save params, optimizer state and step after every epoch\n"
     "  --resume DIR             continue from DIR's checkpoint (bit-identical with the same options)\n"
     "  --log FILE.csv           one line per epoch: loss, accuracy, validation, lr, time\n"
+    "  --plot FILE.png          loss and accuracy per epoch drawn after training (.png, .svg or\n"
+    "                           .pdf; by the dlc Python package with matplotlib)\n"
     "  --export-step FILE.dlc   also write the compiled training step (state included) for the C API\n"
     "distillation (Hinton et al.):\n"
     "  --teacher MODEL.onnx     train against the teacher's logits too (computed once over the\n"

@@ -9,7 +9,7 @@
 namespace dlc::cli {
 
 int inspectArtifact(const std::string& path, const std::string& format) {
-  if (format == "dot") return fail(str("--format dot needs an ONNX or IR model; '", path, "' is a compiled artifact"));
+  if (format == "dot" || format == "svg") return fail(str("--format ", format, " needs an ONNX or IR model; '", path, "' is a compiled artifact"));
   auto loaded = loadArtifact(path);
   if (!loaded.ok()) return fail(loaded.status());
   const runtime::Model& model = **loaded;

@@ -20,7 +20,7 @@ constexpr const char* kUsage =
     "  export   MODEL(.onnx|.dlcir) -o OUT.onnx [--opset N] [--external-data]   write standard ONNX\n"
     "  train    MODEL(.onnx|.dlcir) --data TRAIN.npz -o TRAINED.onnx [--val VAL.npz] [--loss L] ...\n"
     "  quantize MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --calibrate CALIB.npz [--per-channel] ...   int8 QDQ\n"
-    "  prune    MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --method magnitude|n:m [--sparsity S] ...   zero weights\n"
+    "  prune    MODEL(.onnx|.dlcir) -o OUT.(onnx|dlc) --method magnitude|n:m|channel [--sparsity S] ...\n"
     "\n"
     "Run `dlc <command> --help` for a command's options.\n";
 
@@ -38,21 +38,13 @@ int main(int argc, char** argv) {
     std::cout << kUsage;
     return 0;
   }
+  dlc::cli::Command run = dlc::cli::findCommand(command);
+  if (!run) return dlc::cli::fail("unknown command '" + command + "' (see `dlc --help`)");
   try {
-    if (command == "import") return dlc::cli::runImport(rest);
-    if (command == "run") return dlc::cli::runRun(rest);
-    if (command == "inspect") return dlc::cli::runInspect(rest);
-    if (command == "opt") return dlc::cli::runOpt(rest);
-    if (command == "bench") return dlc::cli::runBench(rest);
-    if (command == "compile") return dlc::cli::runCompile(rest);
-    if (command == "export") return dlc::cli::runExport(rest);
-    if (command == "train") return dlc::cli::runTrain(rest);
-    if (command == "quantize") return dlc::cli::runQuantize(rest);
-    if (command == "prune") return dlc::cli::runPrune(rest);
+    return run(rest);
   } catch (const std::bad_alloc&) {
     return dlc::cli::fail("out of memory");
   } catch (const std::exception& e) {
     return dlc::cli::fail(std::string("internal error: ") + e.what());
   }
-  return dlc::cli::fail("unknown command '" + command + "' (see `dlc --help`)");
 }

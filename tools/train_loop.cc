@@ -21,6 +21,7 @@
 #include "ir/dtype_onnx.h"
 #include "tools/artifact.h"
 #include "tools/dataset.h"
+#include "tools/external.h"
 #include "tools/npz.h"
 #include "tools/pipeline.h"
 #include "tools/teacher.h"
@@ -384,12 +385,22 @@ Expected<TrainResult> trainModel(const Graph& forward, builder::TrainingConfig c
     evaluator = std::make_unique<Evaluator>(forward, config, run, std::move(val), batch);
     evaluator->attach(*model);
   }
+  // --plot draws from the log: a temporary one when no --log is kept.
   std::ofstream csv;
-  if (!run.log_csv.empty()) {
-    csv.open(run.log_csv, !run.resume_dir.empty() ? std::ios::app : std::ios::trunc);
-    if (!csv) return Status::error(str("cannot write '", run.log_csv, "'"));
+  const bool temporary_log = run.log_csv.empty() && !run.plot_path.empty();
+  const std::string log_path = temporary_log ? temporaryPath(".csv") : run.log_csv;
+  struct RemoveLater {
+    std::string path;
+    ~RemoveLater() {
+      if (!path.empty()) std::remove(path.c_str());
+    }
+  } remove_log{temporary_log ? log_path : ""};
+  if (!log_path.empty()) {
+    const bool append = !run.resume_dir.empty() && !temporary_log;
+    csv.open(log_path, append ? std::ios::app : std::ios::trunc);
+    if (!csv) return Status::error(str("cannot write '", log_path, "'"));
     csv.precision(9);
-    if (!!run.resume_dir.empty()) csv << "epoch,steps,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds\n";
+    if (!append) csv << "epoch,steps,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds\n";
   }
 
   Progress progress(run.progress);
@@ -500,6 +511,10 @@ Expected<TrainResult> trainModel(const Graph& forward, builder::TrainingConfig c
     if (run.max_steps > 0 && global_step >= run.max_steps) break;
   }
 
+  if (!run.plot_path.empty()) {
+    csv.close();
+    DLC_RETURN_IF_ERROR(drawPlot("training", log_path, run.plot_path));
+  }
   for (size_t k = 0; k < step.states.size(); ++k) {
     const StateInfo& s = step.states[k];
     if (s.kind == StateInfo::Kind::Parameter || s.kind == StateInfo::Kind::Buffer) result.values[s.name] = copyOf(session.state(k));

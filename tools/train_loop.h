@@ -35,6 +35,7 @@ struct TrainRun {
   std::string checkpoint_dir;     // a checkpoint after every epoch
   std::string resume_dir;         // continue from its checkpoint
   std::string log_csv;            // one line per epoch
+  std::string plot_path;          // the training curves drawn from the log after the last epoch
   std::string export_step;        // also write the compiled training step as a .dlc artifact
   std::string teacher_path;       // distillation (config.distill_weight > 0): the teacher model
   bool progress = false;          // a progress bar on stderr (a terminal)

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "tools/artifact.h"
+#include "tools/external.h"
 #include "tools/pipeline.h"
 
 namespace dlc::cli {
@@ -34,7 +35,7 @@ const std::vector<std::string>& trainValueOptions() {
       "trust-coefficient", "lookahead-k", "lookahead-alpha", "clip-norm", "clip-value", "accumulate", "schedule", "warmup",
       "warmup-factor", "step-size", "gamma", "milestones", "t-max", "eta-min", "t0", "t-mult", "max-lr", "step-size-up",
       "step-size-down", "pct-start", "swa-start", "swa-lr", "swa-anneal-epochs", "freeze", "checkpoint", "resume", "log",
-      "export-step", "teacher", "distill-weight", "temperature"};
+      "export-step", "teacher", "distill-weight", "temperature", "plot"};
   return values;
 }
 
@@ -72,6 +73,8 @@ Status parseTrainOptions(const Args& args, const char* data_option, TrainRun* ru
   run->checkpoint_dir = args.get("checkpoint");
   run->resume_dir = args.get("resume");
   run->log_csv = args.get("log");
+  run->plot_path = args.get("plot");
+  if (!run->plot_path.empty()) DLC_RETURN_IF_ERROR(checkPlotPath(run->plot_path));
   run->export_step = args.get("export-step");
   run->progress = isatty(STDERR_FILENO) != 0;
   if (args.has("steps") && !args.has("epochs")) run->epochs = 1000000;

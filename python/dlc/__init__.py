@@ -15,8 +15,8 @@ is per_channel=True, `--lr 0.01` is lr=0.01); data options take a file path or a
 from ._core import Error
 from .model import Model, Artifact, Session, TensorInfo, load, compile, parse_ir, targets
 from .commands import quantize, prune, train, export_onnx, cli
-from . import nn
+from . import nn, plot
 
 __all__ = ["Error", "Model", "Artifact", "Session", "TensorInfo", "load", "compile", "parse_ir", "targets",
-           "quantize", "prune", "train", "export_onnx", "cli", "nn"]
+           "quantize", "prune", "train", "export_onnx", "cli", "nn", "plot"]
 __version__ = "0.1"

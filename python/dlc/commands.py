@@ -22,9 +22,26 @@ _MODEL_OPTIONS = {"teacher"}
 _REPEATED = {"input_shape"}
 
 
+def _expand_choices(options: Mapping[str, Any]) -> Dict[str, Any]:
+    """loss=dlc.nn.CrossEntropyLoss(label_smoothing=0.1) -> loss="cross-entropy", label_smoothing=0.1."""
+    from .nn import _Choice
+    out: Dict[str, Any] = {}
+    for key, value in options.items():
+        if isinstance(value, _Choice):
+            if key != value.option:
+                raise Error(f"{key}= was given {value!r}, a value for {value.option}=")
+            for k, v in value.as_options().items():
+                if k in out or (k != key and k in options):
+                    raise Error(f"{k}= is given twice (in {value!r} and directly)")
+                out[k] = v
+        elif key not in out:
+            out[key] = value
+    return out
+
+
 def _to_argv(options: Mapping[str, Any], scratch: str) -> List[str]:
     argv: List[str] = []
-    for key, value in options.items():
+    for key, value in _expand_choices(options).items():
         if value is None or value is False:
             continue
         flag = "--" + key.replace("_", "-")

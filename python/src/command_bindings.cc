@@ -2,7 +2,6 @@
 // Python functions (dlc.compile, dlc.quantize, dlc.prune, dlc.train, ...) take exactly the command
 // line's options; a failure raises dlc.Error with the command's one-line message.
 #include <iostream>
-#include <map>
 #include <sstream>
 
 #include "python/src/bindings.h"
@@ -11,19 +10,6 @@
 
 namespace dlc::python {
 namespace {
-
-using Command = int (*)(const std::vector<std::string>&);
-
-const std::map<std::string, Command>& commands() {
-  static const std::map<std::string, Command> table = {
-      {"import", cli::runImport},     {"run", cli::runRun},
-      {"inspect", cli::runInspect},   {"opt", cli::runOpt},
-      {"bench", cli::runBench},       {"compile", cli::runCompile},
-      {"export", cli::runExport},     {"quantize", cli::runQuantize},
-      {"prune", cli::runPrune},
-  };
-  return table;
-}
 
 py::dict epochDict(const cli::EpochStats& s) {
   py::dict d;
@@ -67,12 +53,12 @@ void runCommand(const std::string& name, const std::vector<std::string>& args, c
         rc = cli::fail(std::string("internal error: ") + e.what());
       }
     } else {
-      auto it = commands().find(name);
-      if (it == commands().end()) throw Error("unknown command '" + name + "'");
+      cli::Command command = cli::findCommand(name);
+      if (!command) throw Error("unknown command '" + name + "'");
       if (!on_epoch.is_none()) throw Error("on_epoch applies to train");
       py::gil_scoped_release unlocked;
       try {
-        rc = it->second(args);
+        rc = command(args);
       } catch (const std::bad_alloc&) {
         rc = cli::fail("out of memory");
       } catch (const std::exception& e) {
@@ -90,7 +76,8 @@ std::string commandHelp(const std::string& name) {
   std::streambuf* saved = std::cout.rdbuf(text.rdbuf());
   int rc = 0;
   try {
-    rc = name == "train" ? cli::runTrain({"--help"}) : commands().count(name) ? commands().at(name)({"--help"}) : 1;
+    cli::Command command = cli::findCommand(name);
+    rc = command ? command({"--help"}) : 1;
   } catch (...) {
     std::cout.rdbuf(saved);
     throw;

@@ -70,3 +70,31 @@ def test_builder_errors_are_raised_where_they_happen():
     other.finish()
     with pytest.raises(dlc.Error, match="finished"):
         other.input("e", [1])
+
+
+def test_losses_optimizers_and_schedules_reach_the_trainer():
+    """An nn.Model regression trained with nn.MSELoss, nn.SGD and nn.StepLR: the loss falls and the
+    learning rate the trainer reports per epoch is StepLR's (lr · gamma^(epoch-1))."""
+    rng = np.random.default_rng(0)
+    w_true = rng.standard_normal((3, 1)).astype(np.float32)
+    x = rng.standard_normal((256, 3)).astype(np.float32)
+    y = x @ w_true
+    m = nn.Model("regression", seed=2)
+    inp = m.input("x", ["N", 3])
+    m.output(nn.Linear(m, "fc", 3, 1)(inp), "y")
+    untrained = m.finish()
+    seen = []
+    trained = dlc.train(untrained, data={"x": x, "target": y}, epochs=3, batch=32, target="cpu",
+                        loss=nn.MSELoss(), optimizer=nn.SGD(lr=0.1, momentum=0.9),
+                        schedule=nn.StepLR(step_size=1, gamma=0.5), on_epoch=seen.append)
+    assert [round(s["lr"], 6) for s in seen] == [0.1, 0.05, 0.025]
+    assert seen[-1]["train_loss"] < 0.5 * seen[0]["train_loss"]
+
+    def error(model):
+        return float(np.mean((model.run({"x": x})["y"] - y) ** 2))
+    assert error(trained) < 0.1 * error(untrained)
+    with pytest.raises(dlc.Error, match="a value for loss="):
+        dlc.train(trained, data={"x": x, "target": y}, optimizer=nn.MSELoss())
+    with pytest.raises(dlc.Error, match="lr= is given twice"):
+        dlc.train(trained, data={"x": x, "target": y}, optimizer=nn.SGD(lr=0.1), lr=0.2)
+    assert repr(nn.AdamW(lr=1e-3)) == "dlc.nn.AdamW(lr=0.001)"

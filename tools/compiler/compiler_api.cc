@@ -4,27 +4,12 @@
 
 #include <cstring>
 #include <exception>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "tools/cli.h"
 
 namespace {
-
-using Command = int (*)(const std::vector<std::string>&);
-
-int runTrainCommand(const std::vector<std::string>& args) { return dlc::cli::runTrain(args); }
-
-const std::map<std::string, Command>& commands() {
-  static const std::map<std::string, Command> table = {
-      {"import", dlc::cli::runImport}, {"run", dlc::cli::runRun},         {"inspect", dlc::cli::runInspect},
-      {"opt", dlc::cli::runOpt},       {"bench", dlc::cli::runBench},     {"compile", dlc::cli::runCompile},
-      {"export", dlc::cli::runExport}, {"train", runTrainCommand},        {"quantize", dlc::cli::runQuantize},
-      {"prune", dlc::cli::runPrune},
-  };
-  return table;
-}
 
 int report(const std::string& message, char* error, size_t capacity) {
   if (error && capacity > 0) {
@@ -36,14 +21,14 @@ int report(const std::string& message, char* error, size_t capacity) {
 }
 
 int run(const std::string& name, const std::vector<std::string>& args, char* error, size_t capacity) {
-  auto it = commands().find(name);
-  if (it == commands().end()) return report("unknown command '" + name + "'", error, capacity);
+  dlc::cli::Command command = dlc::cli::findCommand(name);
+  if (!command) return report("unknown command '" + name + "'", error, capacity);
   std::string message;
   int rc = 0;
   {
     dlc::cli::ErrorCapture capture(&message);
     try {
-      rc = it->second(args);
+      rc = command(args);
     } catch (const std::bad_alloc&) {
       rc = dlc::cli::fail("out of memory");
     } catch (const std::exception& e) {

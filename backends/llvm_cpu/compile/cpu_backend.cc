@@ -145,19 +145,27 @@ class CpuBackend : public backends::Backend {
     // DLC_CPU_TIMING=1 prints where compile time goes.
     const bool timing = std::getenv("DLC_CPU_TIMING") != nullptr;
     auto t0 = std::chrono::steady_clock::now();
+    auto report = [&](const char* stage, int done) {
+      if (options.progress) options.progress(stage, done, 4);
+    };
     auto lap = [&](const char* what) {
       auto now = std::chrono::steady_clock::now();
       if (timing) std::fprintf(stderr, "cpu: %s %.0f ms\n", what, std::chrono::duration<double, std::milli>(now - t0).count());
       t0 = now;
     };
+    report("generating LLVM IR", 0);
     DLC_ASSIGN_OR_RETURN(BuiltModule built, buildModule(parts.segments, target));
     lap("build module");
+    report("optimizing (LLVM -O3)", 1);
     optimizeModule(*built.module, target);
     lap("optimize (O3)");
+    report("emitting native code", 2);
     DLC_ASSIGN_OR_RETURN(std::string object, emitCode(*built.module, target, FileKind::Object));
     lap("emit object");
+    report("linking", 3);
     DLC_ASSIGN_OR_RETURN(std::string shared, linkSharedObject(object));
     lap("link");
+    report("done", 4);
     parts.cpu_features = target.required;
     parts.native_code.push_back({"elf-shared-object", std::move(shared)});
     return parts;
