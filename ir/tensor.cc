@@ -57,7 +57,7 @@ Tensor Tensor::wrap(DType dtype, std::vector<int64_t> shape, void* data, std::sh
 
 Tensor Tensor::fromBytes(DType dtype, std::vector<int64_t> shape, const void* data, size_t nbytes) {
   Tensor t(dtype, std::move(shape));
-  std::memcpy(t.data_, data, std::min(nbytes, t.nbytes()));
+  if (size_t n = std::min(nbytes, t.nbytes())) std::memcpy(t.data_, data, n);  // empty: data may be null
   return t;
 }
 

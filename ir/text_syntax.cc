@@ -155,9 +155,14 @@ bool Lexer::readQuoted(std::string* out) {
         bump();
         bump();
         break;
-      default:
-        *out = std::string("unknown escape '\\") + (e ? std::string(1, e) : std::string()) + "' in string";
+      default: {
+        // The character itself may be unprintable (a line break): named by its code then.
+        char shown[8] = "";
+        if (e >= 0x20 && e < 0x7f) std::snprintf(shown, sizeof shown, "%c", e);
+        else if (e) std::snprintf(shown, sizeof shown, "x%02x", static_cast<unsigned char>(e));
+        *out = std::string("unknown escape '\\") + shown + "' in string";
         return false;
+      }
     }
     bump();
   }

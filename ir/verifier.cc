@@ -140,6 +140,14 @@ class Verifier {
 
 }  // namespace
 
-Status verifyGraph(const Graph& graph) { return Verifier().region(graph.body(), nullptr); }
+Status verifyGraph(const Graph& graph) {
+  Status s = Verifier().region(graph.body(), nullptr);
+  if (s.ok()) return s;
+  // Messages quote names and attribute strings from the model: kept to one line whatever they hold.
+  std::string message = s.message();
+  for (char& c : message)
+    if (static_cast<unsigned char>(c) < 0x20) c = c == '\n' ? ' ' : '?';
+  return Status::error(message);
+}
 
 }  // namespace dlc

@@ -28,7 +28,14 @@ Status PassManager::run(Graph& graph, const PassContext& ctx) const {
     std::unique_ptr<Pass> pass = findPass(name)->create();
     graph.memory_plan.reset();  // a plan describes the graph it was made for
     auto start = std::chrono::steady_clock::now();
-    Status s = pass->run(graph, ctx);
+    Status s = Status::success();
+    try {
+      s = pass->run(graph, ctx);
+    } catch (const std::bad_alloc&) {
+      s = Status::error("out of memory");
+    } catch (const std::exception& e) {  // a pass that throws has a bug; the caller still gets a Status
+      s = Status::error(str("internal error: ", e.what()));
+    }
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     timings.emplace_back(name, ms);
     if (!s.ok()) return s.withContext(str("pass '", name, "'"));

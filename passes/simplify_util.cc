@@ -1,4 +1,6 @@
 // Helpers shared by the cleanup passes (see simplify_util.h).
+#include <algorithm>
+
 #include "ir/constant_value.h"
 #include "passes/simplify_util.h"
 
@@ -74,11 +76,16 @@ void eraseIfDead(Op* op, const Region* region, Rewriter& rw) {
 }
 
 void eraseDeadConstants(const std::vector<Value*>& values, const Region* region, Rewriter& rw) {
+  // One constant may be several operands (Slice(x, c, c) in ONNX's nllloss tests): each is found
+  // once before any is erased, since an erased constant's value is freed with it.
+  std::vector<Op*> dead;
   for (Value* v : values) {
     Op* def = v ? v->definingOp() : nullptr;
-    if (def && def->kind() == OpKind::Constant && def->parent() == region && !def->result(0)->hasUses())
-      rw.eraseOp(*def);
+    if (def && def->kind() == OpKind::Constant && def->parent() == region && !def->result(0)->hasUses() &&
+        std::find(dead.begin(), dead.end(), def) == dead.end())
+      dead.push_back(def);
   }
+  for (Op* def : dead) rw.eraseOp(*def);
 }
 
 std::optional<std::vector<int64_t>> transposePerm(const Op& transpose) {

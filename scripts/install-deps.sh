@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
-  llvm-19-dev clang-19 llvm-19-tools
+  llvm-19-dev clang-19 llvm-19-tools libclang-rt-19-dev libomp-19-dev
   libonnx-dev libonnx-testdata python3-onnx
   libprotobuf-dev protobuf-compiler
   libdnnl-dev

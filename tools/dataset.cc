@@ -25,6 +25,11 @@ std::map<std::string, Type> inputTypes(const Graph& g) {
 Expected<Dataset> loadDataset(const std::string& path, const std::vector<std::string>& names,
                               const std::map<std::string, Type>& types) {
   DLC_ASSIGN_OR_RETURN(npz::Arrays arrays, npz::readFile(path));
+  return datasetOf(std::move(arrays), path, names, types);
+}
+
+Expected<Dataset> datasetOf(npz::Arrays arrays, const std::string& path, const std::vector<std::string>& names,
+                            const std::map<std::string, Type>& types) {
   Dataset d;
   d.path = path;
   std::string have;

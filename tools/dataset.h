@@ -10,6 +10,7 @@
 #include "ir/status.h"
 #include "ir/tensor.h"
 #include "ir/type.h"
+#include "tools/npz.h"
 
 namespace dlc::cli {
 
@@ -29,6 +30,9 @@ std::map<std::string, Type> inputTypes(const Graph& g);
 // the model expects; an array the model does not take is ignored with a note.
 Expected<Dataset> loadDataset(const std::string& path, const std::vector<std::string>& names,
                               const std::map<std::string, Type>& types);
+// The same checks on arrays already read (from `path`, which errors name).
+Expected<Dataset> datasetOf(npz::Arrays arrays, const std::string& path, const std::vector<std::string>& names,
+                            const std::map<std::string, Type>& types);
 
 // Copies samples order[from, from + count) of every array into `batch` (allocated on first use:
 // [count, sample dims...]). The buffers stay where they are across calls, so bindings to them hold.

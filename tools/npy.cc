@@ -53,7 +53,12 @@ Expected<Tensor> readFile(const std::string& path) {
 }
 
 Expected<Tensor> parse(const std::string& bytes, const std::string& what_file) {
-  auto bad = [&](const std::string& what) { return Status::error(str(what_file, ": not a valid .npy file: ", what)); };
+  // Header text quoted in a message may hold anything: control characters become '?'.
+  auto bad = [&](std::string what) {
+    for (char& c : what)
+      if (static_cast<unsigned char>(c) < 0x20) c = '?';
+    return Status::error(str(what_file, ": not a valid .npy file: ", what));
+  };
   if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0) return bad("missing magic");
   int major = static_cast<unsigned char>(bytes[6]);
   size_t header_len, header_start;
@@ -75,7 +80,7 @@ Expected<Tensor> parse(const std::string& bytes, const std::string& what_file) {
       !headerValue(header, "shape", &shape_text))
     return bad("header lacks descr/fortran_order/shape");
   if (fortran.rfind("True", 0) == 0) return bad("Fortran-ordered arrays are not supported");
-  if (descr.size() < 4) return bad("bad descr " + descr);
+  if (descr.size() < 4 || descr.front() != '\'' || descr.back() != '\'') return bad("bad descr " + descr);
   char order = descr[1];
   std::string code = descr.substr(2, descr.size() - 3);
   if (order == '>' && code != "i1" && code != "u1" && code != "b1") return bad("big-endian data is not supported");
@@ -84,6 +89,7 @@ Expected<Tensor> parse(const std::string& bytes, const std::string& what_file) {
     if (code == row.descr) dtype = row.dtype;
   if (dtype == DType::Undefined) return bad("unsupported dtype " + descr);
   std::vector<int64_t> shape;
+  if (shape_text.size() < 2 || shape_text.front() != '(' || shape_text.back() != ')') return bad("shape is not a tuple");
   {
     std::string inner = shape_text.substr(1, shape_text.size() - 2);
     std::stringstream ss(inner);
@@ -93,6 +99,8 @@ Expected<Tensor> parse(const std::string& bytes, const std::string& what_file) {
       if (p == std::string::npos) continue;
       char* end = nullptr;
       long long v = std::strtoll(item.c_str() + p, &end, 10);
+      if (end == item.c_str() + p || item.find_first_not_of(' ', static_cast<size_t>(end - item.c_str())) != std::string::npos)
+        return bad("the shape holds '" + item + "', not a dimension");
       if (v < 0) return bad("negative dimension");
       shape.push_back(v);
     }

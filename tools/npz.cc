@@ -86,6 +86,8 @@ Expected<std::vector<Member>> centralDirectory(const std::string& data, const st
     m.offset = le(b + p + 42, 4);
     if (p + 46 + name_len + extra_len + comment_len > data.size()) return bad("damaged central directory");
     m.name.assign(data, p + 46, name_len);
+    for (char c : m.name)  // names reach messages and array lookups: no line breaks or escapes
+      if (static_cast<unsigned char>(c) < 0x20) return bad("a member name holds control characters");
     if (!readZip64(b + p + 46 + name_len, extra_len, m, m.size == 0xffffffff, m.compressed == 0xffffffff,
                    m.offset == 0xffffffff))
       return bad(str("damaged ZIP64 sizes of member '", m.name, "'"));
@@ -107,6 +109,9 @@ Expected<std::string> memberBytes(const std::string& data, const Member& m, cons
     if (m.compressed != m.size) return bad("stored sizes disagree");
     out.assign(data, start, m.size);
   } else if (m.method == 8) {
+    // Deflate expands at most ~1032:1, so a larger claimed size is damage, refused before the
+    // buffer for it is allocated.
+    if (m.size > m.compressed * 1100 + 1024) return bad(str("claims ", m.size, " bytes from ", m.compressed, " deflated ones"));
     out.resize(m.size);
     z_stream z{};
     if (inflateInit2(&z, -MAX_WBITS) != Z_OK) return bad("zlib failed to start");
@@ -146,6 +151,10 @@ Expected<Arrays> readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::error(str("cannot open '", path, "'"));
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parse(data, path);
+}
+
+Expected<Arrays> parse(const std::string& data, const std::string& path) {
   DLC_ASSIGN_OR_RETURN(std::vector<Member> members, centralDirectory(data, path));
   Arrays arrays;
   for (const Member& m : members) {

@@ -26,5 +26,7 @@ Status readModelMetadata(const std::string& path, Graph* graph);
 // `expected` (the model input's type) picks the message kind; without it the kind is guessed, and
 // a one-tensor sequence cannot be told from an optional tensor.
 Expected<DataValue> readValueFile(const std::string& path, const Type* expected = nullptr);
+// The same from the file's bytes; `source_name` names it in errors.
+Expected<DataValue> readValueBytes(const std::string& bytes, const std::string& source_name, const Type* expected = nullptr);
 
 }  // namespace dlc::onnx_import

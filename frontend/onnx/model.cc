@@ -1,6 +1,8 @@
 // Model-level import: parse and validate the ModelProto, list every unsupported op at once, run
 // the ONNX checker and ONNX shape inference, then build the IR graph.
 #include <filesystem>
+#include <set>
+#include <string>
 
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
@@ -65,6 +67,23 @@ void scanUnsupported(const onnx::GraphProto& g, const std::map<std::string, int6
   }
 }
 
+// ONNX 1.12's inference functions of some ops read out of bounds on malformed nodes (crashes
+// found by fuzz/onnx_import): the convolutions (Conv, ConvInteger, QLinearConv, ConvTranspose)
+// index W's kernel shape by X's spatial dims, and STFT assumes a rank-3 signal. On the inference
+// copy those nodes get an op type ONNX does not know, so it skips them; dlc's own inference types
+// their results.
+void hideFromOnnxInference(onnx::GraphProto* g) {
+  static const std::set<std::string> hidden = {"Conv", "ConvInteger", "QLinearConv", "ConvTranspose", "STFT"};
+  for (auto& node : *g->mutable_node()) {
+    if (hidden.count(node.op_type()) && (node.domain().empty() || node.domain() == "ai.onnx"))
+      node.set_op_type("dlc.NotInferredByOnnx");
+    for (auto& a : *node.mutable_attribute()) {
+      if (a.has_g()) hideFromOnnxInference(a.mutable_g());
+      for (auto& sub : *a.mutable_graphs()) hideFromOnnxInference(&sub);
+    }
+  }
+}
+
 // Runs ONNX shape inference on a copy whose large initializers carry no data (inference needs
 // only their types), so a big model is not duplicated in memory. Failure is not an error: our
 // own inference may not need its help.
@@ -86,6 +105,7 @@ std::unique_ptr<onnx::ModelProto> onnxInferredCopy(onnx::ModelProto& model) {
   }
   auto copy = std::make_unique<onnx::ModelProto>(model);
   inits->Swap(&saved);
+  hideFromOnnxInference(copy->mutable_graph());
   try {
     onnx::shape_inference::InferShapes(*copy);
   } catch (...) {

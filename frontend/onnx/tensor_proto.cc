@@ -71,7 +71,9 @@ Expected<fs::path> resolveExternal(const std::string& location, const std::strin
   return full;
 }
 
-Status readExternal(const TP& proto, const std::string& base_dir, Tensor& t) {
+// Reads the external data of `proto` (`bytes` of it) into `t`, or with `t` null only checks that
+// the file holds them.
+Status readExternal(const TP& proto, const std::string& base_dir, size_t bytes, Tensor* t) {
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto& kv : proto.external_data()) {
@@ -93,12 +95,13 @@ Status readExternal(const TP& proto, const std::string& base_dir, Tensor& t) {
   if (offset > file_size || length > file_size - offset)
     return Status::error(str("external data range [", offset, ", ", offset + length, ") is beyond the end of '",
                              location, "' (", file_size, " bytes)"));
-  if (static_cast<size_t>(length) != t.nbytes())
-    return Status::error(str("external data has ", length, " bytes, dims and dtype need ", t.nbytes()));
+  if (static_cast<size_t>(length) != bytes)
+    return Status::error(str("external data has ", length, " bytes, dims and dtype need ", bytes));
+  if (!t) return Status::success();
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::error(str("cannot open external data file '", location, "'"));
   in.seekg(offset);
-  in.read(static_cast<char*>(t.raw()), length);
+  in.read(static_cast<char*>(t->raw()), length);
   if (!in) return Status::error(str("cannot read external data file '", location, "'"));
   return Status::success();
 }
@@ -107,7 +110,7 @@ Status fillTensor(const TP& proto, const std::string& base_dir, int64_t count, T
   DType dt = t.dtype();
   if (proto.data_location() == TP::EXTERNAL) {
     if (dt == DType::String) return Status::error("string tensors cannot use external data");
-    return readExternal(proto, base_dir, t);
+    return readExternal(proto, base_dir, t.nbytes(), &t);
   }
   if (proto.has_raw_data()) {
     if (dt == DType::String) return Status::error("string tensors cannot use raw_data");
@@ -174,6 +177,16 @@ Expected<Tensor> tensorFromProto(const TP& proto, const std::string& base_dir) {
   std::vector<int64_t> dims(proto.dims().begin(), proto.dims().end());
   auto count = elementCount(dims);
   if (!count.ok()) return count.status().withContext(where);
+  // Data in the message takes at least half a byte per element (packed 4-bit raw data); checked
+  // before allocating, so that a few bytes claiming huge dims are an error, not an allocation.
+  // External data: the file must hold it, also checked first.
+  if (proto.data_location() != TP::EXTERNAL && *count > 2 * static_cast<int64_t>(proto.ByteSizeLong()))
+    return Status::error(str(where, ": its dims hold ", *count, " elements but the message has only ", proto.ByteSizeLong(), " bytes"));
+  if (proto.data_location() == TP::EXTERNAL) {
+    if (*dt == DType::String) return Status::error(str(where, ": string tensors cannot use external data"));
+    Status there = readExternal(proto, base_dir, dtypeStorageBytes(*dt, *count), nullptr);
+    if (!there.ok()) return there.withContext(where);
+  }
   Tensor t;
   try {
     t = Tensor(*dt, dims);

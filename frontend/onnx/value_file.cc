@@ -132,6 +132,10 @@ Expected<DataValue> parseValue(const std::string& bytes, const Type* expected) {
 
 Expected<DataValue> readValueFile(const std::string& path, const Type* expected) {
   DLC_ASSIGN_OR_RETURN(std::string bytes, readFileBytes(path));
+  return readValueBytes(bytes, path, expected);
+}
+
+Expected<DataValue> readValueBytes(const std::string& bytes, const std::string& path, const Type* expected) {
   try {
     auto v = parseValue(bytes, expected);
     if (!v.ok()) return oneLine(v.status().withContext(path));

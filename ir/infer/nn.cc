@@ -92,6 +92,8 @@ Status convResultType(InferContext& ctx, int x_idx, int w_idx, DType out_dtype, 
       kernel.push_back(w->shape.ranked && w->shape.dims[static_cast<size_t>(i)].isStatic()
                            ? w->shape.dims[static_cast<size_t>(i)].value : -1);
   }
+  if (static_cast<int>(kernel.size()) != rank - 2)
+    return ctx.error(str("kernel_shape has ", kernel.size(), " entries for ", rank - 2, " spatial dims"));
   Shape out;
   out.dims.push_back(x->shape.ranked ? x->shape.dims[0] : Dim::unknown());
   Dim m = w->shape.ranked ? w->shape.dims[0] : Dim::unknown();

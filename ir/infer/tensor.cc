@@ -52,7 +52,7 @@ static Dim inferMinusOne(const Shape& in, const std::vector<Dim>& known) {
   std::vector<Dim> out_syms;
   for (const Dim& d : known) {
     if (d.isStatic()) {
-      out_static *= d.value;
+      if (__builtin_mul_overflow(out_static, d.value, &out_static)) return Dim::unknown();  // no real shape
       continue;
     }
     auto it = std::find(rest.begin(), rest.end(), d);
@@ -63,10 +63,11 @@ static Dim inferMinusOne(const Shape& in, const std::vector<Dim>& known) {
   }
   std::vector<Dim> in_syms;
   for (const Dim& d : rest) {
-    if (d.isStatic())
-      in_static *= d.value;
-    else
+    if (d.isStatic()) {
+      if (__builtin_mul_overflow(in_static, d.value, &in_static)) return Dim::unknown();
+    } else {
       in_syms.push_back(d);
+    }
   }
   if (!out_syms.empty() || out_static == 0 || in_static % out_static != 0) return Dim::unknown();
   int64_t ratio = in_static / out_static;

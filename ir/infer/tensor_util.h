@@ -42,7 +42,7 @@ inline Dim dimProduct(const std::vector<Dim>& dims) {
   int non_static = 0;
   for (const Dim& d : dims) {
     if (d.isStatic()) {
-      n *= d.value;
+      if (__builtin_mul_overflow(n, d.value, &n)) return Dim::unknown();  // no real tensor has 2^63 elements
     } else {
       ++non_static;
       only = &d;

@@ -139,6 +139,15 @@ Expected<bool> lowerOptimizerOp(Op& op) {
     case OpKind::AdagradUpdate: break;
     default: return false;  // not an optimizer: nothing is created
   }
+  // Parameters, gradients and states are float tensors (the op table's type constraints allow no
+  // other); the scalar arithmetic below has no form for integers or packed types.
+  for (int i = 0; i < op.numOperands(); ++i) {
+    const Value* v = op.operand(i);
+    if (v && v->type().isTensor() && v->type().dtype != DType::Undefined && !isFloat(v->type().dtype) &&
+        i != 1)  // input 1 is the step count, often an integer (ONNX's T)
+      return Status::error(str(op.name(), " '", op.location(), "': input ", i, " '", v->name(), "' is ",
+                               dtypeName(v->type().dtype), "; optimizers update float tensors"));
+  }
   Emitter e(*op.parent(), &op, op.location());
   Expected<std::vector<Value*>> lowered = onnx_states ? lowerOnnx(op, e, onnx_states) : lowerUpdate(op, e);
   if (!lowered.ok()) return lowered.status();

@@ -14,6 +14,9 @@ struct dlc_status_t {
 namespace dlc::rt {
 
 dlc_status makeStatus(dlc_status_code code, std::string message) {
+  // One line, whatever a file put into a name it quotes (principle 7: say what and where).
+  for (char& c : message)
+    if (static_cast<unsigned char>(c) < 0x20) c = c == '\n' ? ' ' : '?';
   auto* s = new (std::nothrow) dlc_status_t{code, std::move(message)};
   // Out of memory while reporting: a static status carries the code (never freed, see below).
   static dlc_status_t oom{DLC_OUT_OF_MEMORY, "out of memory"};

@@ -187,7 +187,19 @@ std::map<std::string, std::string> readExpected(const std::string& path, bool mu
   // Kernels may print or abort with a message; keep that out of the runner's output but readable.
   dup2(log_fd, STDOUT_FILENO);
   dup2(log_fd, STDERR_FILENO);
-  if (opt.mem_limit_mb > 0) {
+#if defined(__SANITIZE_ADDRESS__)
+  const bool address_sanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  const bool address_sanitizer = true;
+#else
+  const bool address_sanitizer = false;
+#endif
+#else
+  const bool address_sanitizer = false;
+#endif
+  // ASan reserves terabytes of address space for its shadow memory: no RLIMIT_AS under it.
+  if (opt.mem_limit_mb > 0 && !address_sanitizer) {
     rlimit lim{};
     lim.rlim_cur = lim.rlim_max = static_cast<rlim_t>(opt.mem_limit_mb) << 20;
     setrlimit(RLIMIT_AS, &lim);

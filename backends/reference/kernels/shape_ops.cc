@@ -41,8 +41,8 @@ Status kReshape(KernelContext& ctx) {
       infer_at = static_cast<int>(i);
     } else if (v < 0) {
       return ctx.error(str("shape entry ", i, " is ", v));
-    } else {
-      known *= v;
+    } else if (__builtin_mul_overflow(known, v, &known)) {
+      return ctx.error(str("shape ", Shape::of(target).toString(), " has more than 2^63 elements"));
     }
   }
   if (infer_at >= 0) {
