@@ -1,6 +1,8 @@
 // Printing and comparison of IR types.
 #include "ir/type.h"
 
+#include <cstdint>
+
 namespace dlc {
 
 std::string Dim::toString() const {
@@ -31,7 +33,8 @@ std::vector<int64_t> Shape::staticSizes() const {
 int64_t Shape::numElements() const {
   if (!isStatic()) return -1;
   int64_t n = 1;
-  for (const auto& d : dims) n *= d.value;
+  for (const auto& d : dims)
+    if (__builtin_mul_overflow(n, d.value, &n)) return INT64_MAX;  // saturated: fails every size limit
   return n;
 }
 
