@@ -69,13 +69,13 @@ void scanUnsupported(const onnx::GraphProto& g, const std::map<std::string, int6
 
 // ONNX 1.12's inference functions of some ops read out of bounds on malformed nodes (crashes
 // found by fuzz/onnx_import): the convolutions (Conv, ConvInteger, QLinearConv, ConvTranspose)
-// index W's kernel shape by X's spatial dims, STFT assumes a rank-3 signal and LayerNormalization
-// a ranked input of at least its axis. On the inference
+// index W's kernel shape by X's spatial dims, STFT assumes a rank-3 signal, LayerNormalization a
+// ranked input of at least its axis, and Gemm two matrices. On the inference
 // copy those nodes get an op type ONNX does not know, so it skips them; dlc's own inference types
 // their results.
 void hideFromOnnxInference(onnx::GraphProto* g) {
   static const std::set<std::string> hidden = {"Conv", "ConvInteger", "QLinearConv", "ConvTranspose", "STFT",
-                                                "LayerNormalization"};
+                                                "LayerNormalization", "Gemm"};
   for (auto& node : *g->mutable_node()) {
     if (hidden.count(node.op_type()) && (node.domain().empty() || node.domain() == "ai.onnx"))
       node.set_op_type("dlc.NotInferredByOnnx");
