@@ -116,6 +116,23 @@ std::unique_ptr<onnx::ModelProto> onnxInferredCopy(onnx::ModelProto& model) {
   return copy;
 }
 
+bool typeLeavesSomethingUnknown(const Type& t) {
+  if (!t.isTensor()) return !t.element || typeLeavesSomethingUnknown(*t.element);
+  if (t.dtype == DType::Undefined || !t.shape.ranked) return true;
+  for (const Dim& d : t.shape.dims)
+    if (!d.isStatic() && !d.isSymbolic()) return true;
+  return false;
+}
+
+bool leavesTypesUnknown(const Graph& g) {
+  bool unknown = false;
+  walkOps(g.body(), [&](const Op* op) {
+    for (int i = 0; i < op->numResults() && !unknown; ++i)
+      unknown = !op->result(i)->name().empty() && typeLeavesSomethingUnknown(op->result(i)->type());
+  });
+  return unknown;
+}
+
 bool usesExternalData(const onnx::GraphProto& g) {
   for (const auto& t : g.initializer())
     if (t.data_location() == onnx::TensorProto::EXTERNAL) return true;
@@ -165,8 +182,16 @@ Expected<std::unique_ptr<Graph>> importImpl(const std::string& bytes, const std:
       return Status::error(str("invalid model: ", firstLine(e.what())));
     }
   }
+  // ONNX 1.12's inference functions trust their inputs (the crashes above), so a model first has
+  // to import on dlc's own inference, whose checks it then has passed. Only where that leaves a
+  // dim, rank or dtype unknown is ONNX asked to fill it in (e.g. an LSTM export's Expand whose
+  // shape ONNX's inference traces through).
+  auto own = buildGraph(model, base_dir, nullptr);
+  if (!own.ok() || !leavesTypesUnknown(*own.value())) return own;
   std::unique_ptr<onnx::ModelProto> inferred = onnxInferredCopy(model);
-  return buildGraph(model, base_dir, inferred.get());
+  if (!inferred) return own;
+  auto helped = buildGraph(model, base_dir, inferred.get());
+  return helped.ok() ? std::move(helped) : std::move(own);
 }
 
 }  // namespace
