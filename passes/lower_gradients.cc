@@ -59,9 +59,25 @@ Status lowerIn(Region& region) {
   return Status::success();
 }
 
+// StopGradient(x) ==> x once every Gradient op is lowered: its meaning ends with autodiff.
+void removeStopGradients(Region& region) {
+  std::vector<Op*> ops;
+  for (const auto& op : region.ops()) ops.push_back(op.get());
+  for (Op* op : ops) {
+    for (Region* sub : op->regions()) removeStopGradients(*sub);
+    if (op->kind() != OpKind::StopGradient) continue;
+    op->result(0)->replaceAllUsesWith(op->operand(0));
+    op->erase();
+  }
+}
+
 class LowerGradients : public Pass {
  public:
-  Status run(Graph& graph, const PassContext&) override { return lowerIn(graph.body()); }
+  Status run(Graph& graph, const PassContext&) override {
+    DLC_RETURN_IF_ERROR(lowerIn(graph.body()));
+    removeStopGradients(graph.body());
+    return Status::success();
+  }
 };
 
 }  // namespace

@@ -231,6 +231,17 @@ class InlineElementwise : public RewritePattern {
   }
 };
 
+// StopGradient(x)  ==>  x (ONNX graphs carry no gradients).
+class RemoveStopGradient : public RewritePattern {
+ public:
+  const char* name() const override { return "remove-stop-gradient"; }
+  Expected<bool> matchAndRewrite(Op& op, Rewriter& rw) const override {
+    if (op.kind() != OpKind::StopGradient) return false;
+    rw.replaceOp(op, {op.operand(0)});
+    return true;
+  }
+};
+
 // Gelu(x) {approximate}  ==>  the erf or tanh expression above.
 class UnfuseGelu : public RewritePattern {
  public:
@@ -342,6 +353,7 @@ PatternList unfusePatterns() {
   patterns.push_back(std::make_unique<UnfuseMatMul>());
   patterns.push_back(std::make_unique<InlineElementwise>());
   patterns.push_back(std::make_unique<UnfuseGelu>());
+  patterns.push_back(std::make_unique<RemoveStopGradient>());
   patterns.push_back(std::make_unique<UnfuseAttention>());
   patterns.push_back(std::make_unique<UnfuseDynamicQuantizeGRU>());
   return patterns;

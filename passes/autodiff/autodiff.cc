@@ -53,6 +53,7 @@ ActivePath activePath(Region& region, Value* y, const std::vector<Value*>& xs) {
   for (const auto& op : region.ops()) order.push_back(op.get());
   std::vector<const Value*> reads;
   for (Op* op : order) {
+    if (op->kind() == OpKind::StopGradient) continue;  // its result depends on nothing differentiated
     reads.clear();
     collectReads(*op, reads);
     bool active = false;

@@ -236,4 +236,28 @@ void gradGatherElements(GradContext& c) {
                  {{"axis", Attribute::ofInt(axis)}, {"reduction", Attribute::ofString("add")}});
 }
 
+
+// y = scatter_elements(data, idx, upd, axis, reduction):
+//   add:  y = data + Σ upd at idx     → d data = dy,                      d upd = gather_elements(dy, idx)
+//   none: y = data with upd put at idx → d data = dy zeroed where written, d upd = gather_elements(dy, idx)
+// (for "none" exact when idx has no duplicates, the case ONNX defines). mul/max/min have no rule.
+void gradScatterElements(GradContext& c) {
+  const std::string reduction = c.node().getString("reduction", "none");
+  if (reduction != "add" && reduction != "none") {
+    c.fail(str("no gradient for ScatterElements reduction '", reduction, "' (add and none have one)"));
+    return;
+  }
+  Value* data = c.x(0);
+  int64_t axis = c.node().getInt("axis", 0);
+  if (axis < 0) axis += c.rankOf(data);
+  int64_t n = c.staticDim(data, static_cast<int>(axis), "the gradient of ScatterElements");
+  if (!c.ok()) return;
+  Value* idx = wrapIndices(c, c.x(1), n);
+  if (c.needs(0))
+    c.dx[0] = reduction == "add" ? c.dy()
+                                 : c.op(OpKind::ScatterElements, {c.dy(), idx, c.zerosLike(c.x(2))},
+                                        {{"axis", Attribute::ofInt(axis)}});
+  if (c.needs(2)) c.dx[2] = c.op(OpKind::GatherElements, {c.dy(), idx}, {{"axis", Attribute::ofInt(axis)}});
+}
+
 }  // namespace dlc::autodiff

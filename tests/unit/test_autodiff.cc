@@ -73,6 +73,29 @@ TEST(Autodiff, GradientOfAnInnerValue) {
   }
 }
 
+// StopGradient is a constant to autodiff (torch's detach): for L = Σ x · sg(x) + sg(x)², dL/dx = x;
+// lower-gradients removes it, and the unfuse pass too (ONNX has no such op).
+TEST(Autodiff, StopGradientIsAConstant) {
+  GradCase c;
+  Value* x = c.input({4});
+  Value* sg = c.op1(OpKind::StopGradient, {x});
+  Value* y = c.op1(OpKind::ReduceSum, {c.op1(OpKind::Add, {c.op1(OpKind::Mul, {x, sg}), c.op1(OpKind::Mul, {sg, sg})})},
+                   {{"keepdims", Attribute::ofInt(0)}});
+  auto g = autodiff::gradients(y, nullptr, {x});
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  c.builder().addOutput((*g)[0]);
+  Tensor xv = Tensor::fromVector(DType::F64, {4}, std::vector<double>{-2, -0.5, 1, 3});
+  auto out = ref::Interpreter(c.graph()).run({DataValue::ofTensor(xv)});
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  for (int i = 0; i < 4; ++i) EXPECT_EQ((*out)[0].tensor.getDouble(i), xv.getDouble(i));
+  // Nothing differentiated through it: no rule needed even for an op without one behind it.
+  GradCase d;
+  Value* x2 = d.input({3, 3});
+  Value* det = d.op1(OpKind::StopGradient, {d.op1(OpKind::Det, {x2})});
+  Value* y2 = d.op1(OpKind::Add, {d.op1(OpKind::ReduceSum, {x2}, {{"keepdims", Attribute::ofInt(0)}}), det});
+  EXPECT_TRUE(autodiff::gradients(y2, nullptr, {x2}).ok());
+}
+
 TEST(Autodiff, RejectsNonFloatAndForeignValues) {
   GradCase c;
   Value* x = c.input({2});

@@ -38,6 +38,12 @@ const RegisterGradCases kTensor{
     {"tensor/GatherElements", [](GradCase& c) {
        c.out(c.op1(OpKind::GatherElements, {c.input({3, 4}), c.addInput(i64s({3, 2}, {0, 3, 3, 3, -1, 1}))}, {{"axis", i(1)}}));
      }},
+    {"tensor/ScatterElements", [](GradCase& c) {
+       // add: duplicate indices accumulate (a graph network's scatter-add); none: unique indices.
+       c.out(c.op1(OpKind::ScatterElements, {c.input({3, 4}), c.addInput(i64s({3, 2}, {0, 3, 3, 3, -1, 1})), c.input({3, 2})},
+                   {{"axis", i(1)}, {"reduction", Attribute::ofString("add")}}));
+       c.out(c.op1(OpKind::ScatterElements, {c.input({4, 2}), c.addInput(i64s({2, 2}, {3, 0, -4, 2})), c.input({2, 2})}));
+     }},
     {"tensor/ExpandTile", [](GradCase& c) {
        c.out(c.op1(OpKind::Expand, {c.input({3, 1}), c.ints({2, 3, 4})}));
        c.out(c.op1(OpKind::Tile, {c.input({2, 3}), c.ints({2, 3})}));

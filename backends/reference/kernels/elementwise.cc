@@ -1,4 +1,5 @@
-// Reference kernels: unary elementwise ops (math functions, activations, predicates), Clip, Identity.
+// Reference kernels: unary elementwise ops (math functions, activations, predicates), Clip, Identity,
+// StopGradient.
 #include <cmath>
 #include <limits>
 
@@ -189,6 +190,9 @@ Status kIdentity(KernelContext& ctx) {
   return Status::success();
 }
 
+// StopGradient is the identity when run (the passes remove it; a graph fresh from autodiff keeps it).
+Status kStopGradient(KernelContext& ctx) { return kIdentity(ctx); }
+
 // Clip with optional scalar min/max inputs. min > max yields max everywhere (max is applied last).
 template <typename T>
 Status clipTyped(KernelContext& ctx) {
@@ -234,6 +238,7 @@ void registerElementwiseKernels(KernelTable& table) {
   DLC_REG(Sqrt) DLC_REG(Tan) DLC_REG(Tanh) DLC_REG(Sigmoid) DLC_REG(Relu) DLC_REG(LeakyRelu) DLC_REG(Elu)
   DLC_REG(Selu) DLC_REG(Celu) DLC_REG(HardSigmoid) DLC_REG(HardSwish) DLC_REG(Softplus) DLC_REG(Softsign)
   DLC_REG(ThresholdedRelu) DLC_REG(Shrink) DLC_REG(IsInf) DLC_REG(IsNaN) DLC_REG(Identity) DLC_REG(Clip)
+  DLC_REG(StopGradient)
 #undef DLC_REG
   registerBinaryKernels(table);
   registerCastKernels(table);
