@@ -81,6 +81,15 @@ Status inferReshape(InferContext& ctx) {
   DLC_RETURN_IF_ERROR(tensorInput(ctx, 0, &x));
   std::vector<int64_t> target;
   if (!constInts(ctx, 1, &target)) {
+    // Reshape(x, Shape(y)) gives x y's shape, symbolic dims included (exporters and the builder's
+    // reshapeLike write it to undo a reshape).
+    const Value* shape = ctx.op().operand(1);
+    const Op* def = shape ? shape->definingOp() : nullptr;
+    if (def && def->kind() == OpKind::Shape && def->getInt("start", 0) == 0 && !def->hasAttr("end") && def->operand(0) &&
+        def->operand(0)->type().isTensor() && def->operand(0)->type().shape.ranked) {
+      ctx.setOutput(0, Type::tensor(x->dtype, def->operand(0)->type().shape));
+      return Status::success();
+    }
     int64_t n = staticLength(ctx, 1);
     ctx.setOutput(0, Type::tensor(x->dtype, n >= 0 ? unknownDims(static_cast<int>(n)) : Shape::unranked()));
     return Status::success();
@@ -363,6 +372,17 @@ Status inferExpand(InferContext& ctx) {
   DLC_RETURN_IF_ERROR(tensorInput(ctx, 0, &x));
   std::vector<int64_t> target;
   if (!constInts(ctx, 1, &target)) {
+    // Expand(x, Shape(y)) broadcasts x with y's shape, symbolic dims included (expandLike).
+    const Value* shape = ctx.op().operand(1);
+    const Op* def = shape ? shape->definingOp() : nullptr;
+    if (def && def->kind() == OpKind::Shape && def->getInt("start", 0) == 0 && !def->hasAttr("end") && def->operand(0) &&
+        def->operand(0)->type().isTensor() && def->operand(0)->type().shape.ranked) {
+      Shape out;
+      if (broadcastShapes({x->shape, def->operand(0)->type().shape}, &out).ok()) {
+        ctx.setOutput(0, Type::tensor(x->dtype, out));
+        return Status::success();
+      }
+    }
     int64_t n = staticLength(ctx, 1);
     Shape s = n >= 0 && x->shape.ranked ? unknownDims(std::max(static_cast<int>(n), x->shape.rank())) : Shape::unranked();
     ctx.setOutput(0, Type::tensor(x->dtype, s));
