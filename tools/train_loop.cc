@@ -284,7 +284,8 @@ Expected<TrainResult> trainModel(const Graph& forward, builder::TrainingConfig c
   for (const std::string& name : probe.data_inputs)
     if (name != builder::kTeacherLogits) arrays.push_back(name);
   const std::map<std::string, Type> types = inputTypes(*probe.graph);
-  DLC_ASSIGN_OR_RETURN(Dataset train, loadDataset(run.train_path, arrays, types));
+  DLC_ASSIGN_OR_RETURN(Dataset train, run.train_arrays ? datasetOf(*run.train_arrays, run.train_path.empty() ? "<training arrays>" : run.train_path, arrays, types)
+                                                      : loadDataset(run.train_path, arrays, types));
   if (config.distill_weight > 0) {
     if (run.teacher_path.empty()) return Status::error("distillation needs a teacher model (--teacher)");
     DLC_RETURN_IF_ERROR(addTeacherLogits(run.teacher_path, run, types.at(builder::kTeacherLogits), train));

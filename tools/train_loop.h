@@ -11,6 +11,7 @@
 #include "frontend/builder/training_step.h"
 #include "ir/graph.h"
 #include "tools/cli.h"
+#include "tools/npz.h"
 
 namespace dlc::cli {
 
@@ -32,6 +33,9 @@ struct TrainRun {
   uint64_t seed = 0;              // shuffling (and, through the config, dropout)
   bool shuffle = true;
   std::string train_path, val_path;
+  // In-memory training data instead of reading train_path (which then only names it in errors):
+  // the C++ examples make their data themselves.
+  const npz::Arrays* train_arrays = nullptr;
   std::string checkpoint_dir;     // a checkpoint after every epoch
   std::string resume_dir;         // continue from its checkpoint
   std::string log_csv;            // one line per epoch

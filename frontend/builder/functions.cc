@@ -99,6 +99,79 @@ Var gelu(Var x) {
 
 Var softmax(Var x, int64_t axis) { return unary(OpKind::Softmax, x, {{"axis", Attribute::ofInt(axis)}}); }
 Var flatten(Var x, int64_t axis) { return unary(OpKind::Flatten, x, {{"axis", Attribute::ofInt(axis)}}); }
+Var leakyRelu(Var x, double alpha) { return unary(OpKind::LeakyRelu, x, {{"alpha", Attribute::ofFloat(static_cast<float>(alpha))}}); }
+Var elu(Var x, double alpha) { return unary(OpKind::Elu, x, {{"alpha", Attribute::ofFloat(static_cast<float>(alpha))}}); }
+Var selu(Var x) { return unary(OpKind::Selu, x); }
+// torch's hardsigmoid is relu6(x + 3) / 6, ONNX HardSigmoid's alpha 1/6 and beta 1/2.
+Var hardSigmoid(Var x) { return unary(OpKind::HardSigmoid, x, {{"alpha", Attribute::ofFloat(1.0f / 6)}, {"beta", Attribute::ofFloat(0.5f)}}); }
+Var hardSwish(Var x) { return unary(OpKind::HardSwish, x); }
+Var mish(Var x) { return mul(x, tanh(softplus(x))); }
+Var erf(Var x) { return unary(OpKind::Erf, x); }
+Var stopGradient(Var x) { return unary(OpKind::StopGradient, x); }
+Var clip(Var x, double lo, double hi) {
+  return x.model() ? x.model()->op1(OpKind::Clip, {x, scalar(x, lo), scalar(x, hi)}) : Var();
+}
+Var dropout(Var x, double ratio) {
+  if (!x.model()) return Var();
+  if (!(ratio >= 0 && ratio < 1)) {
+    x.model()->fail(Status::error(str("dropout ratio ", ratio, " is outside [0, 1)")));
+    return Var();
+  }
+  return x.model()->op1(OpKind::Dropout, {x, x.model()->constant(Tensor::scalar(DType::F32, ratio))});
+}
+Var concat(const std::vector<Var>& xs, int64_t axis) {
+  Model* m = xs.empty() ? nullptr : xs[0].model();
+  return m ? m->op1(OpKind::Concat, xs, {{"axis", Attribute::ofInt(axis)}}) : Var();
+}
+namespace {
+Var ints(Var like, const std::vector<int64_t>& v) {
+  return like.model()->constant(Tensor::fromVector(DType::I64, {static_cast<int64_t>(v.size())}, v));
+}
+}  // namespace
+Var slice(Var x, std::vector<int64_t> starts, std::vector<int64_t> ends, std::vector<int64_t> axes) {
+  if (!x.model()) return Var();
+  return x.model()->op1(OpKind::Slice, {x, ints(x, starts), ints(x, ends), ints(x, axes)});
+}
+Var squeeze(Var x, std::vector<int64_t> axes) {
+  return x.model() ? x.model()->op1(OpKind::Squeeze, {x, ints(x, axes)}) : Var();
+}
+Var reduceMax(Var x, std::vector<int64_t> axes, bool keepdims) {
+  return unary(OpKind::ReduceMax, x, {{"axes", Attribute::ofInts(axes)}, {"keepdims", Attribute::ofInt(keepdims)}});
+}
+Var expand(Var x, std::vector<int64_t> shape) {
+  return x.model() ? x.model()->op1(OpKind::Expand, {x, ints(x, shape)}) : Var();
+}
+Var reshapeLike(Var x, Var like) {
+  if (!x.model() || !like.valid()) return Var();
+  return x.model()->op1(OpKind::Reshape, {x, x.model()->op1(OpKind::Shape, {like})});
+}
+Var gather(Var x, Var idx, int64_t axis) {
+  return x.model() ? x.model()->op1(OpKind::Gather, {x, idx}, {{"axis", Attribute::ofInt(axis)}}) : Var();
+}
+Var gatherElements(Var x, Var idx, int64_t axis) {
+  return x.model() ? x.model()->op1(OpKind::GatherElements, {x, idx}, {{"axis", Attribute::ofInt(axis)}}) : Var();
+}
+Var scatterAdd(Var data, Var idx, Var upd, int64_t axis) {
+  if (!data.model()) return Var();
+  return data.model()->op1(OpKind::ScatterElements, {data, idx, upd},
+                           {{"axis", Attribute::ofInt(axis)}, {"reduction", Attribute::ofString("add")}});
+}
+std::pair<Var, Var> topk(Var x, int64_t k, int64_t axis) {
+  if (!x.model()) return {};
+  auto r = x.model()->op(OpKind::TopK, {x, ints(x, {k})}, {{"axis", Attribute::ofInt(axis)}}, 2);
+  if (r.size() != 2) return {};
+  return {r[0], r[1]};
+}
+Var conv2d(Var x, Var weight, Var bias, int64_t stride, int64_t pad, int64_t groups, int64_t dilation) {
+  if (!x.model()) return Var();
+  std::vector<Var> operands = {x, weight};
+  if (bias.valid()) operands.push_back(bias);
+  return x.model()->op1(OpKind::Conv, operands,
+                        {{"strides", Attribute::ofInts({stride, stride})},
+                         {"pads", Attribute::ofInts({pad, pad, pad, pad})},
+                         {"dilations", Attribute::ofInts({dilation, dilation})},
+                         {"group", Attribute::ofInt(groups)}});
+}
 Var maxPool2d(Var x, int64_t kernel, int64_t stride, int64_t pad) {
   return unary(OpKind::MaxPool, x, poolAttrs(kernel, stride, pad));
 }

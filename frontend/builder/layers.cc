@@ -30,16 +30,7 @@ Conv2d::Conv2d(Model& m, const std::string& name, int64_t in_channels, int64_t o
   if (bias) bias_ = m.parameter(name + ".bias", {out_channels}, bound);
 }
 
-Var Conv2d::operator()(Var x) const {
-  if (!x.model()) return Var();
-  std::vector<Var> operands = {x, weight_};
-  if (bias_.valid()) operands.push_back(bias_);
-  return x.model()->op1(OpKind::Conv, operands,
-                        {{"strides", Attribute::ofInts({stride_, stride_})},
-                         {"pads", Attribute::ofInts({pad_, pad_, pad_, pad_})},
-                         {"dilations", Attribute::ofInts({dilation_, dilation_})},
-                         {"group", Attribute::ofInt(groups_)}});
-}
+Var Conv2d::operator()(Var x) const { return conv2d(x, weight_, bias_, stride_, pad_, groups_, dilation_); }
 
 BatchNorm2d::BatchNorm2d(Model& m, const std::string& name, int64_t channels, float eps) : eps_(eps) {
   // Inference-mode statistics: scale 1, bias 0, mean 0, variance 1 (PyTorch's initial state).
@@ -58,6 +49,60 @@ Var BatchNorm2d::operator()(Var x) const {
   if (!x.model()) return Var();
   return x.model()->op1(OpKind::BatchNormalization, {x, scale_, bias_, mean_, var_},
                         {{"epsilon", Attribute::ofFloat(eps_)}});
+}
+
+namespace {
+// A per-channel vector [C] shaped [C, 1, ...] to broadcast over x's dims after the channels.
+Var perChannel(Var v, Var x) {
+  int rank = x.valid() && x.type().shape.ranked ? x.type().shape.rank() : 2;
+  if (rank <= 2) return v;
+  std::vector<int64_t> shape{-1};
+  for (int i = 2; i < rank; ++i) shape.push_back(1);
+  return reshape(v, shape);
+}
+Var filled(Model& m, const std::string& name, int64_t n, float v) {
+  Tensor t(DType::F32, {n});
+  for (int64_t i = 0; i < n; ++i) t.data<float>()[i] = v;
+  return m.constant(t, name);
+}
+}  // namespace
+
+PReLU::PReLU(Model& m, const std::string& name, int64_t channels, int64_t) { slope_ = filled(m, name + ".weight", channels, 0.25f); }
+
+Var PReLU::operator()(Var x) const {
+  if (!x.model()) return Var();
+  return x.model()->op1(OpKind::PRelu, {x, perChannel(slope_, x)});
+}
+
+InstanceNorm2d::InstanceNorm2d(Model& m, const std::string& name, int64_t channels, float eps) : eps_(eps) {
+  scale_ = filled(m, name + ".weight", channels, 1.0f);
+  bias_ = filled(m, name + ".bias", channels, 0.0f);
+}
+
+Var InstanceNorm2d::operator()(Var x) const {
+  if (!x.model()) return Var();
+  return x.model()->op1(OpKind::InstanceNormalization, {x, scale_, bias_}, {{"epsilon", Attribute::ofFloat(eps_)}});
+}
+
+GroupNorm::GroupNorm(Model& m, const std::string& name, int64_t groups, int64_t channels, float eps)
+    : groups_(groups), eps_(eps) {
+  if (groups <= 0 || channels % groups != 0) {
+    m.fail(Status::error(str("GroupNorm '", name, "': ", channels, " channels do not split into ", groups, " groups")));
+    return;
+  }
+  scale_ = filled(m, name + ".weight", channels, 1.0f);
+  bias_ = filled(m, name + ".bias", channels, 0.0f);
+}
+
+// y = (x − mean_g) / sqrt(var_g + eps) · γ_c + β_c, mean and (biased) variance over each group's
+// channels and every spatial position of one sample (torch.nn.GroupNorm).
+Var GroupNorm::operator()(Var x) const {
+  Var grouped = reshape(x, {0, groups_, -1});
+  Var mean = reduceMean(grouped, {2}, true);
+  Var centred = sub(grouped, mean);
+  Var var = reduceMean(mul(centred, centred), {2}, true);
+  Var normed = reshapeLike(div(centred, sqrt(add(var, eps_))), x);
+  return add(mul(normed, perChannel(scale_, x)), perChannel(bias_, x));
 }
 
 LayerNorm::LayerNorm(Model& m, const std::string& name, int64_t features, float eps) : eps_(eps) {

@@ -93,7 +93,7 @@ Var nll(Var log_probs, Var target, Var weights, const LossOptions& o) {
 
 const std::vector<std::string>& lossNames() {
   static const std::vector<std::string> names{"cross-entropy", "nll", "mse", "l1", "huber", "smooth-l1", "bce-with-logits",
-                                              "kl-div", "focal", "dice", "contrastive", "triplet"};
+                                              "kl-div", "focal", "dice", "contrastive", "triplet", "model"};
   return names;
 }
 
@@ -101,6 +101,7 @@ Expected<LossSignature> lossSignature(const std::string& name) {
   if (name == "cross-entropy" || name == "nll") return LossSignature{1, true, true};
   if (name == "contrastive") return LossSignature{2, true, false};
   if (name == "triplet") return LossSignature{3, false, false};
+  if (name == "model") return LossSignature{1, false, false};
   for (const auto& n : lossNames())
     if (n == name) return LossSignature{1, true, false};
   std::string all;
@@ -130,7 +131,21 @@ Var loss(const std::string& name, const std::vector<Var>& p, Var target, const L
   if (name == "focal") return focalLoss(p[0], target, o);
   if (name == "dice") return diceLoss(p[0], target, o);
   if (name == "contrastive") return contrastiveLoss(p[0], p[1], target, o);
+  if (name == "model") return modelLoss(p[0]);
   return tripletLoss(p[0], p[1], p[2], o);
+}
+
+// The model's own loss: its first output, a float scalar it computed itself (a VAE's reconstruction
+// plus KL term, a GAN's adversarial loss, a mixture of experts' task plus load-balancing loss).
+Var modelLoss(Var loss) {
+  if (!loss.valid()) return Var();
+  const Type& t = loss.type();
+  if (!t.isTensor() || !isFloat(t.dtype) || !t.shape.ranked || t.shape.rank() != 0) {
+    loss.model()->fail(Status::error(str("loss 'model' takes the model's first output as the loss, which must be a float scalar; it is ",
+                                         t.toString())));
+    return Var();
+  }
+  return loss;
 }
 
 // MSELoss: mean((x − t)²)

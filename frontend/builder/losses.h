@@ -51,6 +51,8 @@ Var focalLoss(Var logits, Var target, const LossOptions& o = {});
 Var diceLoss(Var logits, Var target, const LossOptions& o = {});
 Var contrastiveLoss(Var a, Var b, Var similar, const LossOptions& o = {});
 Var tripletLoss(Var anchor, Var positive, Var negative, const LossOptions& o = {});
+// "model": the model's first output is its loss (a float scalar), taken as it is.
+Var modelLoss(Var loss);
 
 // Classification metrics: the number of correct top-1 predictions (targets equal to ignore_index
 // left out), as an f32 scalar; and the number of counted targets.

@@ -123,6 +123,38 @@ Var gelu(Var x);  // exact (erf) form: x * 0.5 * (1 + erf(x / sqrt(2)))
 Var silu(Var x);
 Var softmax(Var x, int64_t axis = -1);
 Var flatten(Var x, int64_t axis = 1);
+Var leakyRelu(Var x, double alpha = 0.01);
+Var elu(Var x, double alpha = 1.0);
+Var selu(Var x);
+Var hardSigmoid(Var x);  // torch's: clip(x / 6 + 1/2, 0, 1)
+Var hardSwish(Var x);
+Var mish(Var x);  // x * tanh(softplus(x))
+Var erf(Var x);
+// x, with no gradient flowing back through it (torch's x.detach()).
+Var stopGradient(Var x);
+Var clip(Var x, double lo, double hi);
+// Dropout with probability `ratio`: identity at inference, a random mask (scaled by 1/(1-ratio))
+// in the training step.
+Var dropout(Var x, double ratio);
+Var concat(const std::vector<Var>& xs, int64_t axis);
+Var slice(Var x, std::vector<int64_t> starts, std::vector<int64_t> ends, std::vector<int64_t> axes);
+Var squeeze(Var x, std::vector<int64_t> axes);
+Var reduceMax(Var x, std::vector<int64_t> axes, bool keepdims = false);
+// Broadcasts x to `shape` (ONNX Expand: dims of 1 in either stretch to the other's).
+Var expand(Var x, std::vector<int64_t> shape);
+// Reshapes x to the shape of `like` (a Shape op at run time, so symbolic dims follow).
+Var reshapeLike(Var x, Var like);
+// Indexing: gather(x, idx, axis) takes whole slices; gatherElements(x, idx, axis) one element per
+// index (idx shaped like the result); scatterAdd(data, idx, upd, axis) adds upd[i] at
+// data[idx[i]] along axis (ScatterElements with reduction add: duplicates accumulate).
+Var gather(Var x, Var idx, int64_t axis = 0);
+Var gatherElements(Var x, Var idx, int64_t axis);
+Var scatterAdd(Var data, Var idx, Var upd, int64_t axis);
+// The k largest values along axis and their indices (i64).
+std::pair<Var, Var> topk(Var x, int64_t k, int64_t axis = -1);
+// A 2-D convolution with a weight [out, in / groups, k, k] the caller made (a weight-standardized
+// or spectrally normalized one, say); bias optional.
+Var conv2d(Var x, Var weight, Var bias = Var(), int64_t stride = 1, int64_t pad = 0, int64_t groups = 1, int64_t dilation = 1);
 Var maxPool2d(Var x, int64_t kernel, int64_t stride, int64_t pad = 0);
 Var avgPool2d(Var x, int64_t kernel, int64_t stride, int64_t pad = 0);
 Var globalAvgPool(Var x);
@@ -158,6 +190,39 @@ class BatchNorm2d {
   float eps_;
 };
 
+// PReLU with one learnable slope per channel (axis 1), initialised to 0.25 as torch's.
+class PReLU {
+ public:
+  PReLU(Model& m, const std::string& name, int64_t channels, int64_t rank = 2);
+  Var operator()(Var x) const;
+
+ private:
+  Var slope_;  // [C, 1, ...] so it broadcasts over the dims after the channels
+};
+
+// InstanceNorm2d(affine=True): per sample and channel over H, W.
+class InstanceNorm2d {
+ public:
+  InstanceNorm2d(Model& m, const std::string& name, int64_t channels, float eps = 1e-5f);
+  Var operator()(Var x) const;
+
+ private:
+  Var scale_, bias_;
+  float eps_;
+};
+
+// GroupNorm: per sample over each group of channels and the spatial dims, then a per-channel affine.
+class GroupNorm {
+ public:
+  GroupNorm(Model& m, const std::string& name, int64_t groups, int64_t channels, float eps = 1e-5f);
+  Var operator()(Var x) const;  // x: [N, C, ...]
+
+ private:
+  Var scale_, bias_;
+  int64_t groups_;
+  float eps_;
+};
+
 class LayerNorm {
  public:
   LayerNorm(Model& m, const std::string& name, int64_t features, float eps = 1e-5f);
@@ -167,5 +232,52 @@ class LayerNorm {
   Var scale_, bias_;
   float eps_;
 };
+
+// A lookup table [num, dim]: ids (i64, any shape) -> [..., dim].
+class Embedding {
+ public:
+  Embedding(Model& m, const std::string& name, int64_t num, int64_t dim);
+  Var operator()(Var ids) const;
+  Var table() const { return table_; }
+
+ private:
+  Var table_;
+};
+
+// torch.nn.RNN / LSTM / GRU (one layer, batch_first): x [N, T, in] -> (y [N, T, dirs * hidden],
+// the last hidden state [dirs, N, hidden]), as the ONNX RNN/LSTM/GRU ops (which the autodiff pass
+// decomposes into steps).
+class Recurrent {
+ public:
+  enum class Cell { Rnn, Lstm, Gru };
+  Recurrent(Model& m, const std::string& name, Cell cell, int64_t input, int64_t hidden, bool bidirectional = false);
+  std::pair<Var, Var> operator()(Var x) const;
+
+ private:
+  Cell cell_;
+  int64_t hidden_;
+  bool bidirectional_;
+  Var w_, r_, b_;
+};
+
+// Multi-head scaled dot-product attention with input and output projections:
+// softmax(q kᵀ / sqrt(d) + mask) v over `heads` heads of d = dim / heads. x: [N, T, dim]; the mask
+// (optional, additive, broadcast to [N, heads, T, S]) holds 0 where attending and a large negative
+// value where not.
+class MultiheadAttention {
+ public:
+  MultiheadAttention(Model& m, const std::string& name, int64_t dim, int64_t heads);
+  Var operator()(Var x, Var mask = Var()) const { return cross(x, x, mask); }  // self-attention
+  Var cross(Var q_in, Var kv_in, Var mask = Var()) const;                        // queries from q_in
+
+ private:
+  Linear q_, k_, v_, out_;
+  int64_t dim_, heads_;
+};
+
+// Constants (unnamed, so training leaves them as they are). An additive causal mask [T, T]: 0 on and below the diagonal, -1e9 above (position t sees 0..t).
+Var causalMask(Model& m, int64_t steps);
+// Sinusoidal positions [T, dim] (Vaswani et al.): sin at even features, cos at odd ones.
+Var sinusoidalPositions(Model& m, int64_t steps, int64_t dim);
 
 }  // namespace dlc::builder

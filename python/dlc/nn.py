@@ -73,6 +73,7 @@ globals().update(_choices(Loss, [
     ("DiceLoss", "dice", "dice loss"),
     ("ContrastiveLoss", "contrastive", "contrastive loss over two outputs: margin"),
     ("TripletLoss", "triplet", "triplet margin loss over three outputs: margin"),
+    ("ModelLoss", "model", "the model's first output is its own loss (a float scalar)"),
 ]))
 globals().update(_choices(Optimizer, [
     ("SGD", "sgd", "torch.optim.SGD: lr, momentum, dampening, nesterov, weight_decay"),

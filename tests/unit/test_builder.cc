@@ -1,7 +1,10 @@
 // Tests for the native C++ builder API: graph shape, sticky errors, and a run with known weights.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "backends/reference/interpreter.h"
+#include "frontend/builder/losses.h"
 #include "frontend/builder/model.h"
 #include "ir/verifier.h"
 
@@ -54,6 +57,58 @@ TEST(Builder, ConvRejectsChannelsNotDivisibleByGroups) {
   Model m("conv");
   Conv2d conv(m, "c", 6, 4, 3, 1, 1, /*groups=*/4);
   EXPECT_FALSE(m.ok());
+}
+
+}  // namespace
+}  // namespace dlc::builder
+
+namespace dlc::builder {
+namespace {
+
+// GroupNorm over [N, C, H, W] = [1, 4, 1, 2] in 2 groups: each group's 4 values normalized by their
+// own mean and biased variance (γ = 1, β = 0 initially), as torch.nn.GroupNorm computes it.
+TEST(Builder, GroupNormNormalizesEachGroup) {
+  Model m("gn");
+  Var x = m.input("x", DType::F32, {Dim::sym("N"), Dim::of(4), Dim::of(1), Dim::of(2)});
+  m.output(GroupNorm(m, "gn", 2, 4, 0.0f)(x), "y");
+  auto g = m.finish();
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ((*g)->body().output(0)->type().toString(), "f32[N,4,1,2]");
+  std::vector<float> v{1, 2, 3, 4, -2, 0, 0, 2};
+  auto out = ref::Interpreter(**g).run({DataValue::ofTensor(Tensor::fromVector(DType::F32, {1, 4, 1, 2}, v))});
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  // Group 0 = {1, 2, 3, 4}: mean 2.5, variance 1.25; group 1 = {−2, 0, 0, 2}: mean 0, variance 2.
+  const float expected[8] = {-1.5f / std::sqrt(1.25f), -0.5f / std::sqrt(1.25f), 0.5f / std::sqrt(1.25f), 1.5f / std::sqrt(1.25f),
+                             -2 / std::sqrt(2.0f), 0, 0, 2 / std::sqrt(2.0f)};
+  for (int i = 0; i < 8; ++i) EXPECT_NEAR((*out)[0].tensor.data<float>()[i], expected[i], 1e-6) << i;
+}
+
+TEST(Builder, SequenceLayersGiveBatchFirstShapes) {
+  Model m("seq");
+  Var x = m.input("x", DType::F32, {Dim::sym("N"), Dim::of(5), Dim::of(3)});
+  auto [y, h] = Recurrent(m, "lstm", Recurrent::Cell::Lstm, 3, 4, true)(x);
+  Var a = MultiheadAttention(m, "attn", 8, 2)(y, causalMask(m, 5));
+  m.output(a, "a");
+  m.output(h, "h");
+  auto g = m.finish();
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ((*g)->body().output(0)->type().toString(), "f32[N,5,8]");
+  EXPECT_EQ((*g)->body().output(1)->type().toString(), "f32[2,N,4]");
+  Model bad("bad");
+  MultiheadAttention(bad, "attn", 6, 4);
+  EXPECT_NE(bad.finish().status().message().find("dim 6 does not split into 4 heads"), std::string::npos);
+}
+
+// The "model" loss is the model's own first output, which must be a float scalar.
+TEST(Builder, ModelLossIsTheFirstOutputAndMustBeAScalar) {
+  Model m("own");
+  Var x = m.input("x", DType::F32, {Dim::of(3)});
+  Var total = reduceSum(x);
+  EXPECT_EQ(loss("model", {total}, Var(), {}).value(), total.value());
+  ASSERT_TRUE(lossSignature("model").ok());
+  EXPECT_FALSE(lossSignature("model")->target);
+  loss("model", {x}, Var(), {});
+  EXPECT_NE(m.status().message().find("must be a float scalar; it is f32[3]"), std::string::npos) << m.status().message();
 }
 
 }  // namespace
