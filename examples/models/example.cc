@@ -184,6 +184,10 @@ int runExample(const Example& e, int argc, char** argv) {
   std::unique_ptr<Graph> model = cloneGraph(**graph);
   Status s = builder::writeTrainedValues(*model, trained.values);
   if (!s.ok()) return fail(e, s);
+  if (e.after) {
+    s = e.after(*model, *inputs);
+    if (!s.ok()) return fail(e, s);
+  }
   if (args->has("export")) {
     // As `dlc export`: dlc's own ops (StopGradient, say) become standard ONNX first.
     std::unique_ptr<Graph> exported = cloneGraph(*model);

@@ -52,6 +52,9 @@ struct Example {
   // Training other than one cli::trainModel run (a GAN's alternating steps): given the model, the
   // data and a TrainRun set up as the default one would be (target, epochs, batch, seed, data).
   std::function<Expected<Trained>(const Graph& model, const npz::Arrays& data, const cli::TrainRun& run)> train;
+  // More checks on the trained model (generation with a KV cache, saliency maps, ...), run after
+  // training with the forward check's inputs; they print their own lines.
+  std::function<Status(const Graph& trained, const std::vector<DataValue>& inputs)> after;
 };
 
 // Compiles (a copy of) `graph` for `target` with its inputs' shapes and runs it on `inputs`.
