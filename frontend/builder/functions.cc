@@ -107,6 +107,8 @@ Var hardSigmoid(Var x) { return unary(OpKind::HardSigmoid, x, {{"alpha", Attribu
 Var hardSwish(Var x) { return unary(OpKind::HardSwish, x); }
 Var mish(Var x) { return mul(x, tanh(softplus(x))); }
 Var erf(Var x) { return unary(OpKind::Erf, x); }
+Var sin(Var x) { return unary(OpKind::Sin, x); }
+Var cos(Var x) { return unary(OpKind::Cos, x); }
 Var stopGradient(Var x) { return unary(OpKind::StopGradient, x); }
 Var clip(Var x, double lo, double hi) {
   return x.model() ? x.model()->op1(OpKind::Clip, {x, scalar(x, lo), scalar(x, hi)}) : Var();
@@ -171,6 +173,13 @@ Var conv2d(Var x, Var weight, Var bias, int64_t stride, int64_t pad, int64_t gro
                          {"pads", Attribute::ofInts({pad, pad, pad, pad})},
                          {"dilations", Attribute::ofInts({dilation, dilation})},
                          {"group", Attribute::ofInt(groups)}});
+}
+Var convTranspose2d(Var x, Var weight, Var bias, int64_t stride, int64_t pad) {
+  if (!x.model()) return Var();
+  std::vector<Var> operands = {x, weight};
+  if (bias.valid()) operands.push_back(bias);
+  return x.model()->op1(OpKind::ConvTranspose, operands,
+                        {{"strides", Attribute::ofInts({stride, stride})}, {"pads", Attribute::ofInts({pad, pad, pad, pad})}});
 }
 Var maxPool2d(Var x, int64_t kernel, int64_t stride, int64_t pad) {
   return unary(OpKind::MaxPool, x, poolAttrs(kernel, stride, pad));

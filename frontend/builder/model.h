@@ -130,6 +130,8 @@ Var hardSigmoid(Var x);  // torch's: clip(x / 6 + 1/2, 0, 1)
 Var hardSwish(Var x);
 Var mish(Var x);  // x * tanh(softplus(x))
 Var erf(Var x);
+Var sin(Var x);
+Var cos(Var x);
 // x, with no gradient flowing back through it (torch's x.detach()).
 Var stopGradient(Var x);
 Var clip(Var x, double lo, double hi);
@@ -155,6 +157,8 @@ std::pair<Var, Var> topk(Var x, int64_t k, int64_t axis = -1);
 // A 2-D convolution with a weight [out, in / groups, k, k] the caller made (a weight-standardized
 // or spectrally normalized one, say); bias optional.
 Var conv2d(Var x, Var weight, Var bias = Var(), int64_t stride = 1, int64_t pad = 0, int64_t groups = 1, int64_t dilation = 1);
+// The transposed convolution (a learned upsampling) with weight [in, out, k, k].
+Var convTranspose2d(Var x, Var weight, Var bias = Var(), int64_t stride = 1, int64_t pad = 0);
 Var maxPool2d(Var x, int64_t kernel, int64_t stride, int64_t pad = 0);
 Var avgPool2d(Var x, int64_t kernel, int64_t stride, int64_t pad = 0);
 Var globalAvgPool(Var x);
