@@ -2,7 +2,8 @@
 // (MobileNet), a dilated one, a grouped one (ResNeXt), squeeze-and-excitation (SENet), an
 // inverted residual with ReLU6 (MobileNetV2), a weight-standardized convolution (Qiao et al.
 // 2019) and a spectrally normalized linear head (Miyato et al. 2018), with Batch, Instance,
-// Group and Layer normalization. It tells stripe patterns (orientation and period) apart.
+// Group and Layer normalization, trained with LARS. It tells stripe patterns (orientation and
+// period) apart.
 #include <cmath>
 
 #include "examples/models/example.h"
@@ -104,8 +105,10 @@ int main(int argc, char** argv) {
     return npz::Arrays{{"image", x}, {"target", t}};
   };
   e.config.loss = "cross-entropy";
-  e.config.optimizer.name = "adam";
-  e.config.optimizer.lr = 3e-3;
+  // LARS (You et al. 2017; timm's defaults otherwise): SGD with momentum and a per-layer trust ratio.
+  e.config.optimizer.name = "lars";
+  e.config.optimizer.lr = 1.0;
+  e.config.optimizer.momentum = 0.9;
   e.epochs = 4;
   return examples::runExample(e, argc, argv);
 }
