@@ -58,6 +58,8 @@ constexpr const char* kHelp =
     "  --grad-centralization    centre the gradients of weights of rank > 1\n"
     "  --clip-norm N            scale gradients to a global L2 norm <= N   --clip-value V\n"
     "  --accumulate N           average the gradients of N batches per optimizer step\n"
+    "  --precision P            f32 (default) or bf16: mixed precision, MatMul/Gemm/Conv in bf16 on\n"
+    "                           f32 master weights (torch.autocast); the loss and optimizer stay f32\n"
     "schedule (torch.optim.lr_scheduler's semantics, counted in optimizer steps):\n"
     "  --schedule S             constant (default), step, multistep, exponential, cosine,\n"
     "                           cosine-restarts, cyclic, one-cycle\n"

@@ -35,7 +35,7 @@ const std::vector<std::string>& trainValueOptions() {
       "trust-coefficient", "lookahead-k", "lookahead-alpha", "clip-norm", "clip-value", "accumulate", "schedule", "warmup",
       "warmup-factor", "step-size", "gamma", "milestones", "t-max", "eta-min", "t0", "t-mult", "max-lr", "step-size-up",
       "step-size-down", "pct-start", "swa-start", "swa-lr", "swa-anneal-epochs", "freeze", "checkpoint", "resume", "log",
-      "export-step", "teacher", "distill-weight", "temperature", "plot"};
+      "export-step", "teacher", "distill-weight", "temperature", "plot", "precision"};
   return values;
 }
 
@@ -131,6 +131,7 @@ Status parseTrainOptions(const Args& args, const char* data_option, TrainRun* ru
   config->clip_norm = number("clip-norm", 0, 0, 1e30);
   config->clip_value = number("clip-value", 0, 0, 1e30);
   config->accumulate = integer("accumulate", 1, 1);
+  config->precision = args.get("precision", "f32");
   config->seed = run->seed;
   config->train_batchnorm = !args.has("eval-batchnorm");
   config->freeze = splitList(args.get("freeze"));

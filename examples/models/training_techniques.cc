@@ -6,7 +6,8 @@
 //   the soft-target cross-entropy as KL(target ‖ softmax), the "kl-div" loss (batchmean) on the
 //       model's log-probabilities;
 //   gradient accumulation over 2 micro-batches per step, and the LAMB optimizer (You et al. 2020),
-//       made for large batches.
+//       made for large batches;
+//   bf16 mixed precision: the convolutions and the linear layer in bf16 on f32 master weights.
 #include <cmath>
 
 #include "examples/models/example.h"
@@ -43,7 +44,7 @@ double beta(std::mt19937_64& rng, double a) {
 int main(int argc, char** argv) {
   examples::Example e;
   e.name = "training_techniques";
-  e.summary = "mixup, CutMix, label smoothing, gradient accumulation and LAMB on a small CNN";
+  e.summary = "mixup, CutMix, label smoothing, gradient accumulation, LAMB and bf16 mixed precision on a small CNN";
   e.build = [](Model& m) {
     // A static batch: KL's batchmean divides by it.
     Var x = m.input("image", DType::F32, {Dim::of(kBatch), Dim::of(1), Dim::of(kSize), Dim::of(kSize)});
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
   e.config.loss = "kl-div";
   e.config.loss_options.reduction = "batchmean";
   e.config.accumulate = 2;
+  e.config.precision = "bf16";
   e.config.optimizer.name = "lamb";
   e.config.optimizer.lr = 1e-2;
   e.samples = 512;

@@ -308,7 +308,47 @@ std::vector<std::string> batchNormBuffers(const Graph& forward) {
   return out;
 }
 
+// bf16 autocast of the compute-bound ops of `m`'s body (see TrainingConfig::precision): each f32
+// MatMul/Gemm/Conv/ConvTranspose reads Cast(operand, bf16) and its result is cast back to f32
+// right after it, under the result's name. The gradient flows back through the casts (f32 master
+// weights get f32 gradients).
+Status autocastBf16(Model& m) {
+  Region& body = m.graph().body();
+  std::vector<Op*> ops;
+  for (const auto& op : body.ops()) ops.push_back(op.get());
+  for (size_t k = 0; k < ops.size(); ++k) {
+    Op* op = ops[k];
+    const OpKind kind = op->kind();
+    if (kind != OpKind::MatMul && kind != OpKind::Gemm && kind != OpKind::Conv && kind != OpKind::ConvTranspose) continue;
+    bool f32 = op->numResults() == 1 && op->result(0)->type().isTensor() && op->result(0)->type().dtype == DType::F32;
+    for (int i = 0; i < op->numOperands(); ++i)
+      f32 = f32 && (!op->operand(i) || (op->operand(i)->type().isTensor() && op->operand(i)->type().dtype == DType::F32));
+    if (!f32) continue;
+    m.insertBefore(op);
+    for (int i = 0; i < op->numOperands(); ++i)
+      if (Value* v = op->operand(i)) op->setOperand(i, cast(Var(&m, v), DType::BF16).value());
+    Value* r = op->result(0);
+    Type low = r->type();
+    low.dtype = DType::BF16;
+    r->setType(low);
+    if (k + 1 < ops.size()) m.insertBefore(ops[k + 1]);
+    else m.insertAtEnd();
+    Var back = cast(Var(&m, r), DType::F32);
+    if (!m.ok()) break;
+    const std::string name = r->name();
+    r->replaceAllUsesWith(back.value());
+    back.value()->definingOp()->setOperand(0, r);
+    r->setName(name + ".bf16");
+    back.value()->setName(name);
+  }
+  m.insertAtEnd();
+  if (!m.ok()) return m.status();
+  return Status::success();
+}
+
 Expected<TrainingStep> buildTrainingStep(std::unique_ptr<Graph> forward, const TrainingConfig& config) {
+  if (config.precision != "f32" && config.precision != "bf16")
+    return Status::error(str("precision '", config.precision, "' is not one of f32, bf16"));
   if (config.accumulate < 1) return Status::error("gradient accumulation needs at least 1 micro-batch per step");
   DLC_ASSIGN_OR_RETURN(OptimizerOptions opt, resolveOptimizer(config.optimizer));
   DLC_RETURN_IF_ERROR(checkSchedule(config.schedule));
@@ -358,6 +398,8 @@ Expected<TrainingStep> buildTrainingStep(std::unique_ptr<Graph> forward, const T
     }
   }
 
+  if (config.precision == "bf16") DLC_RETURN_IF_ERROR(autocastBf16(m));
+  outs = body.outputs();  // the casts back to f32 may have replaced outputs
   DLC_ASSIGN_OR_RETURN(LossParts lp, buildLoss(m, outs, config, /*distill=*/true));
   lp.loss.value()->setName("loss");
 

@@ -26,6 +26,11 @@ struct TrainingConfig {
   std::vector<std::string> freeze;  // parameters kept as they are
   uint64_t seed = 0;                // dropout masks: a function of the seed and the step
   bool train_batchnorm = true;      // batch statistics and running-statistics updates (torch's train())
+  // "bf16": mixed precision as torch.autocast(dtype=torch.bfloat16) — the MatMul, Gemm, Conv and
+  // ConvTranspose of the training step's forward read bf16 copies of their f32 operands and give
+  // their results back as f32; the master weights, the optimizer, the loss and everything else
+  // stay f32 ("f32", the default: no casts). The evaluation graph stays f32.
+  std::string precision = "f32";
   // Knowledge distillation (Hinton et al. 2015): with a weight w > 0 the training loss is
   //   (1 − w)·task + w·T²·KL(softmax(teacher/T) ‖ softmax(student/T)),
   // the KL summed over the class axis and averaged over the other axes (batchmean for [N, C]);

@@ -82,6 +82,8 @@ def main():
         f.write(blob[: len(blob) // 2])
     expect_error(dlc, "missing -o", "needs -o", out, "train", model_path, "--data", data)
     expect_error(dlc, "missing --data", "needs --data", out, "train", model_path, "-o", out)
+    expect_error(dlc, "bad --precision", "precision 'fp8' is not one of f32, bf16", out, "train", model_path, "--data", data,
+                 "-o", out, "--precision", "fp8")
     expect_error(dlc, "no target array", "has no array 'target'", out, "train", model_path, "--data", os.path.join(bad, "no_target.npz"), "-o", out)
     expect_error(dlc, "float class targets", "array 'target' is f32", out, "train", model_path, "--data", os.path.join(bad, "float_target.npz"), "-o", out)
     expect_error(dlc, "wrong input shape", "array 'x' has shape [200,4]", out, "train", model_path, "--data", os.path.join(bad, "wrong_shape.npz"), "-o", out)
@@ -144,7 +146,7 @@ def main():
         check(f"schedule {' '.join(sched)}", p.returncode == 0, p.stderr)
     for extra in [["--clip-norm", "0.5"], ["--clip-value", "0.1"], ["--accumulate", "2"], ["--grad-centralization"],
                   ["--lookahead"], ["--label-smoothing", "0.1"], ["--class-weights", "1,2,0.5"], ["--freeze", "0.weight"],
-                  ["--swa-start", "1", "--swa-lr", "0.005"]]:
+                  ["--swa-start", "1", "--swa-lr", "0.005"], ["--precision", "bf16"]]:
         p = run(dlc, "train", model_path, "--data", data, "-o", os.path.join(w, "e.onnx"), "--epochs", "3", "--batch", "16",
                 *extra)
         check(f"option {' '.join(extra)}", p.returncode == 0, p.stderr)

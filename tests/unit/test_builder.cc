@@ -6,6 +6,7 @@
 #include "backends/reference/interpreter.h"
 #include "frontend/builder/losses.h"
 #include "frontend/builder/model.h"
+#include "frontend/builder/training_step.h"
 #include "ir/verifier.h"
 
 namespace dlc::builder {
@@ -109,6 +110,46 @@ TEST(Builder, ModelLossIsTheFirstOutputAndMustBeAScalar) {
   EXPECT_FALSE(lossSignature("model")->target);
   loss("model", {x}, Var(), {});
   EXPECT_NE(m.status().message().find("must be a float scalar; it is f32[3]"), std::string::npos) << m.status().message();
+}
+
+}  // namespace
+}  // namespace dlc::builder
+
+namespace dlc::builder {
+namespace {
+
+// bf16 mixed precision: the training step's MatMul reads bf16 casts of its f32 operands and its
+// result goes back to f32 under its own name; the parameters (master weights) stay f32 inputs.
+TEST(Builder, Bf16AutocastCastsTheMatMulOnly) {
+  Model m("mlp");
+  Var x = m.input("x", DType::F32, {Dim::sym("N"), Dim::of(4)});
+  m.output(relu(Linear(m, "fc", 4, 3)(x)), "logits");
+  auto g = m.finish();
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  TrainingConfig config;
+  config.precision = "bf16";
+  auto step = buildTrainingStep(std::move(*g), config);
+  ASSERT_TRUE(step.ok()) << step.status().message();
+  int bf16_matmuls = 0, f32_matmuls = 0;
+  walkOps(step->graph->body(), [&](const Op* op) {
+    if (op->kind() != OpKind::MatMul) return;
+    const DType dt = op->result(0)->type().dtype;
+    bf16_matmuls += dt == DType::BF16;
+    f32_matmuls += dt == DType::F32;
+    if (dt == DType::BF16)
+      for (int i = 0; i < op->numOperands(); ++i) EXPECT_EQ(op->operand(i)->definingOp()->kind(), OpKind::Cast);
+  });
+  EXPECT_EQ(bf16_matmuls, 1);
+  EXPECT_EQ(f32_matmuls, 0);
+  for (const StateInfo& s : step->states)
+    if (s.kind == StateInfo::Kind::Parameter) EXPECT_EQ(s.initial.dtype(), DType::F32) << s.name;
+  config.precision = "fp8";
+  Model m2("mlp");
+  Var x2 = m2.input("x", DType::F32, {Dim::of(2), Dim::of(4)});
+  m2.output(Linear(m2, "fc", 4, 3)(x2), "logits");
+  auto bad = buildTrainingStep(std::move(*m2.finish()), config);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("precision 'fp8' is not one of f32, bf16"), std::string::npos);
 }
 
 }  // namespace
