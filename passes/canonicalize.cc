@@ -40,12 +40,13 @@ class FoldIdentity : public RewritePattern {
   }
 };
 
-// Dropout(x, ratio?, training_mode = absent | false) ==> x   (inference mode; the mask is unused)
-class FoldInferenceDropout : public RewritePattern {
+// Dropout(x, ratio?, training_mode = absent | false) ==> x   (inference mode; the mask is unused),
+// and Dropout(x, ratio = 0, training_mode) ==> x            (nothing is dropped)
+class FoldIdentityDropout : public RewritePattern {
  public:
   const char* name() const override { return "fold-inference-dropout"; }
   Expected<bool> matchAndRewrite(Op& op, Rewriter& rw) const override {
-    if (op.kind() != OpKind::Dropout || !op.operand(0) || !isInferenceDropout(op)) return false;
+    if (op.kind() != OpKind::Dropout || !op.operand(0) || !isIdentityDropout(op)) return false;
     return forwardTo(op, op.operand(0), rw);
   }
 };
@@ -230,7 +231,7 @@ class Canonicalize : public Pass {
     PatternList patterns;
     patterns.push_back(std::make_unique<NormalizeConstant>());
     patterns.push_back(std::make_unique<FoldIdentity>());
-    patterns.push_back(std::make_unique<FoldInferenceDropout>());
+    patterns.push_back(std::make_unique<FoldIdentityDropout>());
     patterns.push_back(std::make_unique<FoldNoOpCast>());
     patterns.push_back(std::make_unique<FoldShapePreservingNoOp>());
     patterns.push_back(std::make_unique<FoldReshapeOfReshape>());

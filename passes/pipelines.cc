@@ -20,6 +20,9 @@ Expected<std::vector<std::string>> pipelineFor(const std::string& target, int op
     p.insert(p.end(), {"fuse-qdq", "cse", "algebraic-simplify", "transpose-reshape", "canonicalize", "constant-fold",
                        "fold-batchnorm", "recognize-layernorm", "recognize-gelu", "recognize-attention",
                        "dce",  // the chains recognition replaced still use their inputs: gone before fusing
+                       // After attention is recognized (its pattern reads the flattened output), the
+                       // out-projection reads it in place and the seq-first layout's transposes cancel.
+                       "unflatten-gemm", "transpose-reshape", "dce",
                        "fuse-epilogue", "dce",
                        // Recognized ops have static types where the pattern they replaced had none,
                        // so shape arithmetic (Shape -> Gather -> Concat -> Reshape) may fold only now.

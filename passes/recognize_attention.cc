@@ -4,235 +4,13 @@
 #include <optional>
 
 #include "ir/infer/infer.h"
+#include "passes/explain.h"
 #include "passes/pass.h"
 #include "passes/pattern.h"
+#include "passes/shape_expr.h"
 
 namespace dlc::passes {
 namespace {
-
-using Dims = std::vector<Dim>;
-
-bool known(const Dim& d) { return d.isStatic() || d.isSymbolic(); }
-bool sameDim(const Dim& a, const Dim& b) { return known(a) && a == b; }
-
-// The integer values of a constant, if it is one.
-std::optional<std::vector<int64_t>> constInts(const Value* v) {
-  const Tensor* t = constantValue(v);
-  if (!t || !t->defined() || t->dtype() == DType::String || isFloat(t->dtype())) return std::nullopt;
-  return t->toInt64Vector();
-}
-
-// Evaluates a shape operand built from constants and Shape/Gather/Unsqueeze/Concat/Cast of known
-// types (PyTorch's `x.reshape(n, s, ...)` with n, s taken from x.shape) into dims. Raw entries 0
-// and -1 of Reshape come back as Dim::of(0) and Dim::unknown().
-std::optional<Dims> evalShape(Value* v, int depth = 0) {
-  if (!v || depth > 8) return std::nullopt;
-  if (auto c = constInts(v)) {
-    Dims d;
-    for (int64_t x : *c) d.push_back(x >= 0 ? Dim::of(x) : Dim::unknown());
-    return d;
-  }
-  Op* op = v->definingOp();
-  if (!op || v->index() != 0) return std::nullopt;
-  switch (op->kind()) {
-    case OpKind::Shape: {
-      const Type& t = op->operand(0)->type();
-      if (!t.isTensor() || !t.shape.ranked || op->hasAttr("start") || op->hasAttr("end")) return std::nullopt;
-      return t.shape.dims;
-    }
-    case OpKind::Gather: {
-      auto src = evalShape(op->operand(0), depth + 1);
-      auto idx = constInts(op->operand(1));
-      if (!src || !idx || op->getInt("axis", 0) != 0) return std::nullopt;
-      Dims d;
-      const int64_t n = static_cast<int64_t>(src->size());
-      for (int64_t i : *idx) {
-        if (i < -n || i >= n) return std::nullopt;
-        d.push_back((*src)[static_cast<size_t>(i < 0 ? i + n : i)]);
-      }
-      return d;
-    }
-    case OpKind::Unsqueeze:
-    case OpKind::Squeeze:
-    case OpKind::Cast:
-    case OpKind::Identity: return evalShape(op->operand(0), depth + 1);
-    case OpKind::Add:
-    case OpKind::Sub:
-    case OpKind::Mul:
-    case OpKind::Div: {  // shape arithmetic (torch's chunk sizes), static values only
-      auto a = evalShape(op->operand(0), depth + 1);
-      auto b = evalShape(op->operand(1), depth + 1);
-      if (!a || !b || (a->size() != b->size() && a->size() > 1 && b->size() > 1)) return std::nullopt;
-      Dims d;
-      for (size_t i = 0; i < std::max(a->size(), b->size()); ++i) {
-        const Dim& x = (*a)[a->size() == 1 ? 0 : i];
-        const Dim& y = (*b)[b->size() == 1 ? 0 : i];
-        if (!x.isStatic() || !y.isStatic()) return std::nullopt;
-        int64_t r = 0;
-        switch (op->kind()) {
-          case OpKind::Add: r = x.value + y.value; break;
-          case OpKind::Sub: r = x.value - y.value; break;
-          case OpKind::Mul: r = x.value * y.value; break;
-          default:
-            if (y.value == 0) return std::nullopt;
-            r = x.value / y.value;
-        }
-        if (r < 0) return std::nullopt;
-        d.push_back(Dim::of(r));
-      }
-      return d;
-    }
-    case OpKind::Concat: {
-      Dims d;
-      for (Value* in : op->operands()) {
-        auto part = evalShape(in, depth + 1);
-        if (!part) return std::nullopt;
-        d.insert(d.end(), part->begin(), part->end());
-      }
-      return d;
-    }
-    default: return std::nullopt;
-  }
-}
-
-// True when `reshape` (of `in`) produces exactly `want` (known dims, or 0-copies of in's dims).
-bool reshapesTo(const Op& reshape, const Dims& want) {
-  if (reshape.getInt("allowzero", 0) != 0) return false;
-  const Dims& in = reshape.operand(0)->type().shape.dims;
-  auto target = evalShape(reshape.operand(1));
-  if (!target || target->size() != want.size()) return false;
-  int inferred = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    Dim t = (*target)[i];
-    if (t.isStatic() && t.value == 0) {
-      if (i >= in.size()) return false;
-      t = in[i];
-    }
-    if (!known(t)) {
-      ++inferred;  // -1: the one dim left once the others match
-      continue;
-    }
-    if (!sameDim(t, want[i])) return false;
-  }
-  return inferred <= 1;
-}
-
-// A shape entry k·d: a known dim d (static or symbolic) times a static factor k. Static entries
-// are {Dim::of(n), 1}; Reshape's raw -1 comes back as {Dim::unknown(), 1}.
-struct Scaled {
-  Dim dim;
-  int64_t factor = 1;
-  Value* src = nullptr;  // d is dim `axis` of src's run-time shape (Gather(Shape(src), axis))
-  int axis = -1;
-};
-
-// True when entry `e` provably equals k·d: both static with equal values, or e = k·d symbolically.
-bool entryIs(const Scaled& e, const Dim& d, int64_t k) {
-  if (e.dim.isStatic() && d.isStatic()) return e.dim.value * e.factor == d.value * k;
-  return e.factor == k && sameDim(e.dim, d);
-}
-
-// True when dim `axis` of `a` provably equals dim `b_axis` of `b` at run time, even when the types
-// do not say it (a '?' batch after a computed reshape): by identity, through Transpose (perm),
-// a [.., M, K]·[K, N] MatMul (rank-3 lhs, axes 0, 1), an Add/Mul of a rank-1 bias (axes < rank-1),
-// and a Slice of the last axis; else when both types give the same known dim.
-bool sameRuntimeDim(Value* a, int axis, Value* b, int b_axis, int depth = 0) {
-  if (!a || !b || depth > 8) return false;
-  if (a == b && axis == b_axis) return true;
-  const Type& ta = a->type();
-  const Type& tb = b->type();
-  if (ta.isTensor() && tb.isTensor() && ta.shape.ranked && tb.shape.ranked && axis < ta.shape.rank() &&
-      b_axis < tb.shape.rank() &&
-      sameDim(ta.shape.dims[static_cast<size_t>(axis)], tb.shape.dims[static_cast<size_t>(b_axis)]))
-    return true;
-  Op* op = a->definingOp();
-  if (!op || a->index() != 0 || !ta.isTensor() || !ta.shape.ranked) return false;
-  const int rank = ta.shape.rank();
-  auto rankOf = [](Value* v) { return v && v->type().isTensor() && v->type().shape.ranked ? v->type().shape.rank() : -1; };
-  switch (op->kind()) {
-    case OpKind::Transpose: {
-      auto perm = op->getInts("perm");
-      if (static_cast<int>(perm.size()) != rank) return false;
-      return sameRuntimeDim(op->operand(0), static_cast<int>(perm[static_cast<size_t>(axis)]), b, b_axis, depth + 1);
-    }
-    case OpKind::MatMul:
-      if (rankOf(op->operand(0)) != 3 || rankOf(op->operand(1)) != 2 || axis > 1) return false;
-      return sameRuntimeDim(op->operand(0), axis, b, b_axis, depth + 1);
-    case OpKind::Add:
-    case OpKind::Mul:
-      for (int i = 0; i < 2; ++i)
-        if (rankOf(op->operand(i)) == rank && rankOf(op->operand(1 - i)) == 1 && axis < rank - 1)
-          return sameRuntimeDim(op->operand(i), axis, b, b_axis, depth + 1);
-      return false;
-    case OpKind::Slice: {
-      auto axes = op->operand(3) ? constInts(op->operand(3)) : std::nullopt;
-      if (!axes || axes->size() != 1 || ((*axes)[0] != -1 && (*axes)[0] != rank - 1) || axis == rank - 1) return false;
-      return sameRuntimeDim(op->operand(0), axis, b, b_axis, depth + 1);
-    }
-    default: return false;
-  }
-}
-
-// True when entry `e` is provably k times dim `axis` of `p` (by type, or by run-time provenance).
-bool entryIsDimOf(const Scaled& e, Value* p, int axis, int64_t k) {
-  const Dim& d = p->type().shape.dims[static_cast<size_t>(axis)];
-  if (entryIs(e, d, k)) return true;
-  return e.factor == k && e.src && sameRuntimeDim(p, axis, e.src, e.axis);
-}
-
-// Like evalShape, but also evaluates products of one symbolic entry with static ones, as torch
-// computes B·H for the seq-first head split: Mul(Gather(Shape(x), 1), H) evaluates to {B, H}
-// when x's dim 1 is B. Concat/Unsqueeze/Squeeze/Cast/Identity pass entries through.
-std::optional<std::vector<Scaled>> evalScaled(Value* v, int depth = 0) {
-  if (!v || depth > 8) return std::nullopt;
-  if (Op* g = producerOf(v, OpKind::Gather); g && g->getInt("axis", 0) == 0) {  // Gather(Shape(src), i)
-    Op* sh = producerOf(g->operand(0), OpKind::Shape);
-    auto idx = constInts(g->operand(1));
-    if (sh && !sh->hasAttr("start") && !sh->hasAttr("end") && idx && idx->size() == 1) {
-      const Type& t = sh->operand(0)->type();
-      const int64_t i = (*idx)[0], n = t.isTensor() && t.shape.ranked ? t.shape.rank() : 0;
-      if (n > 0 && i >= -n && i < n) {
-        const int a = static_cast<int>(i < 0 ? i + n : i);
-        const Dim& d = t.shape.dims[static_cast<size_t>(a)];
-        return std::vector<Scaled>{{d, 1, d.isStatic() ? nullptr : sh->operand(0), a}};
-      }
-    }
-  }
-  if (auto d = evalShape(v)) {
-    std::vector<Scaled> r;
-    for (const Dim& x : *d) r.push_back({x, 1});
-    return r;
-  }
-  Op* op = v->definingOp();
-  if (!op || v->index() != 0) return std::nullopt;
-  switch (op->kind()) {
-    case OpKind::Unsqueeze:
-    case OpKind::Squeeze:
-    case OpKind::Cast:
-    case OpKind::Identity: return evalScaled(op->operand(0), depth + 1);
-    case OpKind::Mul: {  // (k·d)·n = (k·n)·d for one single-entry operand statically n
-      auto a = evalScaled(op->operand(0), depth + 1);
-      auto b = evalScaled(op->operand(1), depth + 1);
-      if (!a || !b || a->size() != 1 || b->size() != 1) return std::nullopt;
-      Scaled x = (*a)[0], y = (*b)[0];
-      if (x.dim.isStatic()) std::swap(x, y);
-      if (!y.dim.isStatic() || (!known(x.dim) && !x.src)) return std::nullopt;
-      const int64_t n = y.dim.value * y.factor;
-      if (n <= 0 || x.factor <= 0) return std::nullopt;
-      return std::vector<Scaled>{{x.dim, x.factor * n, x.src, x.axis}};
-    }
-    case OpKind::Concat: {
-      std::vector<Scaled> r;
-      for (Value* in : op->operands()) {
-        auto part = evalScaled(in, depth + 1);
-        if (!part) return std::nullopt;
-        r.insert(r.end(), part->begin(), part->end());
-      }
-      return r;
-    }
-    default: return std::nullopt;
-  }
-}
 
 bool isTranspose(const Value* v, std::vector<int64_t> perm) {
   Op* t = producerOf(const_cast<Value*>(v), OpKind::Transpose);
@@ -246,7 +24,46 @@ struct Proj {
   int64_t heads = 0, head_dim = 0;
   Dim len, batch;          // seq-first form: P's [L, B] (B may be '?')
   Value* dims_of = nullptr;  // seq-first form: the value whose dims are [L, B, ..] (P or its whole)
+  // Shape ops reading the per-head view (torch's `q.size(-2)` for a causal slice), with the view's
+  // layout ([B, H, D, L] when true, else [B, H, L, D]): rewritten to read the projection instead.
+  std::vector<std::pair<Op*, bool>> shape_uses;
 };
+
+// True when `v` has one use besides Shape ops (no start/end), which are appended to *shapes.
+bool singleUseBesidesShapes(Value* v, bool transposed, std::vector<std::pair<Op*, bool>>* shapes) {
+  int others = 0;
+  std::vector<std::pair<Op*, bool>> found;
+  for (const Use& u : v->uses()) {
+    if (u.user && u.user->kind() == OpKind::Shape && !u.user->hasAttr("start") && !u.user->hasAttr("end"))
+      found.emplace_back(u.user, transposed);
+    else
+      ++others;
+  }
+  if (others != 1) return false;
+  shapes->insert(shapes->end(), found.begin(), found.end());
+  return true;
+}
+
+// Replaces each recorded Shape(per-head view) by Concat(B, H, L, D) (or B, H, D, L) with B and L
+// read from the projection P : [B, L, ..], built just before the Shape op.
+Status replaceHeadShapes(const Proj& p, Rewriter& rw) {
+  for (const auto& [sh, transposed] : p.shape_uses) {
+    Rewriter at(*sh);
+    auto index = [&](int64_t i) { return at.constant(Tensor::fromVector<int64_t>(DType::I64, {1}, {i})); };
+    DLC_ASSIGN_OR_RETURN(Op* shape, at.create(OpKind::Shape, {p.value}, {}, 1, sh->location()));
+    DLC_ASSIGN_OR_RETURN(Op* b, at.create(OpKind::Gather, {shape->result(), index(0)}, {{"axis", Attribute::ofInt(0)}},
+                                          1, sh->location()));
+    DLC_ASSIGN_OR_RETURN(Op* l, at.create(OpKind::Gather, {shape->result(), index(1)}, {{"axis", Attribute::ofInt(0)}},
+                                          1, sh->location()));
+    Value* h = index(p.heads);
+    Value* d = index(p.head_dim);
+    std::vector<Value*> parts = transposed ? std::vector<Value*>{b->result(), h, d, l->result()}
+                                           : std::vector<Value*>{b->result(), h, l->result(), d};
+    DLC_ASSIGN_OR_RETURN(Op* cat, at.create(OpKind::Concat, parts, {{"axis", Attribute::ofInt(0)}}, 1, sh->location()));
+    rw.replaceOp(*sh, {cat->result()});
+  }
+  return Status::success();
+}
 
 // Static head count and size of a rank-3 [B, L, E] projection reshaped to [B, L, H, D].
 bool headsOf(const Op& reshape, int64_t heads, int64_t head_dim, int64_t parts) {
@@ -278,14 +95,20 @@ bool targetHeads(const Op& reshape, int64_t* heads, int64_t* head_dim) {
 //   fused:    Squeeze(Split(Transpose(Reshape(P, [B,L,3,H,D]), [2,0,3,1,4]), axis 0)[i], [0])
 //             or Gather(that Transpose, i, axis 0)   (transposed: a further Transpose [0,1,3,2])
 std::optional<Proj> headSource(Value* v, bool transposed) {
-  if (!hasSingleUse(v)) return std::nullopt;
+  std::vector<std::pair<Op*, bool>> shapes;
+  if (!singleUseBesidesShapes(v, transposed, &shapes)) return std::nullopt;
   Op* tr = producerOf(v, OpKind::Transpose);
   if (transposed) {
     if (!tr) return std::nullopt;
-    if (tr->getInts("perm") == std::vector<int64_t>{0, 1, 3, 2}) return headSource(tr->operand(0), false);
+    if (tr->getInts("perm") == std::vector<int64_t>{0, 1, 3, 2}) {
+      auto p = headSource(tr->operand(0), false);
+      if (p) p->shape_uses.insert(p->shape_uses.end(), shapes.begin(), shapes.end());
+      return p;
+    }
     if (tr->getInts("perm") != std::vector<int64_t>{0, 2, 3, 1}) return std::nullopt;
   }
   Proj p;
+  p.shape_uses = shapes;
   if (tr && (transposed || tr->getInts("perm") == std::vector<int64_t>{0, 2, 1, 3})) {
     Op* rs = producerOf(tr->operand(0), OpKind::Reshape);
     if (!rs || !hasSingleUse(tr->operand(0)) || !targetHeads(*rs, &p.heads, &p.head_dim)) return std::nullopt;
@@ -354,7 +177,151 @@ Value* stripScale(Value* v, double* scale) {
   return v;
 }
 
+// True when every row of the boolean `cond` (its last axis) has at least one true element, for
+// any run-time length: cond is Cast(Slice(...Slice(C))) of a constant C with every slice starting
+// at 0, and C[..., i, 0] set for every row i (torch's causal `bias[:, :, :s, :s]` of a tril
+// buffer), or such a constant itself.
+bool rowsKeepOne(Value* cond) {
+  Value* v = cond;
+  if (Op* c = producerOf(v, OpKind::Cast)) v = c->operand(0);
+  for (int depth = 0; depth < 4; ++depth) {
+    Op* sl = producerOf(v, OpKind::Slice);
+    if (!sl) break;
+    auto starts = constInts(sl->operand(1));
+    if (!starts) return false;
+    for (int64_t st : *starts)
+      if (st != 0) return false;
+    if (sl->operand(4)) {
+      auto steps = constInts(sl->operand(4));
+      if (!steps) return false;
+      for (int64_t st : *steps)
+        if (st != 1) return false;
+    }
+    v = sl->operand(0);
+  }
+  const Tensor* t = constantValue(v);
+  if (!t || !t->defined() || t->dtype() == DType::String || t->shape().size() < 2) return false;
+  const int64_t cols = t->shape().back();
+  if (cols == 0) return false;
+  for (int64_t row = 0; row * cols < t->numel(); ++row)
+    if (t->getDouble(row * cols) == 0.0) return false;
+  return true;
+}
+
+// What masks the scores before Softmax: nothing, an additive mask (scores + M), or a where()
+// (GPT-2's where(causal, scores, fill)), which becomes the additive mask where(causal, 0, fill).
+// The two agree when every row keeps an element and fill <= -1e4: exp(fill + s - max) and
+// exp(fill - max) are both 0 in f32 (and exactly -inf when fill is -inf).
+struct ScoreMask {
+  Value* additive = nullptr;
+  Value* additive2 = nullptr;  // (scores + M1) + M2 (Swin: relative position bias, then window mask)
+  Value* cond = nullptr;
+  Value* fill = nullptr;
+  bool any() const { return additive || cond; }
+};
+
+// Strips the mask and scalar scales off the Softmax input `in`; returns the value that should be
+// the QK^T MatMul's result (null when the masking is not one of the forms). A scale applied after
+// the mask (it would scale the mask too) is not accepted.
+Value* stripMask(Value* in, double* scale, ScoreMask* mask) {
+  double outer = 1.0;
+  Value* s = stripScale(in, &outer);
+  if (Op* add = producerOf(s, OpKind::Add); add && hasSingleUse(s)) {
+    if (outer != 1.0) return nullptr;
+    for (int i = 0; i < 2; ++i) {
+      double inner = 1.0;
+      if (producerOf(stripScale(add->operand(i), &inner), OpKind::MatMul)) {
+        mask->additive = add->operand(1 - i);
+        return stripScale(add->operand(i), scale);
+      }
+    }
+    for (int i = 0; i < 2; ++i) {  // (scores + M1) + M2
+      Op* first = producerOf(add->operand(i), OpKind::Add);
+      if (!first || !hasSingleUse(add->operand(i))) continue;
+      for (int j = 0; j < 2; ++j) {
+        double inner = 1.0;
+        if (producerOf(stripScale(first->operand(j), &inner), OpKind::MatMul)) {
+          mask->additive = first->operand(1 - j);
+          mask->additive2 = add->operand(1 - i);
+          return stripScale(first->operand(j), scale);
+        }
+      }
+    }
+    return nullptr;
+  }
+  if (Op* where = producerOf(s, OpKind::Where); where && hasSingleUse(s)) {
+    auto fill = scalarConst(where->operand(2));
+    double inner = 1.0;
+    if (outer != 1.0 || !fill || !(*fill <= -1e4) || !rowsKeepOne(where->operand(0)) ||
+        !producerOf(stripScale(where->operand(1), &inner), OpKind::MatMul))
+      return nullptr;
+    mask->cond = where->operand(0);
+    mask->fill = where->operand(2);
+    return stripScale(where->operand(1), scale);
+  }
+  *scale *= outer;
+  return s;
+}
+
+// The additive mask operand for Attention (built before `anchor` for the where() form).
+Expected<Value*> maskOperand(const ScoreMask& m, Rewriter& rw, const std::string& location) {
+  if (m.additive2) {
+    DLC_ASSIGN_OR_RETURN(Op* sum, rw.create(OpKind::Add, {m.additive, m.additive2}, {}, 1, location));
+    return sum->result();
+  }
+  if (m.additive) return m.additive;
+  const DType dt = m.fill->type().dtype;
+  Value* zero = rw.constant(Tensor::scalar(dt, 0.0));
+  DLC_ASSIGN_OR_RETURN(Op* w, rw.create(OpKind::Where, {m.cond, zero, m.fill}, {}, 1, location));
+  return w->result();
+}
+
+// True when the mask's type may broadcast to [B, H, S, T] (`full`, the same right-aligned rule as
+// the scores' Add): a dim that is not static (unknown, or a symbol of its own, as exporters name
+// the dims they could not infer) must be 1 or the full dim at run time for the original Add to
+// broadcast, and Attention's kernels check the same at run time; static dims are 1 or equal.
+bool maskBroadcasts(const Type& mt, DType dtype, const Dims& full, bool where_form) {
+  if (!mt.isTensor() || (!where_form && mt.dtype != dtype) || !mt.shape.ranked ||
+      mt.shape.rank() > static_cast<int>(full.size()))
+    return false;
+  const int off = static_cast<int>(full.size()) - mt.shape.rank();
+  for (int i = 0; i < mt.shape.rank(); ++i) {
+    const Dim& d = mt.shape.dims[static_cast<size_t>(i)];
+    const Dim& f = full[static_cast<size_t>(off + i)];
+    if (d.isStatic() && d.value != 1 && f.isStatic() && f.value != d.value) return false;
+  }
+  return true;
+}
+
+// True when every use of `v` other than by `anchor` is shape arithmetic (Shape, Gather, Unsqueeze,
+// Concat, ...) that feeds only `anchor`'s shape operand: torch's `ctx.view(ctx.size(0), ...)`,
+// dead once the anchor is replaced.
+bool usesOnlyFeedShapeOf(const Value* v, const Op* anchor, int depth = 0) {
+  if (depth > 6) return false;
+  for (const Use& u : v->uses()) {
+    if (u.user == anchor && (depth > 0 || u.index == 0)) continue;
+    if (!u.user) return false;
+    switch (u.user->kind()) {
+      case OpKind::Shape:
+      case OpKind::Gather:
+      case OpKind::Unsqueeze:
+      case OpKind::Squeeze:
+      case OpKind::Concat:
+      case OpKind::Cast:
+      case OpKind::Mul:
+      case OpKind::Div:
+        if (depth == 0 && u.user->kind() != OpKind::Shape) return false;
+        if (u.user->numResults() != 1 || !usesOnlyFeedShapeOf(u.user->result(0), anchor, depth + 1)) return false;
+        break;
+      default: return false;
+    }
+  }
+  return true;
+}
+
 // Reshape(Transpose(MatMul(Softmax(Q_h K_h^T · c [+ M]), V_h), [0,2,1,3]), [B,S,H*Dv])
+// (M additive, or the where(causal, ·, fill) form above; the transposed value may also feed the
+// Reshape's own shape, as in torch's `ctx.view(ctx.size(0), ctx.size(1), E)`)
 //   ==>  Attention(Q, K, V[, M]) {num_heads = H, scale = c}
 // where Q_h, K_h, V_h are the per-head views of projections Q [B,S,H*D], K [B,T,H*D], V [B,T,H*Dv]
 // (slices of one fused [B,S,3·H*D] projection are split with one Split on the last axis).
@@ -362,59 +329,63 @@ class AttentionPattern : public RewritePattern {
  public:
   const char* name() const override { return "attention"; }
   Expected<bool> matchAndRewrite(Op& out, Rewriter& rw) const override {
-    if (out.kind() != OpKind::Reshape || !isTranspose(out.operand(0), {0, 2, 1, 3}) || !hasSingleUse(out.operand(0)))
+    if (out.kind() != OpKind::Reshape || !isTranspose(out.operand(0), {0, 2, 1, 3}) ||
+        !usesOnlyFeedShapeOf(out.operand(0), &out))
       return false;
     Op* pv = producerOf(out.operand(0)->definingOp()->operand(0), OpKind::MatMul);
     if (!pv || !hasSingleUse(pv->result())) return false;
     Op* softmax = producerOf(pv->operand(0), OpKind::Softmax);
     if (!softmax || !hasSingleUse(softmax->result())) return false;
+    // From here on the Softmax feeds a head merge: say why it is not attention.
+    auto decline = [&](const std::string& why) {
+      explainDecline(*softmax, "attention", why);
+      return false;
+    };
     const int64_t sm_axis = softmax->getInt("axis", -1);
-    if (sm_axis != -1 && sm_axis != 3) return false;
+    if (sm_axis != -1 && sm_axis != 3) return decline("the Softmax is not over the last axis");
     double scale = 1.0;
-    Value* s = stripScale(softmax->operand(0), &scale);
-    Value* mask = nullptr;
-    if (Op* add = producerOf(s, OpKind::Add); add && hasSingleUse(s)) {
-      for (int i = 0; i < 2 && !mask; ++i) {
-        double inner = 1.0;
-        if (producerOf(stripScale(add->operand(i), &inner), OpKind::MatMul)) {
-          s = stripScale(add->operand(i), &scale);
-          mask = add->operand(1 - i);
-        }
-      }
-      if (!mask) return false;
-    }
-    Op* qk = producerOf(s, OpKind::MatMul);
-    if (!qk || !hasSingleUse(s)) return false;
+    ScoreMask mask;
+    Value* s = stripMask(softmax->operand(0), &scale, &mask);
+    Op* qk = s ? producerOf(s, OpKind::MatMul) : nullptr;
+    if (!qk)
+      return decline("its input is not Q·K^T (times scalars), plus an additive mask or inside a "
+                     "where(causal, ., fill <= -1e4)");
+    if (!hasSingleUse(s)) return decline("Q·K^T has other users");
     auto q = headSource(stripScale(qk->operand(0), &scale), false);
     auto k = headSource(stripScale(qk->operand(1), &scale), true);
     auto v = headSource(pv->operand(1), false);
-    if (!q || !k || !v || scale == 0.0 || !std::isfinite(scale)) return false;
-    if (q->heads != k->heads || q->heads != v->heads || q->head_dim != k->head_dim) return false;
+    if (!q || !k || !v)
+      return decline(str(!q ? "Q" : !k ? "K^T" : "V", " is not a per-head view Transpose(Reshape(P, [B, L, H, D])) ",
+                         "of one projection (or a slice of a fused QKV one) used only here"));
+    if (scale == 0.0 || !std::isfinite(scale)) return decline("the scale is 0 or not finite");
+    if (q->heads != k->heads || q->heads != v->heads || q->head_dim != k->head_dim)
+      return decline("Q, K and V have different head counts or sizes");
     const bool fused = q->split_index >= 0;
-    if (fused != (k->split_index >= 0) || fused != (v->split_index >= 0)) return false;
-    if (fused && (q->value != k->value || q->value != v->value || q->split_index == k->split_index ||
-                  q->split_index == v->split_index || k->split_index == v->split_index))
-      return false;
+    if (fused != (k->split_index >= 0) || fused != (v->split_index >= 0) ||
+        (fused && (q->value != k->value || q->value != v->value || q->split_index == k->split_index ||
+                   q->split_index == v->split_index || k->split_index == v->split_index)))
+      return decline("Q, K and V are not three different parts of one fused projection");
     const Type& qt = q->value->type();
     const Type& kt = k->value->type();
     const Type& vt = v->value->type();
-    if (qt.dtype != kt.dtype || qt.dtype != vt.dtype || !isFloat(qt.dtype)) return false;
+    if (qt.dtype != kt.dtype || qt.dtype != vt.dtype || !isFloat(qt.dtype))
+      return decline("Q, K and V are not of one float dtype");
     const Dim B = qt.shape.dims[0], S = qt.shape.dims[1];
     // Batch and key lengths agree: provably (one fused projection, or equal known dims).
     auto agree = [](Value* a, Value* b, int i) {
       return a == b || sameDim(a->type().shape.dims[static_cast<size_t>(i)], b->type().shape.dims[static_cast<size_t>(i)]);
     };
-    if (!agree(q->value, k->value, 0) || !agree(q->value, v->value, 0) || !agree(k->value, v->value, 1)) return false;
-    if (!reshapesTo(out, {B, S, Dim::of(v->heads * v->head_dim)})) return false;
-    if (mask) {
-      const Type& mt = mask->type();
-      if (!mt.isTensor() || mt.dtype != qt.dtype || !mt.shape.ranked || mt.shape.rank() > 4) return false;
+    if (!agree(q->value, k->value, 0) || !agree(q->value, v->value, 0) || !agree(k->value, v->value, 1))
+      return decline("the batch of Q, K and V (or the length of K and V) are not provably equal");
+    if (!reshapesTo(out, {B, S, Dim::of(v->heads * v->head_dim)}))
+      return decline("the merged heads are not reshaped to [B, S, H·Dv]");
+    if (mask.any()) {
+      const Value* m = mask.additive ? mask.additive : mask.cond;
       const Dims full = {B, Dim::of(q->heads), S, kt.shape.dims[1]};
-      const int off = 4 - mt.shape.rank();
-      for (int i = 0; i < mt.shape.rank(); ++i) {
-        const Dim& d = mt.shape.dims[static_cast<size_t>(i)];
-        if (!(d.isStatic() && d.value == 1) && !sameDim(d, full[static_cast<size_t>(off + i)])) return false;
-      }
+      if ((mask.fill && mask.fill->type().dtype != qt.dtype) ||
+          !maskBroadcasts(m->type(), qt.dtype, full, mask.cond != nullptr) ||
+          (mask.additive2 && !maskBroadcasts(mask.additive2->type(), qt.dtype, full, false)))
+        return decline("the mask's dtype or static dims do not broadcast to [B, H, S, T]");
     }
     Value* qv = q->value;
     Value* kv = k->value;
@@ -429,10 +400,14 @@ class AttentionPattern : public RewritePattern {
       vv = split->result(v->split_index);
     }
     std::vector<Value*> operands = {qv, kv, vv};
-    if (mask) operands.push_back(mask);
+    if (mask.any()) {
+      DLC_ASSIGN_OR_RETURN(Value* m, maskOperand(mask, rw, out.location()));
+      operands.push_back(m);
+    }
     std::map<std::string, Attribute> attrs = {{"num_heads", Attribute::ofInt(q->heads)},
                                               {"scale", Attribute::ofFloat(static_cast<float>(scale))}};
     DLC_ASSIGN_OR_RETURN(Op* attn, rw.create(OpKind::Attention, operands, attrs, 1, out.location()));
+    for (const auto* proj : {&*q, &*k, &*v}) DLC_RETURN_IF_ERROR(replaceHeadShapes(*proj, rw));
     rw.replaceOp(out, {attn->result()});
     return true;
   }
@@ -526,11 +501,31 @@ bool reshapesToSeqBatch(const Op& reshape, const Proj& p, int64_t e) {
   return false;
 }
 
+// Both S and B symbolic: the target is Concat(Unsqueeze(Mul(s, b)), E) with s and b the run-time
+// dims 0 and 1 of the projection (either order), as torch writes `attn.view(tgt_len * bsz, E)`.
+bool reshapesToSymbolicSeqBatch(const Op& reshape, const Proj& p, int64_t e) {
+  if (reshape.getInt("allowzero", 0) != 0) return false;
+  Op* cat = producerOf(reshape.operand(1), OpKind::Concat);
+  if (!cat || cat->numOperands() != 2 || cat->getInt("axis", 0) != 0) return false;
+  auto tail = evalScaled(cat->operand(1));
+  if (!tail || tail->size() != 1 || !entryIs((*tail)[0], Dim::of(e), 1)) return false;
+  Value* prod = cat->operand(0);
+  if (Op* u = producerOf(prod, OpKind::Unsqueeze)) prod = u->operand(0);
+  Op* mul = producerOf(prod, OpKind::Mul);
+  if (!mul) return false;
+  auto a = evalScaled(mul->operand(0));
+  auto b = evalScaled(mul->operand(1));
+  if (!a || !b || a->size() != 1 || b->size() != 1) return false;
+  auto is = [&](const Scaled& x, int axis) { return entryIsDimOf(x, p.dims_of, axis, 1); };
+  return (is((*a)[0], 0) && is((*b)[0], 1)) || (is((*a)[0], 1) && is((*b)[0], 0));
+}
+
 // Seq-first multi-head attention (torch 1.13's F.multi_head_attention_forward; static or symbolic
 // batch):
-// Reshape(Transpose(MatMul(Softmax(Q_h·c K_h^T), V_h), [1,0,2]), [S·B, E]) with Q_h = Transpose(
-// Reshape(Q, [S, B·H, D]), [1,0,2]), K_h^T likewise with perm [1,2,0], Q/K/V [L, B, E]
-//   ==>  Reshape(Transpose(Attention(Q^T, K^T, V^T) {num_heads = H, scale = c}, [1,0,2]), [S·B, E])
+// Reshape(Transpose(MatMul(Softmax(Q_h·c K_h^T [+ M]), V_h), [1,0,2]), [S·B, E]) with Q_h = Transpose(
+// Reshape(Q, [S, B·H, D]), [1,0,2]), K_h^T likewise with perm [1,2,0], Q/K/V [L, B, E], M an
+// [S, T] or [1, S, T] mask (torch's attn_mask, through baddbmm) or a where() as above
+//   ==>  Reshape(Transpose(Attention(Q^T, K^T, V^T[, M]) {num_heads = H, scale = c}, [1,0,2]), [S·B, E])
 // where X^T = Transpose(X, [1,0,2]); three chunks of one in-projection are transposed once and Split.
 class SeqFirstAttentionPattern : public RewritePattern {
  public:
@@ -542,22 +537,46 @@ class SeqFirstAttentionPattern : public RewritePattern {
     if (!pv || !hasSingleUse(pv->result())) return false;
     Op* softmax = producerOf(pv->operand(0), OpKind::Softmax);
     if (!softmax || !hasSingleUse(softmax->result())) return false;
-    if (softmax->getInt("axis", -1) != -1 && softmax->getInt("axis", -1) != 2) return false;
+    auto decline = [&](const std::string& why) {
+      explainDecline(*softmax, "seq-first-attention", why);
+      return false;
+    };
+    if (softmax->getInt("axis", -1) != -1 && softmax->getInt("axis", -1) != 2)
+      return decline("the Softmax is not over the last axis");
     double scale = 1.0;
-    Op* qk = producerOf(stripScale(softmax->operand(0), &scale), OpKind::MatMul);
-    if (!qk || !hasSingleUse(qk->result())) return false;
+    ScoreMask mask;
+    Value* scores = stripMask(softmax->operand(0), &scale, &mask);
+    Op* qk = scores ? producerOf(scores, OpKind::MatMul) : nullptr;
+    if (!qk || !hasSingleUse(qk->result()))
+      return decline("its input is not Q·K^T (times scalars), plus an [S, T] or [1, S, T] mask");
     auto q = seqFirstHeads(stripScale(qk->operand(0), &scale), {1, 0, 2});
     auto k = seqFirstHeads(stripScale(qk->operand(1), &scale), {1, 2, 0});
     auto v = seqFirstHeads(pv->operand(1), {1, 0, 2});
-    if (!q || !k || !v || scale == 0.0 || !std::isfinite(scale)) return false;
-    if (q->heads != k->heads || q->heads != v->heads || q->head_dim != k->head_dim) return false;
+    if (!q || !k || !v)
+      return decline(str(!q ? "Q" : !k ? "K^T" : "V", " is not a per-head view Transpose(Reshape(P, [L, B·H, D])) ",
+                         "of an [L, B, H·D] projection with H·D = E"));
+    if (scale == 0.0 || !std::isfinite(scale)) return decline("the scale is 0 or not finite");
+    if (q->heads != k->heads || q->heads != v->heads || q->head_dim != k->head_dim)
+      return decline("Q, K and V have different head counts or sizes");
     Value *wq = nullptr, *wk = nullptr, *wv = nullptr;
     const int iq = chunkIndex(q->value, &wq), ik = chunkIndex(k->value, &wk), iv = chunkIndex(v->value, &wv);
     // Batches agree, and K and V have one length (seqFirstHeads checked these are known).
     auto sameBatch = [](const Proj& a, const Proj& b) { return sameRuntimeDim(a.dims_of, 1, b.dims_of, 1); };
-    if (!sameBatch(*q, *k) || !sameBatch(*q, *v) || !sameDim(k->len, v->len)) return false;
+    if (!sameBatch(*q, *k) || !sameBatch(*q, *v) || !sameDim(k->len, v->len))
+      return decline("the batch of Q, K and V (or the length of K and V) are not provably equal");
     const int64_t e_out = v->heads * v->head_dim;
-    if (!reshapesToSeqBatch(out, *q, e_out)) return false;
+    if (!reshapesToSeqBatch(out, *q, e_out) && !reshapesToSymbolicSeqBatch(out, *q, e_out))
+      return decline("the merged heads are not reshaped to [S·B, E]");
+    if (mask.any()) {  // the scores are [B·H, S, T]: a mask may vary over S and T only
+      const Value* m = mask.additive ? mask.additive : mask.cond;
+      if (mask.additive2) return decline("two masks are added to the scores");
+      const Type& mt = m->type();
+      const DType dt = q->value->type().dtype;
+      if ((mask.fill && mask.fill->type().dtype != dt) || !mt.shape.ranked ||
+          (mt.shape.rank() == 3 && !(mt.shape.dims[0].isStatic() && mt.shape.dims[0].value == 1)) ||
+          !maskBroadcasts(mt, dt, {Dim::of(1), q->len, k->len}, mask.cond != nullptr))
+        return decline("the mask varies over more than S and T, or its static dims do not broadcast");
+    }
     const bool fused = iq >= 0 && ik >= 0 && iv >= 0 && wq == wk && wq == wv && iq != ik && iq != iv && ik != iv;
     auto transposed = [&](Value* x) -> Expected<Value*> {
       DLC_ASSIGN_OR_RETURN(Op* t, rw.create(OpKind::Transpose, {x}, {{"perm", Attribute::ofInts({1, 0, 2})}}, 1,
@@ -580,6 +599,10 @@ class SeqFirstAttentionPattern : public RewritePattern {
     }
     std::map<std::string, Attribute> attrs = {{"num_heads", Attribute::ofInt(q->heads)},
                                               {"scale", Attribute::ofFloat(static_cast<float>(scale))}};
+    if (mask.any()) {  // [S, T] or [1, S, T]: broadcast from the right over [B, H, S, T] alike
+      DLC_ASSIGN_OR_RETURN(Value* m, maskOperand(mask, rw, out.location()));
+      operands.push_back(m);
+    }
     DLC_ASSIGN_OR_RETURN(Op* attn, rw.create(OpKind::Attention, operands, attrs, 1, out.location()));
     DLC_ASSIGN_OR_RETURN(Value* back, transposed(attn->result()));
     DLC_ASSIGN_OR_RETURN(Op* rs, rw.create(OpKind::Reshape, {back, out.operand(1)}, {}, 1, out.location()));
@@ -588,10 +611,84 @@ class SeqFirstAttentionPattern : public RewritePattern {
   }
 };
 
+// Swin's shifted-window mask: the scores A [W, H, N, N] (W = batch·windows) are split to
+// [W/nW, nW, H, N, N], the window mask M (static, broadcasting to that) added, and merged back:
+// Reshape(Reshape(A, T5) + M, T4) with T4 giving A's shape back
+//   ==>  A + Reshape(Expand(M, T5), T4)
+// Two reshapes that keep the memory order and return to A's shape are the identity on A, and
+// an elementwise Add commutes with them once M is expanded to the split shape. Only before a
+// Softmax, so that the attention pattern then sees the scores plus one mask.
+class WindowMaskPattern : public RewritePattern {
+ public:
+  const char* name() const override { return "window-mask"; }
+  Expected<bool> matchAndRewrite(Op& merge, Rewriter& rw) const override {
+    if (merge.kind() != OpKind::Reshape || merge.getInt("allowzero", 0) != 0 || !hasSingleUse(merge.result()) ||
+        merge.result()->uses()[0].user->kind() != OpKind::Softmax)
+      return false;
+    Op* add = producerOf(merge.operand(0), OpKind::Add);
+    if (!add || !hasSingleUse(add->result())) return false;
+    for (int i = 0; i < 2; ++i) {
+      Op* split = producerOf(add->operand(i), OpKind::Reshape);
+      Value* m = add->operand(1 - i);
+      if (!split || !hasSingleUse(split->result()) || split->getInt("allowzero", 0) != 0) continue;
+      Value* a = split->operand(0);
+      const Type& at = a->type();
+      const Type& mt = m->type();
+      if (!at.isTensor() || !at.shape.ranked || at.shape.rank() != 4 || !mt.isTensor() || !mt.shape.isStatic() ||
+          mt.dtype != at.dtype || mt.shape.rank() > 5)
+        continue;
+      bool trailing_static = true;
+      for (int d = 1; d < 4; ++d) trailing_static &= at.shape.dims[static_cast<size_t>(d)].isStatic();
+      if (!trailing_static) continue;
+      // T4 = [?, A's dims 1..3]: merged back to A's shape.
+      auto t4 = evalScaled(merge.operand(1));
+      if (!t4 || t4->size() != 4) continue;
+      bool back = true;
+      for (int d = 1; d < 4; ++d) back &= entryIs((*t4)[static_cast<size_t>(d)], at.shape.dims[static_cast<size_t>(d)], 1);
+      if (!back) continue;
+      // T5: positive constant entries where M is not 1 (M broadcasts to the split shape as is).
+      Op* cat = producerOf(split->operand(1), OpKind::Concat);
+      auto whole = constInts(split->operand(1));
+      if (!whole && (!cat || cat->getInt("axis", 0) != 0)) continue;
+      std::vector<std::optional<int64_t>> t5;
+      bool ok = true;
+      for (Value* part : whole ? std::vector<Value*>{split->operand(1)} : cat->operands()) {
+        if (auto c = constInts(part)) {
+          for (int64_t e : *c) {
+            ok &= e > 0;
+            t5.push_back(e);
+          }
+        } else if (part->type().isTensor() && part->type().shape.ranked && part->type().shape.rank() == 1 &&
+                   part->type().shape.dims[0].isStatic() && part->type().shape.dims[0].value == 1) {
+          t5.push_back(std::nullopt);
+        } else {
+          ok = false;
+        }
+      }
+      if (!ok || t5.size() != 5) continue;
+      const auto& md = mt.shape.dims;
+      const size_t off = 5 - md.size();
+      for (size_t d = 0; d < md.size() && ok; ++d)
+        ok = md[d].value == 1 || (t5[off + d] && *t5[off + d] == md[d].value);
+      if (!ok) continue;
+      DLC_ASSIGN_OR_RETURN(Op* expand, rw.create(OpKind::Expand, {m, split->operand(1)}, {}, 1, add->location()));
+      DLC_ASSIGN_OR_RETURN(Op* flat, rw.create(OpKind::Reshape, {expand->result(), merge.operand(1)}, {}, 1,
+                                               merge.location()));
+      DLC_ASSIGN_OR_RETURN(Op* sum, rw.create(OpKind::Add, {a, flat->result()}, {}, 1, merge.location()));
+      rw.replaceOp(merge, {sum->result()});
+      rw.eraseOp(*add);
+      rw.eraseOp(*split);
+      return true;
+    }
+    return false;
+  }
+};
+
 class RecognizeAttention : public Pass {
  public:
   Status run(Graph& graph, const PassContext&) override {
     PatternList patterns;
+    patterns.push_back(std::make_unique<WindowMaskPattern>());
     patterns.push_back(std::make_unique<AttentionPattern>());
     patterns.push_back(std::make_unique<SeqFirstAttentionPattern>());
     // Shape checks compare dims; a rewrite makes the types after it more precise (a symbolic batch

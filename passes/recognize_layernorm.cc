@@ -1,6 +1,8 @@
-// Recognizes LayerNorm written out with ReduceMean/Sub/Pow/Sqrt/Div and replaces it with LayerNormalization.
+// Recognizes LayerNorm written out with elementwise ops and reductions (the forms exporters
+// write) and replaces it with LayerNormalization.
 #include <algorithm>
 
+#include "passes/explain.h"
 #include "passes/pass.h"
 #include "passes/pattern.h"
 #include "passes/simplify_util.h"
@@ -66,84 +68,232 @@ bool availableAt(const Value* v, const Op& anchor) {
 Op* singleUser(Value* v, OpKind kind) {
   if (!hasSingleUse(v)) return nullptr;
   Op* u = v->uses()[0].user;
-  return u->kind() == kind ? u : nullptr;
+  return u && u->kind() == kind ? u : nullptr;
 }
 
-// m = ReduceMean(x, last k axes); d = x - m; v = ReduceMean(d², same axes);
-// y = d / Sqrt(v + ε); [y·γ [+ β]]  ==>  LayerNormalization(x, γ (1 if absent), β?, axis=-k, epsilon=ε)
+// Single-use producer of `v` of `kind`.
+Op* soleProducer(Value* v, OpKind kind) {
+  Op* op = producerOf(v, kind);
+  return op && hasSingleUse(v) ? op : nullptr;
+}
+
+// The scalar float value of a one-element constant.
+std::optional<double> scalarOf(const Value* v) {
+  const Tensor* t = constantValue(v);
+  if (!t || t->numel() != 1 || !isFloat(t->dtype())) return std::nullopt;
+  return t->getDouble(0);
+}
+
+// True when every use of `v` is by one of `users` (a value squared as Mul(v, v) is used twice).
+bool usedOnlyBy(const Value* v, std::initializer_list<const Op*> users) {
+  for (const Use& u : v->uses())
+    if (std::find(users.begin(), users.end(), u.user) == users.end()) return false;
+  return true;
+}
+
+// e = ReduceMean(d·d or d², the last k axes) + ε, every intermediate single-use: the variance of x
+// (d = x - mean) plus epsilon.
+struct VariancePlusEps {
+  Op* add = nullptr;
+  Op* var_mean = nullptr;
+  Op* square = nullptr;
+  double eps = 0;
+};
+std::optional<VariancePlusEps> matchVariancePlusEps(Value* e, Value* d, int k) {
+  VariancePlusEps m;
+  m.add = soleProducer(e, OpKind::Add);
+  if (!m.add) return std::nullopt;
+  for (int i = 0; i < 2 && !m.var_mean; ++i)
+    if (auto eps = scalarOf(m.add->operand(1 - i)); eps && *eps >= 0) {
+      m.var_mean = soleProducer(m.add->operand(i), OpKind::ReduceMean);
+      m.eps = *eps;
+    }
+  if (!m.var_mean || !m.var_mean->operand(0) || !hasSingleUse(m.var_mean->operand(0))) return std::nullopt;
+  m.square = m.var_mean->operand(0)->definingOp();
+  if (!m.square) return std::nullopt;
+  const bool is_pow = m.square->kind() == OpKind::Pow && m.square->operand(0) == d && isSplatOf(m.square->operand(1), 2.0);
+  const bool is_mul = m.square->kind() == OpKind::Mul && m.square->operand(0) == d && m.square->operand(1) == d;
+  if ((!is_pow && !is_mul) || trailingAxes(*m.var_mean, m.square->result()) != k) return std::nullopt;
+  return m;
+}
+
+// 1/sqrt(e) written as Reciprocal(Sqrt(e)), Div(1, Sqrt(e)) or Pow(e, -0.5): the ops users-first
+// and e; nullopt otherwise.
+// `shared`: r itself may have several uses (the scale-shift form uses it twice).
+std::optional<std::pair<std::vector<Op*>, Value*>> matchRsqrt(Value* r, bool shared = false) {
+  auto top = [&](OpKind kind) { return shared ? producerOf(r, kind) : soleProducer(r, kind); };
+  if (Op* rec = top(OpKind::Reciprocal)) {
+    if (Op* sq = soleProducer(rec->operand(0), OpKind::Sqrt)) return std::make_pair(std::vector<Op*>{rec, sq}, sq->operand(0));
+  }
+  if (Op* div = top(OpKind::Div); div && isSplatOf(div->operand(0), 1.0)) {
+    if (Op* sq = soleProducer(div->operand(1), OpKind::Sqrt)) return std::make_pair(std::vector<Op*>{div, sq}, sq->operand(0));
+  }
+  if (Op* pw = top(OpKind::Pow); pw && isSplatOf(pw->operand(1), -0.5))
+    return std::make_pair(std::vector<Op*>{pw}, pw->operand(0));
+  return std::nullopt;
+}
+
+// Erases `ops` in order (each must be dead once the ones before it are gone).
+void eraseAll(const std::vector<Op*>& ops, Rewriter& rw) {
+  for (Op* op : ops) rw.eraseOp(*op);
+}
+
+Expected<Value*> createLayerNorm(Rewriter& rw, Value* x, Value* gamma, Value* beta, int k, double eps,
+                                 const std::string& location) {
+  if (!gamma) gamma = rw.constant(Tensor::scalar(x->type().dtype, 1.0).reshaped({1}));
+  std::vector<Value*> operands = {x, gamma};
+  if (beta) operands.push_back(beta);
+  std::map<std::string, Attribute> attrs = {{"axis", Attribute::ofInt(-k)},
+                                            {"epsilon", Attribute::ofFloat(static_cast<float>(eps))}};
+  DLC_ASSIGN_OR_RETURN(Op* ln, rw.create(OpKind::LayerNormalization, operands, attrs, 1, location));
+  return ln->result();
+}
+
+// m = ReduceMean(x, last k axes); d = x - m; v = ReduceMean(d·d or d², same axes);
+// y = d / Sqrt(v + ε)  or  d · 1/Sqrt(v + ε)  (Reciprocal, 1/·, or Pow(v + ε, -0.5));
+// [y·γ [+ β]]  ==>  LayerNormalization(x, γ (1 if absent), β?, axis=-k, epsilon=ε)
+// (torch's nn.LayerNorm below opset 17, Hugging Face's hand-written norms, T5-style rsqrt forms).
 class LayerNormPattern : public RewritePattern {
  public:
   const char* name() const override { return "layernorm"; }
-  Expected<bool> matchAndRewrite(Op& div, Rewriter& rw) const override {
-    if (div.kind() != OpKind::Div) return false;
-    Op* sub = producerOf(div.operand(0), OpKind::Sub);
-    Op* sqrt = producerOf(div.operand(1), OpKind::Sqrt);
-    if (!sub || !sqrt || !hasSingleUse(sqrt->result())) return false;
-    Value* x = sub->operand(0);
-    if (!x->type().isTensor() || !isFloat(x->type().dtype) || div.result()->type() != x->type()) return false;
-    Op* mean = producerOf(sub->operand(1), OpKind::ReduceMean);
-    const int k = mean ? trailingAxes(*mean, x) : 0;
-    if (k == 0 || !hasSingleUse(mean->result())) return false;
-    // d is used twice: by the squaring and by the Div.
-    Value* d = sub->result();
-    if (d->uses().size() != 2) return false;
-    Op* add_eps = producerOf(sqrt->operand(0), OpKind::Add);
-    if (!add_eps || !hasSingleUse(add_eps->result())) return false;
-    Value* var = nullptr;
-    Value* eps_v = nullptr;
-    for (int i = 0; i < 2 && !var; ++i)
-      if (producerOf(add_eps->operand(i), OpKind::ReduceMean) && constantValue(add_eps->operand(1 - i))) {
-        var = add_eps->operand(i);
-        eps_v = add_eps->operand(1 - i);
+  Expected<bool> matchAndRewrite(Op& norm, Rewriter& rw) const override {
+    if (norm.kind() != OpKind::Div && norm.kind() != OpKind::Mul) return false;
+    // The centered value d = x - mean and the (reciprocal) standard deviation.
+    std::vector<Op*> std_ops;
+    Value* e = nullptr;
+    Op* sub = nullptr;
+    if (norm.kind() == OpKind::Div) {
+      sub = producerOf(norm.operand(0), OpKind::Sub);
+      Op* sqrt = soleProducer(norm.operand(1), OpKind::Sqrt);
+      if (!sub || !sqrt) return false;
+      std_ops = {sqrt};
+      e = sqrt->operand(0);
+    } else {
+      for (int i = 0; i < 2 && !e; ++i) {
+        Op* s = producerOf(norm.operand(i), OpKind::Sub);
+        if (!s) continue;
+        if (auto rs = matchRsqrt(norm.operand(1 - i))) {
+          sub = s;
+          std_ops = rs->first;
+          e = rs->second;
+        }
       }
-    if (!var || !hasSingleUse(var)) return false;
-    const Tensor* eps_t = constantValue(eps_v);
-    if (eps_t->numel() != 1 || !isFloat(eps_t->dtype())) return false;
-    Op* var_mean = var->definingOp();
-    if (!var_mean->operand(0) || !hasSingleUse(var_mean->operand(0))) return false;
-    Op* sq = var_mean->operand(0)->definingOp();
-    if (!sq) return false;
-    const bool is_pow = sq->kind() == OpKind::Pow && sq->operand(0) == d && isSplatOf(sq->operand(1), 2.0);
-    const bool is_mul = sq->kind() == OpKind::Mul && sq->operand(0) == d && sq->operand(1) == d;
-    if (!is_pow && !is_mul) return false;
-    if (trailingAxes(*var_mean, sq->result()) != k) return false;
-    for (const Use& u : d->uses())
-      if (u.user != sq && u.user != &div) return false;
+      if (!e) return false;
+    }
+    // (a - b) over a square root: say why it is not a LayerNorm.
+    auto decline = [&](const char* why) {
+      explainDecline(norm, "layernorm", why);
+      return false;
+    };
+    Value* x = sub->operand(0);
+    if (!x->type().isTensor() || !isFloat(x->type().dtype) || norm.result()->type() != x->type())
+      return decline("the normalized value's type is not x's (float, same shape)");
+    Op* mean = soleProducer(sub->operand(1), OpKind::ReduceMean);
+    const int k = mean ? trailingAxes(*mean, x) : 0;
+    if (k == 0) return decline("x - m: m is not a single-use keepdims ReduceMean of x over its trailing axes");
+    Value* d = sub->result();
+    auto var = matchVariancePlusEps(e, d, k);
+    if (!var)
+      return decline("the root is not of ReduceMean((x - m)², the same axes) + a constant epsilon, each used once");
+    if (!usedOnlyBy(d, {var->square, &norm})) return decline("x - m has users outside the normalization");
     // Optional affine tail: y·γ then + β (γ and β per normalized position).
-    Op* last = &div;
+    std::vector<Op*> tail;
     Value* gamma = nullptr;
     Value* beta = nullptr;
-    if (Op* mul = singleUser(div.result(), OpKind::Mul)) {
-      Value* g = otherOperand(*mul, div.result());
-      if (g && isPerPosition(g, x, k) && availableAt(g, div) && mul->result()->type() == x->type()) {
+    if (Op* mul = singleUser(norm.result(), OpKind::Mul)) {
+      Value* g = otherOperand(*mul, norm.result());
+      if (g && isPerPosition(g, x, k) && availableAt(g, norm) && mul->result()->type() == x->type()) {
         gamma = g;
-        last = mul;
+        tail.push_back(mul);
         if (Op* add = singleUser(mul->result(), OpKind::Add)) {
           Value* b = otherOperand(*add, mul->result());
-          if (b && isPerPosition(b, x, k) && availableAt(b, div) && add->result()->type() == x->type()) {
+          if (b && isPerPosition(b, x, k) && availableAt(b, norm) && add->result()->type() == x->type()) {
             beta = b;
-            last = add;
+            tail.insert(tail.begin(), add);
           }
         }
       }
     }
-    if (!gamma) gamma = rw.constant(Tensor::scalar(x->type().dtype, 1.0).reshaped({1}));
-    std::vector<Value*> operands = {x, gamma};
-    if (beta) operands.push_back(beta);
-    std::map<std::string, Attribute> attrs = {{"axis", Attribute::ofInt(-k)},
-                                              {"epsilon", Attribute::ofFloat(static_cast<float>(eps_t->getDouble(0)))}};
-    DLC_ASSIGN_OR_RETURN(Op* ln, rw.create(OpKind::LayerNormalization, operands, attrs, 1, last->location()));
-    // The replaced chain is dead once `last` is: erase it users-first.
-    std::vector<Op*> chain;
-    if (last != &div) {
-      Op* mul = div.result()->uses()[0].user;
-      if (last != mul) chain.push_back(last);
-      chain.push_back(mul);
+    Op& last = tail.empty() ? norm : *tail.front();
+    DLC_ASSIGN_OR_RETURN(Value* ln, createLayerNorm(rw, x, gamma, beta, k, var->eps, last.location()));
+    rw.replaceOp(last, {ln});
+    std::vector<Op*> dead(tail.begin() + (tail.empty() ? 0 : 1), tail.end());
+    if (!tail.empty()) dead.push_back(&norm);
+    dead.insert(dead.end(), std_ops.begin(), std_ops.end());
+    dead.insert(dead.end(), {var->add, var->var_mean, var->square, sub, mean});
+    eraseAll(dead, rw);
+    return true;
+  }
+};
+
+// TensorFlow/Keras' LayerNormalization as tf2onnx writes it (tf.nn.batch_normalization's form):
+// m = ReduceMean(x); v = ReduceMean((x - m)²); s = γ · 1/Sqrt(v + ε);
+// y = x·s + (β - m·s)  ==>  LayerNormalization(x, γ, β, axis=-k, epsilon=ε)
+// (x·s - m·s = (x - m)·s, so this is the same normalization, rounded differently).
+class ScaleShiftLayerNormPattern : public RewritePattern {
+ public:
+  const char* name() const override { return "layernorm-scale-shift"; }
+  Expected<bool> matchAndRewrite(Op& add, Rewriter& rw) const override {
+    if (add.kind() != OpKind::Add) return false;
+    for (int i = 0; i < 2; ++i) {
+      Op* xs = soleProducer(add.operand(i), OpKind::Mul);
+      Op* shift = soleProducer(add.operand(1 - i), OpKind::Sub);
+      if (!xs || !shift) continue;
+      Op* ms = soleProducer(shift->operand(1), OpKind::Mul);
+      if (!ms) continue;
+      Value* beta = shift->operand(0);
+      // x·s and m·s share s (either operand order in both).
+      for (int a = 0; a < 2; ++a)
+        for (int b = 0; b < 2; ++b) {
+          Value* x = xs->operand(a);
+          Value* s = xs->operand(1 - a);
+          if (ms->operand(1 - b) != s) continue;
+          Op* mean = producerOf(ms->operand(b), OpKind::ReduceMean);
+          if (mean && tryRewrite(add, x, s, beta, *mean, {xs, shift, ms}, rw)) return true;
+        }
     }
-    rw.replaceOp(*(chain.empty() ? &div : chain.front()), {ln->result()});
-    for (size_t i = 1; i < chain.size(); ++i) rw.eraseOp(*chain[i]);
-    if (!chain.empty()) rw.eraseOp(div);
-    for (Op* dead : {sqrt, add_eps, var_mean, sq, sub, mean}) rw.eraseOp(*dead);
+    return false;
+  }
+
+ private:
+  static bool tryRewrite(Op& add, Value* x, Value* s, Value* beta, Op& mean, std::vector<Op*> dead, Rewriter& rw) {
+    if (!x->type().isTensor() || !isFloat(x->type().dtype) || add.result()->type() != x->type()) return false;
+    const int k = trailingAxes(mean, x);
+    if (k == 0 || s->uses().size() != 2 || mean.result()->uses().size() != 2) return false;
+    // s = γ·r or r, r = 1/sqrt(v + ε).
+    Value* gamma = nullptr;
+    std::vector<Op*> s_ops;
+    std::optional<std::pair<std::vector<Op*>, Value*>> rs;
+    if (Op* g = producerOf(s, OpKind::Mul)) {
+      for (int i = 0; i < 2 && !rs; ++i)
+        if ((rs = matchRsqrt(g->operand(i)))) gamma = g->operand(1 - i);
+      if (rs) s_ops.push_back(g);
+    }
+    if (!rs) rs = matchRsqrt(s, /*shared=*/true);
+    if (!rs) return false;
+    if ((gamma && (!isPerPosition(gamma, x, k) || !availableAt(gamma, add))) || !isPerPosition(beta, x, k) ||
+        !availableAt(beta, add))
+      return false;
+    // v's centered value d = x - m is used only by the squaring.
+    Value* e = rs->second;
+    Op* var_add = producerOf(e, OpKind::Add);
+    Op* var_mean = nullptr;
+    for (int i = 0; var_add && i < 2 && !var_mean; ++i) var_mean = producerOf(var_add->operand(i), OpKind::ReduceMean);
+    Value* sq_in = var_mean && var_mean->operand(0) ? var_mean->operand(0) : nullptr;
+    Op* square = sq_in ? sq_in->definingOp() : nullptr;
+    Op* sub = square ? producerOf(square->operand(0), OpKind::Sub) : nullptr;
+    if (!sub || sub->operand(0) != x || sub->operand(1) != mean.result()) return false;
+    auto var = matchVariancePlusEps(e, sub->result(), k);
+    if (!var || !usedOnlyBy(sub->result(), {var->square})) return false;
+    for (const Use& u : mean.result()->uses())
+      if (u.user != sub && u.user != dead[2]) return false;
+    auto ln = createLayerNorm(rw, x, gamma, beta, k, var->eps, add.location());
+    if (!ln.ok()) return false;
+    rw.replaceOp(add, {*ln});
+    dead.insert(dead.end(), s_ops.begin(), s_ops.end());
+    dead.insert(dead.end(), rs->first.begin(), rs->first.end());
+    dead.insert(dead.end(), {var->add, var->var_mean, var->square, sub, &mean});
+    eraseAll(dead, rw);
     return true;
   }
 };
@@ -153,6 +303,7 @@ class RecognizeLayerNorm : public Pass {
   Status run(Graph& graph, const PassContext&) override {
     PatternList patterns;
     patterns.push_back(std::make_unique<LayerNormPattern>());
+    patterns.push_back(std::make_unique<ScaleShiftLayerNormPattern>());
     DLC_ASSIGN_OR_RETURN(int n, applyPatternsGreedily(graph.body(), patterns));
     (void)n;
     return Status::success();

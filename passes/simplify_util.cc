@@ -28,17 +28,20 @@ bool isSplatOf(const Value* v, double x) {
   return true;
 }
 
-bool isInferenceDropout(const Op& op) {
+bool isIdentityDropout(const Op& op) {
   if (op.kind() != OpKind::Dropout) return false;
   const Value* training = op.operand(2);
   if (!training) return true;
   std::optional<Tensor> t = constantTensor(training);
-  return t && t->dtype() == DType::Bool && t->numel() == 1 && t->getDouble(0) == 0.0;
+  if (t && t->dtype() == DType::Bool && t->numel() == 1 && t->getDouble(0) == 0.0) return true;
+  // Training mode with ratio 0 drops nothing (torch exports F.dropout(p=0.0, training=...) so).
+  std::optional<Tensor> ratio = op.operand(1) ? constantTensor(op.operand(1)) : std::nullopt;
+  return ratio && isFloat(ratio->dtype()) && ratio->numel() == 1 && ratio->getDouble(0) == 0.0;
 }
 
 bool isPure(const Op& op) {
   if (op.info().has(kSideEffects)) return false;
-  return op.kind() != OpKind::Dropout || isInferenceDropout(op);
+  return op.kind() != OpKind::Dropout || isIdentityDropout(op);
 }
 
 bool isFullyKnown(const Shape& s) {

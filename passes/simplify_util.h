@@ -21,8 +21,9 @@ bool isSplatOf(const Value* v, double x);
 // True when the op computes the same values every time it runs: no kSideEffects trait, and not a
 // Dropout that may run in training mode (its mask is random). Pure ops may be folded and merged.
 bool isPure(const Op& op);
-// True when Dropout's training_mode input is absent or the constant false.
-bool isInferenceDropout(const Op& op);
+// True when Dropout returns its input: training_mode absent or the constant false, or ratio the
+// constant 0 (nothing dropped; torch exports F.dropout(p=0.0, training=...) in training mode).
+bool isIdentityDropout(const Op& op);
 
 // Ranked, and every dim static or symbolic: two such shapes that compare equal are equal at run
 // time (a symbol stands for one size throughout the graph).

@@ -1,5 +1,5 @@
 // Transpose/reshape cleanup: composes transposes, cancels layout-preserving ones against reshapes,
-// and sinks transposes below unary elementwise ops so that pairs meet.
+// sinks transposes below unary elementwise ops and hoists them above row-wise ops so that pairs meet.
 #include "passes/pass.h"
 #include "passes/pattern.h"
 #include "passes/simplify_util.h"
@@ -171,6 +171,74 @@ class SinkTransposeBelowUnary : public RewritePattern {
   }
 };
 
+int rankOf(const Value* v) {
+  return v && v->type().isTensor() && v->type().shape.ranked ? v->type().shape.rank() : -1;
+}
+
+// The operand index of binary `op` that carries the rows when the other operand has rank <= 1
+// (a bias or scale broadcast along the last axis only), or -1.
+int rowOperand(const Op& op) {
+  if (op.kind() != OpKind::Add && op.kind() != OpKind::Mul) return -1;
+  const int r = rankOf(op.result(0));
+  for (int i = 0; i < 2; ++i) {
+    const int other = rankOf(op.operand(1 - i));
+    if (rankOf(op.operand(i)) == r && other >= 0 && other <= 1) return i;
+  }
+  return -1;
+}
+
+// True when `v` is a Transpose's result, or reaches one through single-use row-wise ops (MatMul by a
+// rank-2 matrix, Add/Mul of a rank <= 1 operand): a transpose hoisted above them meets it.
+bool reachesTranspose(Value* v, int depth = 0) {
+  if (!v || depth > 6) return false;
+  if (producerOf(v, OpKind::Transpose)) return true;
+  if (!hasSingleUse(v) || !v->definingOp() || v->index() != 0) return false;
+  Op* op = v->definingOp();
+  if (op->kind() == OpKind::MatMul && rankOf(op->operand(1)) == 2 && rankOf(op->operand(0)) == rankOf(v))
+    return reachesTranspose(op->operand(0), depth + 1);
+  const int i = rowOperand(*op);
+  return i >= 0 && reachesTranspose(op->operand(i), depth + 1);
+}
+
+// Transpose(MatMul(a, W), q) ==> MatMul(Transpose(a, q), W)   (W of rank 2)
+// Transpose(a ⊕ b, q)        ==> Transpose(a, q) ⊕ b           (⊕ Add or Mul, b of rank <= 1)
+// for q keeping the last axis in place: each op maps every row (the last axis) alone, so it
+// commutes with moving rows. Only when `a` reaches another Transpose that the hoisted one then
+// composes with (torch's seq-first attention: Transpose(x) -> in-projection -> Transpose back).
+class HoistTransposeAboveRowwise : public RewritePattern {
+ public:
+  const char* name() const override { return "hoist-transpose-above-rowwise"; }
+  Expected<bool> matchAndRewrite(Op& op, Rewriter& rw) const override {
+    if (op.kind() != OpKind::Transpose || !op.operand(0) || !hasSingleUse(op.operand(0))) return false;
+    auto perm = transposePerm(op);
+    const int r = rankOf(op.operand(0));
+    if (!perm || r < 2 || static_cast<int>(perm->size()) != r || perm->back() != r - 1) return false;
+    Op* inner = op.operand(0)->definingOp();
+    if (!inner || op.operand(0)->index() != 0) return false;
+    int row = -1;
+    if (inner->kind() == OpKind::MatMul) {
+      if (rankOf(inner->operand(1)) != 2 || rankOf(inner->operand(0)) != r) return false;
+      row = 0;
+    } else {
+      row = rowOperand(*inner);
+    }
+    if (row < 0 || !reachesTranspose(inner->operand(row))) return false;
+    auto t = rw.create(OpKind::Transpose, {inner->operand(row)}, {{"perm", Attribute::ofInts(*perm)}}, 1, op.location());
+    if (!t.ok()) return false;
+    std::vector<Value*> operands = inner->operands();
+    operands[static_cast<size_t>(row)] = (*t)->result(0);
+    auto moved = rw.create(inner->kind(), operands, inner->attrs(), 1, inner->location());
+    if (!moved.ok()) {
+      rw.eraseOp(**t);
+      return false;
+    }
+    (*moved)->result(0)->setName(op.result(0)->name());
+    rw.replaceOp(op, {(*moved)->result(0)});
+    rw.eraseOp(*inner);  // its only user is gone
+    return true;
+  }
+};
+
 class TransposeReshape : public Pass {
  public:
   Status run(Graph& graph, const PassContext&) override {
@@ -179,6 +247,7 @@ class TransposeReshape : public Pass {
     p.push_back(std::make_unique<ReshapeOfView>());
     p.push_back(std::make_unique<TransposeOfReshape>());
     p.push_back(std::make_unique<SinkTransposeBelowUnary>());
+    p.push_back(std::make_unique<HoistTransposeAboveRowwise>());
     auto n = applyPatternsGreedily(graph.body(), p);
     return n.ok() ? Status::success() : n.status();
   }

@@ -3,6 +3,7 @@
 #include <map>
 #include <sstream>
 
+#include "passes/explain.h"
 #include "passes/memory_planner.h"
 #include "tools/artifact.h"
 #include "tools/cli.h"
@@ -14,6 +15,7 @@ namespace {
 
 constexpr const char* kHelp =
     "usage: dlc inspect MODEL(.onnx|.dlcir|.dlc) [--format text|json|dot|svg] [-o FILE] [--target T] [-O0..3]\n"
+    "                   [--unfused]\n"
     "\n"
     "Prints, for the graph after the target's default pipeline (-O0: as imported), the model's\n"
     "inputs and outputs (name, dtype, shape), the number of ops of each kind and the bytes of\n"
@@ -24,6 +26,11 @@ constexpr const char* kHelp =
     "  --target T             reference (default), cpu, onednn, cuda\n"
     "  --input-shape N=AxBxC  specialise input N's symbolic dims first; without it, symbolic\n"
     "                         dims are taken as 1 for the report (listed as assumed_dims)\n"
+    "  --unfused              (text) also list the ops LayerNorm/GELU/attention recognition\n"
+    "                         looks for that remain (Softmax, ReduceMean, Erf, Tanh, Pow, Sqrt,\n"
+    "                         Reciprocal) with their node names, and why each pattern that\n"
+    "                         found a candidate declined it; symbolic dims stay symbolic\n"
+    "                         (DLC_EXPLAIN=1 prints the same to stderr from any command)\n"
     "\n"
     "Op counts leave out Constant ops (weights). The arena is the memory plan's: intermediates\n"
     "that are not graph outputs, placed by liveness in one 64-byte-aligned buffer.\n"
@@ -217,7 +224,7 @@ std::vector<std::string> assumeSymbolicDimsAreOne(const Graph& g, std::map<std::
 }  // namespace
 
 int runInspect(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {"format", "target", "O", "input-shape", "output"}, {"help"});
+  auto args = Args::parse(argv, {"format", "target", "O", "input-shape", "output"}, {"help", "unfused"});
   if (!args.ok()) return fail(args.status());
   if (args->has("help")) {
     std::cout << kHelp;
@@ -228,6 +235,8 @@ int runInspect(const std::vector<std::string>& argv) {
   if (format != "text" && format != "json" && format != "dot" && format != "svg")
     return fail(str("unknown format '", format, "' (expected text, json, dot or svg)"));
   const std::string out_path = args->get("output");
+  const bool unfused = args->has("unfused");
+  if (unfused && format != "text") return fail("--unfused is a text report (drop --format)");
   if (isArtifactPath(args->positional()[0])) {
     if (!out_path.empty()) return fail("-o applies to models, not to .dlc artifacts (redirect stdout)");
     return inspectArtifact(args->positional()[0], format);
@@ -238,10 +247,15 @@ int runInspect(const std::vector<std::string>& argv) {
   if (!graph.ok()) return fail(graph.status());
   std::vector<std::string> shapes = args->getAll("input-shape");
   std::map<std::string, int64_t> assumed;
-  if (shapes.empty() && *level > 0) shapes = assumeSymbolicDimsAreOne(**graph, &assumed);
+  // Recognition depends on the dims (a length of 1 changes what folds), so the unfused report
+  // keeps them symbolic.
+  if (shapes.empty() && *level > 0 && !unfused) shapes = assumeSymbolicDimsAreOne(**graph, &assumed);
   auto ctx = makePassContext(args->get("target", "reference"), shapes);
   if (!ctx.ok()) return fail(ctx.status());
+  std::vector<passes::Decline> declines;
+  if (unfused) passes::setExplainSink(&declines);
   Status optimized = optimize(**graph, *ctx, *level);
+  passes::setExplainSink(nullptr);
   if (!optimized.ok()) return fail(str(optimized.message(), " (", args->positional()[0], ")"));
   if (format == "svg") {
     Status drawn = renderDot(dotGraph(**graph), out_path);
@@ -256,6 +270,10 @@ int runInspect(const std::vector<std::string>& argv) {
     std::cout << dotGraph(**graph);
   else
     printText(**graph);
+  if (unfused) {
+    const std::string report = passes::unfusedReport(**graph, declines);
+    std::cout << (report.empty() ? "unfused: none (no op that recognition looks for remains)\n" : report);
+  }
   std::cout.rdbuf(saved);
   if (out_path.empty()) {
     std::cout << text.str();

@@ -2,10 +2,12 @@
 #include "tools/pipeline.h"
 
 #include <cstdlib>
+#include <iostream>
 #include <map>
 #include <set>
 
 #include "backends/reference/interpreter.h"
+#include "passes/explain.h"
 
 namespace dlc::cli {
 
@@ -40,7 +42,15 @@ Status optimize(Graph& graph, const passes::PassContext& ctx, int opt_level, con
   DLC_ASSIGN_OR_RETURN(auto names, passes::defaultPipeline(ctx.target, opt_level));
   passes::PassManager pm(options);
   DLC_RETURN_IF_ERROR(pm.add(names));
-  return pm.run(graph, ctx);
+  // DLC_EXPLAIN=1: what recognition left unfused and why, on stderr (as `dlc inspect --unfused`).
+  const char* explain = std::getenv("DLC_EXPLAIN");
+  if (!explain || std::string(explain) != "1") return pm.run(graph, ctx);
+  std::vector<passes::Decline> declines;
+  passes::setExplainSink(&declines);
+  Status s = pm.run(graph, ctx);
+  passes::setExplainSink(nullptr);
+  if (s.ok()) std::cerr << passes::unfusedReport(graph, declines);
+  return s;
 }
 
 Expected<int> parseOptLevel(const std::string& text) {

@@ -2,6 +2,7 @@
 // tensor_indexing.cc). Constant inputs give exact shapes; symbolic dims flow through unchanged.
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "ir/constant_value.h"
 #include "ir/index_ranges.h"
@@ -76,11 +77,68 @@ static Dim inferMinusOne(const Shape& in, const std::vector<Dim>& known) {
   return Dim::unknown();
 }
 
+// One entry of a Reshape target computed at run time: a raw constant entry (0 and -1 keep their
+// meaning), or the run-time value of a dim of another value's type.
+struct TargetEntry {
+  bool raw = false;
+  int64_t value = 0;
+  Dim dim;
+};
+
+// The integer elements of a Constant op's value.
+static std::optional<std::vector<int64_t>> constantEntries(const Value* v) {
+  const Op* def = v ? v->definingOp() : nullptr;
+  if (!def || def->kind() != OpKind::Constant) return std::nullopt;
+  auto t = constantOpValue(*def);
+  if (!t.ok() || !t->defined() || t->dtype() == DType::String || isFloat(t->dtype())) return std::nullopt;
+  return t->toInt64Vector();
+}
+
+// Evaluates a target written as Concat of constants and Unsqueeze(Gather(Shape(y), i)) (torch's
+// `x.view(y.size(0), y.size(1), -1)`): those entries are y's dims, symbolic ones included. An entry
+// computed otherwise (a product, say) is an unknown dim; nullopt when the target is not a Concat
+// of one-element parts.
+static std::optional<std::vector<TargetEntry>> computedTarget(const Value* shape) {
+  const Op* cat = shape ? shape->definingOp() : nullptr;
+  if (!cat || cat->kind() != OpKind::Concat) return std::nullopt;
+  std::vector<TargetEntry> entries;
+  for (const Value* part : cat->operands()) {
+    if (auto c = constantEntries(part)) {
+      for (int64_t v : *c) entries.push_back({true, v, Dim::unknown()});
+      continue;
+    }
+    const Type& pt = part ? part->type() : Type();
+    const bool one = part && pt.isTensor() && pt.shape.ranked &&
+                     (pt.shape.rank() == 0 || (pt.shape.rank() == 1 && pt.shape.dims[0].isStatic() && pt.shape.dims[0].value == 1));
+    if (!one) return std::nullopt;
+    TargetEntry e;
+    const Op* def = part->definingOp();
+    if (def && def->kind() == OpKind::Unsqueeze) def = def->operand(0) ? def->operand(0)->definingOp() : nullptr;
+    if (def && def->kind() == OpKind::Gather && def->getInt("axis", 0) == 0) {
+      const Op* sh = def->operand(0) ? def->operand(0)->definingOp() : nullptr;
+      auto idx = constantEntries(def->operand(1));
+      if (sh && sh->kind() == OpKind::Shape && !sh->hasAttr("start") && !sh->hasAttr("end") && idx && idx->size() == 1 &&
+          sh->operand(0) && sh->operand(0)->type().isTensor() && sh->operand(0)->type().shape.ranked) {
+        const Shape& ys = sh->operand(0)->type().shape;
+        const int64_t i = (*idx)[0], r = ys.rank();
+        if (i >= -r && i < r) e.dim = ys.dims[static_cast<size_t>(i < 0 ? i + r : i)];
+      }
+    }
+    entries.push_back(e);
+  }
+  return entries;
+}
+
 Status inferReshape(InferContext& ctx) {
   const Type* x = nullptr;
   DLC_RETURN_IF_ERROR(tensorInput(ctx, 0, &x));
   std::vector<int64_t> target;
-  if (!constInts(ctx, 1, &target)) {
+  std::vector<TargetEntry> computed;
+  if (constInts(ctx, 1, &target)) {
+    for (int64_t v : target) computed.push_back({true, v, Dim::unknown()});
+  } else if (auto c = computedTarget(ctx.op().operand(1))) {
+    computed = *c;
+  } else {
     // Reshape(x, Shape(y)) gives x y's shape, symbolic dims included (exporters and the builder's
     // reshapeLike write it to undo a reshape).
     const Value* shape = ctx.op().operand(1);
@@ -97,8 +155,14 @@ Status inferReshape(InferContext& ctx) {
   bool allow_zero = ctx.op().getInt("allowzero") != 0;
   std::vector<Dim> dims;
   int minus_one = -1;
-  for (size_t i = 0; i < target.size(); ++i) {
-    int64_t v = target[i];
+  bool all_raw = true;
+  for (size_t i = 0; i < computed.size(); ++i) {
+    if (!computed[i].raw) {  // a run-time dim (a 0 there would copy x's dim: only when allowzero=0
+      all_raw = false;       // and a dim is 0, which no inferred type can rule out; taken as the dim)
+      dims.push_back(computed[i].dim);
+      continue;
+    }
+    int64_t v = computed[i].value;
     if (v == 0 && !allow_zero) {
       if (x->shape.ranked && static_cast<int>(i) >= x->shape.rank())
         return ctx.error(str("shape entry ", i, " is 0 (copy) but the input has rank ", x->shape.rank()));
@@ -118,7 +182,7 @@ Status inferReshape(InferContext& ctx) {
     if (minus_one >= 0) known.erase(known.begin() + minus_one);
     if (minus_one >= 0) {
       dims[static_cast<size_t>(minus_one)] = inferMinusOne(x->shape, known);
-    } else if (x->shape.isStatic()) {
+    } else if (x->shape.isStatic() && all_raw) {
       Dim n = dimProduct(dims);
       if (n.isStatic() && n.value != x->shape.numElements())
         return ctx.error(str("cannot reshape ", x->shape.toString(), " to ", Shape(dims).toString()));

@@ -26,6 +26,30 @@ TEST_F(TensorInfer, ReshapeKeepsSymbolicDims) {
   EXPECT_NE(typeOf(OpKind::Reshape, {st, b.constant(i64({1}, {5}))}).find("error: Reshape 't'"), std::string::npos);
 }
 
+// torch's `x.view(y.size(1), y.size(0), -1)`: the target is Concat(Unsqueeze(Gather(Shape(y), i)),
+// ..., constants), whose entries are y's dims (symbolic ones included); an entry computed otherwise
+// (a product) is unknown, and a target that is not such a Concat gives unknown dims.
+TEST_F(TensorInfer, ReshapeTargetComputedFromShapes) {
+  Value* x = in("x", DType::F32, {N, S(4), S(8)});
+  Value* y = in("y", DType::F32, {S(4), N, S(8)});
+  auto value = [&](OpKind kind, std::vector<Value*> ops, std::map<std::string, Attribute> attrs = {}) {
+    return b.create(kind, std::move(ops), std::move(attrs), 1, "s").value()->result(0);
+  };
+  Value* shape = value(OpKind::Shape, {y});
+  Value* zero = b.constant(i64({1}, {0}));
+  auto dimOf = [&](int64_t i) {
+    Value* g = value(OpKind::Gather, {shape, b.constant(Tensor::scalar(DType::I64, static_cast<double>(i)))},
+                     {{"axis", Attribute::ofInt(0)}});
+    return value(OpKind::Unsqueeze, {g, zero});
+  };
+  Value* minus_one = b.constant(i64({1}, {-1}));
+  Value* target = value(OpKind::Concat, {dimOf(1), dimOf(0), minus_one}, {{"axis", Attribute::ofInt(0)}});
+  EXPECT_EQ(typeOf(OpKind::Reshape, {x, target}), "f32[N,4,8]");
+  Value* product = value(OpKind::Unsqueeze, {value(OpKind::Mul, {value(OpKind::Gather, {shape, b.constant(Tensor::scalar(DType::I64, 0.0))}, {{"axis", Attribute::ofInt(0)}}), b.constant(Tensor::scalar(DType::I64, 8.0))}), zero});
+  Value* mixed = value(OpKind::Concat, {dimOf(1), product}, {{"axis", Attribute::ofInt(0)}});
+  EXPECT_EQ(typeOf(OpKind::Reshape, {x, mixed}), "f32[N,?]");
+}
+
 TEST_F(TensorInfer, ShapeSizeFlattenSqueeze) {
   Value* x = in("x", DType::F32, {N, S(3), S(1)});
   EXPECT_EQ(typeOf(OpKind::Shape, {x}), "i64[3]");
