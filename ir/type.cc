@@ -81,4 +81,12 @@ std::string Type::toString() const {
   return "?";
 }
 
+Type substituteSymbols(Type t, const SymbolSizes& sizes) {
+  if (t.element) t.element = std::make_shared<const Type>(substituteSymbols(*t.element, sizes));
+  for (Dim& d : t.shape.dims)
+    if (d.isSymbolic())
+      if (auto it = sizes.find(d.symbol); it != sizes.end()) d = Dim::of(it->second);
+  return t;
+}
+
 }  // namespace dlc

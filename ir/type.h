@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,5 +74,11 @@ struct Type {
   // Textual form: "f32[N,3,224,224]", "seq<i64[?]>", "opt<seq<f32[*]>>".
   std::string toString() const;
 };
+
+// Sizes bound to symbols (by --input-shape, or by a run's inputs): symbol -> size.
+using SymbolSizes = std::map<std::string, int64_t>;
+
+// `t` with its bound symbols replaced by their sizes, in the types it holds too.
+Type substituteSymbols(Type t, const SymbolSizes& sizes);
 
 }  // namespace dlc

@@ -5,7 +5,7 @@
 
 #include "ir/infer/infer.h"
 #include "passes/pass.h"
-#include "passes/reinfer.h"
+#include "ir/reinfer.h"
 #include "passes/pattern.h"
 #include "passes/simplify_util.h"
 

@@ -3,7 +3,7 @@
 #include <map>
 
 #include "passes/pass.h"
-#include "passes/reinfer.h"
+#include "ir/reinfer.h"
 
 namespace dlc::passes {
 namespace {
@@ -16,7 +16,7 @@ std::string shapeText(const std::vector<int64_t>& dims) {
 }
 
 // Checks one --input-shape entry against the input's declared type and binds its symbols.
-Status bindInput(const Value& input, const std::vector<int64_t>& dims, Bindings& b) {
+Status bindInput(const Value& input, const std::vector<int64_t>& dims, SymbolSizes& b) {
   const std::string& name = input.name();
   const Type& t = input.type();
   if (!t.isTensor())
@@ -45,7 +45,7 @@ class SpecializeShapes : public Pass {
   Status run(Graph& graph, const PassContext& ctx) override {
     if (ctx.input_shapes.empty()) return Status::success();
     Region& body = graph.body();
-    Bindings bindings;
+    SymbolSizes bindings;
     std::map<Value*, const std::vector<int64_t>*> given;
     for (const auto& [name, dims] : ctx.input_shapes) {
       Value* input = nullptr;
@@ -67,7 +67,7 @@ class SpecializeShapes : public Pass {
       if (it != given.end())
         a->setType(Type::tensor(a->type().dtype, Shape::of(*it->second)));
       else
-        a->setType(substitute(a->type(), bindings));
+        a->setType(substituteSymbols(a->type(), bindings));
     }
     Status s = reinferTypes(body, bindings).status();
     return s.withContext("with the given --input-shape");

@@ -25,9 +25,11 @@ constexpr const char* kHelp =
     "  -o, --output OUT.dlc   the artifact to write (replaced atomically)\n"
     "  --target T             reference (default; libdlc_kernels_reference runs every op),\n"
     "                         onednn (libdlc_kernels_onednn runs what oneDNN supports) or cpu\n"
-    "                         (native code generated with LLVM, run by libdlc_cpu); both need\n"
-    "                         static shapes (give --input-shape for symbolic dims) and leave\n"
-    "                         other ops to the reference kernels in the same artifact\n"
+    "                         (native code generated with LLVM, run by libdlc_cpu); both leave\n"
+    "                         other ops to the reference kernels in the same artifact. onednn\n"
+    "                         takes symbolic dims (one artifact for any batch or sequence\n"
+    "                         length: its steps are specialized per shape at run time); cpu\n"
+    "                         needs static shapes (give --input-shape for symbolic dims)\n"
     "  --cpu CPU              cpu target: the CPU to generate code for: native (default: this\n"
     "                         machine's CPU and features), znver4, x86-64-v3, skylake-avx512, ...\n"
     "                         The artifact records the CPU features it needs; the runtime\n"
@@ -87,11 +89,16 @@ int runCompile(const std::vector<std::string>& argv) {
   if (!optimized.ok()) return failed(str(optimized.message(), " (", model_path, ")"));
   bar.clear();  // notes below start their own lines; code generation redraws it
 
-  // Compiled targets need static shapes: say so when symbolic input dims will leave ops behind.
+  // The cpu target needs static shapes: say so when symbolic input dims will leave ops behind.
+  // oneDNN steps take symbolic dims; the note says what a run at a new shape costs.
   if (target != "reference")
     for (int i = 0; i < (*graph)->body().numArguments(); ++i) {
       const Value* arg = (*graph)->body().argument(i);
-      if (arg->type().isTensor() && !arg->type().shape.isStatic())
+      if (!arg->type().isTensor() || arg->type().shape.isStatic()) continue;
+      if (target == "onednn")
+        std::cerr << "dlc: note: input '" << arg->name() << "' is " << arg->type().toString() << "; oneDNN steps are "
+                  << "built for each distinct shape at its first run (fix it with --input-shape " << arg->name() << "=...)\n";
+      else
         std::cerr << "dlc: note: input '" << arg->name() << "' is " << arg->type().toString() << "; ops whose shapes depend on "
                   << "it run with the reference kernels (fix it with --input-shape " << arg->name() << "=...)\n";
     }

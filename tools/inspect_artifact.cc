@@ -1,8 +1,10 @@
 // `dlc inspect OUT.dlc`: what an artifact holds (signature, steps per kernel, weights, arena,
 // required CPU features), as text or JSON, read through the runtime's verified loader.
+#include <algorithm>
 #include <iostream>
 #include <map>
 
+#include "dlc_kernels_onednn.h"
 #include "tools/artifact.h"
 #include "tools/cli.h"
 
@@ -34,6 +36,26 @@ int inspectArtifact(const std::string& path, const std::string& format) {
     return out;
   };
 
+  // Symbolic dims of the signature, and what a run at a new binding of them costs.
+  std::vector<std::string> symbols;
+  bool unknown_dims = false;
+  for (bool inputs : {true, false})
+    for (const auto& [name, t] : signature(inputs))
+      for (const Dim& d : t.shape.dims) {
+        if (d.isSymbolic() && std::find(symbols.begin(), symbols.end(), d.symbol) == symbols.end()) symbols.push_back(d.symbol);
+        unknown_dims |= !d.isStatic() && !d.isSymbolic();
+      }
+  std::string specialized;
+  if (!symbols.empty() || unknown_dims) {
+    if (kernels.count("onednn/segment"))
+      specialized = str("onednn steps are built for each distinct shape of their inputs at its first run (",
+                        DLC_ONEDNN_PROGRAMS_PER_STEP, " kept per step); other steps take any shape");
+    else if (model.target() == "cpu")
+      specialized = "cpu steps have static shapes; ops with symbolic shapes are reference steps";
+    else
+      specialized = "every step takes any shape";
+  }
+
   if (format == "json") {
     auto values = [&](bool inputs) {
       std::string s = "[";
@@ -53,7 +75,9 @@ int inspectArtifact(const std::string& path, const std::string& format) {
     }
     std::cout << "},\n  \"weights\": " << stats.weights << ",\n  \"weights_bytes\": " << stats.weight_bytes
               << ",\n  \"arena_bytes\": " << stats.arena_bytes << ",\n  \"native_code_bytes\": " << stats.native_code_bytes
-              << ",\n  \"inputs\": " << values(true) << ",\n  \"outputs\": " << values(false) << "\n}\n";
+              << ",\n  \"inputs\": " << values(true) << ",\n  \"outputs\": " << values(false) << ",\n  \"symbolic_dims\": [";
+    for (size_t i = 0; i < symbols.size(); ++i) std::cout << (i ? ", " : "") << jsonQuote(symbols[i]);
+    std::cout << "],\n  \"specialized\": " << jsonQuote(specialized) << "\n}\n";
     return 0;
   }
   std::cout << "artifact " << path << " (format " << dlc_model_format_version(m) << ", " << dlc_model_producer(m) << ")\n";
@@ -65,6 +89,12 @@ int inspectArtifact(const std::string& path, const std::string& format) {
   for (const auto& [name, t] : signature(true)) std::cout << "  " << name << ": " << t.toString() << "\n";
   std::cout << "outputs:\n";
   for (const auto& [name, t] : signature(false)) std::cout << "  " << name << ": " << t.toString() << "\n";
+  if (!specialized.empty()) {
+    std::cout << "symbolic dims:";
+    for (const auto& sym : symbols) std::cout << " " << sym;
+    std::cout << (symbols.empty() ? " none" : "") << (unknown_dims ? " (and dims known only at run time)" : "") << "\n";
+    std::cout << "  " << specialized << "\n";
+  }
   std::cout << "steps: " << stats.steps << "\n";
   for (const auto& [k, n] : kernels) std::cout << "  " << k << ": " << n << "\n";
   std::cout << "weights: " << stats.weights << " tensors, " << stats.weight_bytes << " bytes\n";

@@ -14,6 +14,8 @@ const Type* InferContext::inputType(int i) const {
 
 const Tensor* InferContext::constantInput(int i) const {
   Value* v = op_.operand(i);
+  if (v && known_)
+    if (auto it = known_->find(v); it != known_->end()) return &it->second;
   if (!v || !v->definingOp() || v->definingOp()->kind() != OpKind::Constant) return nullptr;
   const Attribute* a = v->definingOp()->attr("value");
   return a && a->type == AttrType::Tensor ? &a->t : nullptr;
@@ -74,10 +76,12 @@ Status normalizeAxis(int64_t axis, int rank, int* out) {
   return Status::success();
 }
 
-Status inferOpTypes(Op& op) { return inferOpTypes(op, nullptr); }
+Status inferOpTypes(Op& op) { return inferOpTypes(op, static_cast<std::vector<Type>*>(nullptr)); }
 
-Status inferOpTypes(Op& op, std::vector<Type>* sink) {
-  InferContext ctx(op, sink);
+Status inferOpTypes(Op& op, std::vector<Type>* sink) { return inferOpTypes(op, sink, nullptr); }
+
+Status inferOpTypes(Op& op, std::vector<Type>* sink, const KnownValues* known) {
+  InferContext ctx(op, sink, known);
   const OpInfo& info = op.info();
   const Type* in0 = ctx.inputType(0);
   switch (info.shape_rule) {

@@ -3,26 +3,33 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ir/graph.h"
 #include "ir/status.h"
+#include "ir/tensor.h"
 
 namespace dlc {
+
+// Values known to the caller though no Constant op produces them (a step's weights and the shape
+// operands of one run, when a segment is re-inferred for the shapes of that run).
+using KnownValues = std::unordered_map<const Value*, Tensor>;
 
 class InferContext {
  public:
   explicit InferContext(Op& op) : op_(op) {}
   // Writes inferred result types into `sink` (pre-sized by the caller) instead of the op's results,
   // so the verifier can re-infer without mutating the graph.
-  InferContext(Op& op, std::vector<Type>* sink) : op_(op), sink_(sink) {}
+  InferContext(Op& op, std::vector<Type>* sink, const KnownValues* known = nullptr) : op_(op), sink_(sink), known_(known) {}
 
   Op& op() { return op_; }
   int numInputs() const { return op_.numOperands(); }
   bool hasInput(int i) const { return op_.operand(i) != nullptr; }
   // Type of input i, or null when the optional input is absent.
   const Type* inputType(int i) const;
-  // The value of input i when it is known at compile time (produced by a Constant op), else null.
+  // The value of input i when it is known at compile time (produced by a Constant op, or among the
+  // caller's known values), else null.
   const Tensor* constantInput(int i) const;
 
   int numOutputs() const { return op_.numResults(); }
@@ -34,6 +41,7 @@ class InferContext {
  private:
   Op& op_;
   std::vector<Type>* sink_ = nullptr;
+  const KnownValues* known_ = nullptr;
 };
 
 // Infers and records the result types of one op from its operands and attributes.
@@ -41,6 +49,8 @@ Status inferOpTypes(Op& op);
 // Same, writing result types into `sink` (pre-sized, normally with the current result types); the
 // op is left unchanged as long as the op's rule only uses InferContext::setOutput.
 Status inferOpTypes(Op& op, std::vector<Type>* sink);
+// Either, with `known` values read as constants.
+Status inferOpTypes(Op& op, std::vector<Type>* sink, const KnownValues* known);
 // Infers every op of a region (and nested regions) in order.
 Status inferRegionTypes(Region& region);
 

@@ -6,6 +6,7 @@
 #include "ir/dtype_onnx.h"
 #include "ir/infer/infer.h"
 #include "ir/infer/linear_shapes.h"
+#include "ir/infer/tensor_util.h"
 #include "ir/tensor.h"
 
 namespace dlc::infer {
@@ -344,6 +345,9 @@ Status inferRange(InferContext& ctx) {
     double d = de->getDouble(0);
     if (d == 0) return ctx.error("delta must not be zero");
     n = Dim::of(std::max<int64_t>(0, static_cast<int64_t>(std::ceil((li->getDouble(0) - st->getDouble(0)) / d))));
+  } else if (st && de && st->numel() == 1 && de->numel() == 1 && st->getDouble(0) == 0 && de->getDouble(0) == 1) {
+    // Range(0, y.size(i), 1) (torch's arange(x.shape[1]), positions) has y's dim i elements.
+    n = util::dimOfScalar(ctx.op().operand(1));
   }
   ctx.setOutput(0, Type::tensor(s->dtype, Shape(std::vector<Dim>{n})));
   return Status::success();

@@ -94,6 +94,50 @@ static std::optional<std::vector<int64_t>> constantEntries(const Value* v) {
   return t->toInt64Vector();
 }
 
+}  // namespace dlc::infer
+
+namespace dlc::infer::util {
+
+Dim dimOfScalar(const Value* v) {
+  const Op* def = v ? v->definingOp() : nullptr;
+  if (def && def->kind() == OpKind::Unsqueeze) def = def->operand(0) ? def->operand(0)->definingOp() : nullptr;
+  if (!def || def->kind() != OpKind::Gather || def->getInt("axis", 0) != 0) return Dim::unknown();
+  const Op* sh = def->operand(0) ? def->operand(0)->definingOp() : nullptr;
+  auto idx = constantEntries(def->operand(1));
+  if (!sh || sh->kind() != OpKind::Shape || sh->hasAttr("start") || sh->hasAttr("end") || !idx || idx->size() != 1 ||
+      !sh->operand(0) || !sh->operand(0)->type().isTensor() || !sh->operand(0)->type().shape.ranked)
+    return Dim::unknown();
+  const Shape& ys = sh->operand(0)->type().shape;
+  const int64_t i = (*idx)[0], r = ys.rank();
+  return i >= -r && i < r ? ys.dims[static_cast<size_t>(i < 0 ? i + r : i)] : Dim::unknown();
+}
+
+std::optional<std::vector<Dim>> dimsOfShapeValue(const Value* v) {
+  const Op* def = v ? v->definingOp() : nullptr;
+  if (!def) return std::nullopt;
+  if (def->kind() == OpKind::Shape && def->getInt("start", 0) == 0 && !def->hasAttr("end") && def->operand(0) &&
+      def->operand(0)->type().isTensor() && def->operand(0)->type().shape.ranked)
+    return def->operand(0)->type().shape.dims;
+  if (def->kind() != OpKind::Concat) return std::nullopt;
+  std::vector<Dim> dims;
+  for (const Value* part : def->operands()) {
+    if (auto c = constantEntries(part)) {
+      for (int64_t e : *c) dims.push_back(e >= 0 ? Dim::of(e) : Dim::unknown());
+      continue;
+    }
+    const Type& pt = part ? part->type() : Type();
+    if (!part || !pt.isTensor() || !pt.shape.ranked || pt.shape.rank() > 1 ||
+        (pt.shape.rank() == 1 && !(pt.shape.dims[0].isStatic() && pt.shape.dims[0].value == 1)))
+      return std::nullopt;
+    dims.push_back(dimOfScalar(part));
+  }
+  return dims;
+}
+
+}  // namespace dlc::infer::util
+
+namespace dlc::infer {
+
 // Evaluates a target written as Concat of constants and Unsqueeze(Gather(Shape(y), i)) (torch's
 // `x.view(y.size(0), y.size(1), -1)`): those entries are y's dims, symbolic ones included. An entry
 // computed otherwise (a product, say) is an unknown dim; nullopt when the target is not a Concat
@@ -112,18 +156,7 @@ static std::optional<std::vector<TargetEntry>> computedTarget(const Value* shape
                      (pt.shape.rank() == 0 || (pt.shape.rank() == 1 && pt.shape.dims[0].isStatic() && pt.shape.dims[0].value == 1));
     if (!one) return std::nullopt;
     TargetEntry e;
-    const Op* def = part->definingOp();
-    if (def && def->kind() == OpKind::Unsqueeze) def = def->operand(0) ? def->operand(0)->definingOp() : nullptr;
-    if (def && def->kind() == OpKind::Gather && def->getInt("axis", 0) == 0) {
-      const Op* sh = def->operand(0) ? def->operand(0)->definingOp() : nullptr;
-      auto idx = constantEntries(def->operand(1));
-      if (sh && sh->kind() == OpKind::Shape && !sh->hasAttr("start") && !sh->hasAttr("end") && idx && idx->size() == 1 &&
-          sh->operand(0) && sh->operand(0)->type().isTensor() && sh->operand(0)->type().shape.ranked) {
-        const Shape& ys = sh->operand(0)->type().shape;
-        const int64_t i = (*idx)[0], r = ys.rank();
-        if (i >= -r && i < r) e.dim = ys.dims[static_cast<size_t>(i < 0 ? i + r : i)];
-      }
-    }
+    e.dim = util::dimOfScalar(part);
     entries.push_back(e);
   }
   return entries;
@@ -471,6 +504,9 @@ Status inferConstantOfShape(InferContext& ctx) {
     for (int64_t d : shape)
       if (d < 0) return ctx.error(str("shape entry ", d, " is negative"));
     ctx.setOutput(0, Type::tensor(dt, Shape::of(shape)));
+  } else if (auto dims = util::dimsOfShapeValue(ctx.op().operand(0))) {
+    // ConstantOfShape(Shape(y)) (torch's zeros_like) has y's shape, symbolic dims included.
+    ctx.setOutput(0, Type::tensor(dt, Shape(*dims)));
   } else {
     int64_t n = staticLength(ctx, 0);
     ctx.setOutput(0, Type::tensor(dt, n >= 0 ? unknownDims(static_cast<int>(n)) : Shape::unranked()));

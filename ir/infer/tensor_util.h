@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "ir/infer/infer.h"
@@ -34,6 +35,13 @@ inline int64_t staticLength(InferContext& ctx, int i) {
   if (t->shape.rank() != 1 || !t->shape.dims[0].isStatic()) return -1;
   return t->shape.dims[0].value;
 }
+
+// The dim a scalar (or one-element) integer value holds when it is read off a type:
+// Gather(Shape(y), i), possibly Unsqueezed, is y's dim i (symbolic ones included); else unknown.
+Dim dimOfScalar(const Value* v);
+// The dims a 1-D shape value holds: Shape(y) is y's dims; a Concat of constants and
+// dimOfScalar parts is those entries (negative constants unknown). Nullopt otherwise.
+std::optional<std::vector<Dim>> dimsOfShapeValue(const Value* v);
 
 // Product of dims: static when all are, the one non-static dim when the rest multiply to 1, else ?.
 inline Dim dimProduct(const std::vector<Dim>& dims) {

@@ -15,7 +15,7 @@
 #include "passes/pattern.h"
 #include "passes/prune/channel_group.h"
 #include "passes/prune/channel_shapes.h"
-#include "passes/reinfer.h"
+#include "ir/reinfer.h"
 
 namespace dlc::prune {
 namespace {
@@ -189,7 +189,7 @@ class Analysis {
       for (const Op* d : grp.depthwise)  // one group per remaining channel of its (sliced) weight
         const_cast<Op*>(d)->setAttr("group", Attribute::ofInt(f32Constant(d->operand(1))->dim(0)));
     }
-    return passes::reinferTypes(g.body()).status();
+    return reinferTypes(g.body()).status();
   }
 
  private:

@@ -2,6 +2,7 @@
 #include <pthreadpool.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <ctime>
@@ -50,6 +51,27 @@ struct dlc_session_t {
   std::vector<uint64_t> step_ns;  // with profile: summed over runs
   bool ran = false;  // a run completed since the last bind
   std::string error;
+  // The symbolic arena: computed values whose dims are static or symbolic get offsets in one session
+  // allocation, planned at the start of each run from the symbol sizes its inputs bind (first fit
+  // by liveness, as the compile-time arena) and grown only when a binding needs more. Values with
+  // a dim only their kernel knows (a NonZero count) keep buffers of their own.
+  struct PlannedValue {
+    int32_t value;
+    size_t first, last;  // the step that writes it, the last step that reads it (or past the end)
+  };
+  std::vector<PlannedValue> planned;  // in order of `first`
+  std::vector<uint64_t> planned_offset, planned_size;  // per value; kNotPlanned when not this run
+  static constexpr uint64_t kNotPlanned = ~0ull;
+  void* symbolic_arena = nullptr;
+  uint64_t symbolic_capacity = 0;
+  std::vector<std::pair<std::string, int64_t>> planned_for;  // the symbol sizes of the current plan
+  bool plan_valid = false, plan_in_use = false, error_pending = false;
+  uint64_t planned_total = 0;
+  // The arena grows only for a binding a completed run has shown the plan right for: the sizes
+  // come from the artifact's declared types, which a damaged artifact could make huge; a run's
+  // values, which were allocated anyway, cannot.
+  std::vector<std::pair<std::string, int64_t>> verified_for;
+  bool verified = false;
   // Training state: two buffers per state of the model; buffer `phase` holds the current value and
   // the other receives the next, and they swap after each successful run.
   std::vector<std::array<void*, 2>> state_buffers;
@@ -62,6 +84,7 @@ struct dlc_session_t {
     for (Slot& s : slots)
       if (s.buffer) allocator.free(allocator.user, s.buffer);
     if (arena) allocator.free(allocator.user, arena);
+    if (symbolic_arena) allocator.free(allocator.user, symbolic_arena);
     for (auto& [p, size] : workspaces)
       if (p) allocator.free(allocator.user, p);
     if (pool) pthreadpool_destroy(pool);
@@ -98,12 +121,128 @@ struct dlc_session_t {
       int64_t want = v.dims[static_cast<size_t>(i)];
       const std::string& sym = v.dim_names[static_cast<size_t>(i)];
       if ((want >= 0 && shape[i] != want) || (want < 0 && !sym.empty() && !bindSymbol(sym, shape[i]))) {
-        why = format("dim %d is %lld, expected %s", i, static_cast<long long>(shape[i]),
+        why = format("dim %d of size %lld, expected %s", i, static_cast<long long>(shape[i]),
                      want >= 0 ? std::to_string(want).c_str() : sym.c_str());
         return false;
       }
     }
     return true;
+  }
+
+  // Which values the symbolic arena may hold, and their lives in steps (at session creation).
+  void findPlannedValues() {
+    const size_t end = model->steps.size();
+    std::vector<size_t> first(model->values.size(), end + 1), last(model->values.size(), 0);
+    for (size_t k = 0; k < model->steps.size(); ++k) {
+      for (int32_t in : model->steps[k].inputs)
+        if (in >= 0) last[static_cast<size_t>(in)] = k;
+      for (int32_t out : model->steps[k].outputs)
+        if (first[static_cast<size_t>(out)] > end) first[static_cast<size_t>(out)] = k;
+    }
+    for (int32_t out : model->outputs) last[static_cast<size_t>(out)] = end;  // read after the run
+    std::vector<char> state_output(model->values.size(), 0);  // written into the state buffers
+    for (const StateRecord& st : model->states) state_output[static_cast<size_t>(model->outputs[st.output])] = 1;
+    for (size_t k = 0; k < model->steps.size(); ++k)
+      for (int32_t out : model->steps[k].outputs) {
+        const ValueRecord& v = model->values[static_cast<size_t>(out)];
+        if (v.storage != Storage::Dynamic || v.rank < 0 || first[static_cast<size_t>(out)] != k || state_output[static_cast<size_t>(out)])
+          continue;
+        planned.push_back({out, k, std::max(k, last[static_cast<size_t>(out)])});
+      }
+    planned_offset.assign(model->values.size(), kNotPlanned);
+    planned_size.assign(model->values.size(), 0);
+  }
+
+  // Plans the symbolic arena for the symbols this run's inputs bound (kept while they repeat) and
+  // uses it when it fits, or when a run at this binding verified it; false when memory ran out
+  // (the reason recorded).
+  bool planSymbolicArena() {
+    if (planned.empty()) return true;
+    if (plan_valid && planned_for == symbols) {
+      plan_in_use = plan_in_use || (verified && verified_for == symbols && growSymbolicArena());
+      return !error_pending;
+    }
+    struct Block {
+      uint64_t offset, size;
+      size_t last;
+    };
+    std::vector<Block> live;
+    uint64_t total = 0;
+    for (const PlannedValue& p : planned) {
+      const ValueRecord& v = model->values[static_cast<size_t>(p.value)];
+      uint64_t numel = 1;
+      bool known = true;
+      for (size_t d = 0; known && d < v.dims.size(); ++d) {
+        int64_t n = v.dims[d];
+        if (n < 0)
+          for (const auto& [name, size] : symbols)
+            if (!v.dim_names[d].empty() && name == v.dim_names[d]) n = size;
+        known = n >= 0 && !__builtin_mul_overflow(numel, static_cast<uint64_t>(n), &numel);
+      }
+      bool ok = true;
+      uint64_t bytes = known ? dtypeBytes(v.dtype, numel, &ok) : 0;
+      if (!known || !ok || bytes > (1ull << 60)) {
+        planned_offset[static_cast<size_t>(p.value)] = kNotPlanned;
+        continue;
+      }
+      uint64_t size = (bytes + 63) / 64 * 64;
+      live.erase(std::remove_if(live.begin(), live.end(), [&](const Block& b) { return b.last < p.first; }), live.end());
+      std::sort(live.begin(), live.end(), [](const Block& a, const Block& b) { return a.offset < b.offset; });
+      uint64_t at = 0;
+      for (const Block& b : live) {
+        if (b.offset >= at + size) break;
+        at = std::max(at, b.offset + b.size);
+      }
+      live.push_back({at, size, p.last});
+      planned_offset[static_cast<size_t>(p.value)] = at;
+      planned_size[static_cast<size_t>(p.value)] = size;
+      total = std::max(total, at + size);
+    }
+    planned_total = total;
+    planned_for = symbols;
+    plan_valid = true;
+    plan_in_use = total <= symbolic_capacity || (verified && verified_for == symbols && growSymbolicArena());
+    return !error_pending;
+  }
+
+  // Grows the symbolic arena to the current plan; false (with error_pending) when memory ran out.
+  bool growSymbolicArena() {
+    if (planned_total <= symbolic_capacity) return true;
+    void* fresh = allocator.alloc(allocator.user, planned_total, 64);
+    if (!fresh) {
+      error = format("out of memory for the %llu-byte symbolic arena", static_cast<unsigned long long>(planned_total));
+      error_pending = true;
+      return false;
+    }
+    if (symbolic_arena) allocator.free(allocator.user, symbolic_arena);
+    symbolic_arena = fresh;
+    symbolic_capacity = planned_total;
+    // Values now planned no longer need the buffers earlier runs grew for them.
+    for (const PlannedValue& p : planned) {
+      Slot& slot = slots[static_cast<size_t>(p.value)];
+      if (planned_offset[static_cast<size_t>(p.value)] != kNotPlanned && slot.buffer) {
+        allocator.free(allocator.user, slot.buffer);
+        slot.buffer = nullptr;
+        slot.capacity = 0;
+      }
+    }
+    return true;
+  }
+
+  // After a completed run that did not use the plan: whether every planned value was produced with
+  // its planned size (as the types promise: a symbolic dim is the bound size), so that the next run
+  // at this binding may grow the arena for it.
+  void verifyPlan() {
+    if (planned.empty() || plan_in_use || !plan_valid) return;
+    for (const PlannedValue& p : planned) {
+      size_t v = static_cast<size_t>(p.value);
+      if (planned_offset[v] != kNotPlanned && (!slots[v].ready || (slots[v].bytes + 63) / 64 * 64 != planned_size[v])) {
+        verified = false;
+        return;
+      }
+    }
+    verified_for = planned_for;
+    verified = true;
   }
 
   // Gives a computed value its buffer; records the reason and returns null on failure.
@@ -144,6 +283,9 @@ struct dlc_session_t {
         return nullptr;
       }
       slot.data = static_cast<char*>(arena) + v.arena_offset;
+    } else if (plan_in_use && planned_offset[static_cast<size_t>(value)] != kNotPlanned &&
+               bytes <= planned_size[static_cast<size_t>(value)]) {
+      slot.data = static_cast<char*>(symbolic_arena) + planned_offset[static_cast<size_t>(value)];
     } else {
       if (bytes > slot.capacity || !slot.buffer) {
         uint64_t grown = bytes > slot.capacity * 2 ? bytes : slot.capacity * 2;
@@ -258,6 +400,7 @@ dlc_status dlc_session_create(const dlc_model* model, const dlc_session_options*
   s->profile = opts.profile != 0;
   if (s->profile) s->step_ns.assign(model->steps.size(), 0);
   s->bound_outputs.resize(model->outputs.size());
+  s->findPlannedValues();
   for (size_t i = 0; i < model->values.size(); ++i) {
     const ValueRecord& v = model->values[i];
     if (v.storage != Storage::Weight) continue;
@@ -368,6 +511,8 @@ dlc_status dlc_session_run(dlc_session* session) {
   }
   for (size_t i = 0; i < m->values.size(); ++i)
     if (m->values[i].storage == Storage::Arena || m->values[i].storage == Storage::Dynamic) session->slots[i].ready = false;
+  session->error_pending = false;
+  if (!session->planSymbolicArena()) return makeStatus(DLC_OUT_OF_MEMORY, session->error);
 
   session->ran = false;
   dlc_kernel_io io{};
@@ -425,6 +570,7 @@ dlc_status dlc_session_run(dlc_session* session) {
     std::memcpy(b.data, slot.data, slot.bytes);
   }
   if (!m->states.empty()) session->phase = 1 - session->phase;
+  session->verifyPlan();
   session->ran = true;
   return nullptr;
 }

@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <random>
+#include <thread>
 
 #include "backends/artifact_writer.h"
 #include "backends/reference/interpreter.h"
@@ -30,6 +32,12 @@ class BackendCase {
     Tensor t = random(dims, lo, hi, dtype);
     inputs_.push_back(t);
     return b_.addInput(str("in", inputs_.size()), Type::tensor(dtype, Shape::of(dims)));
+  }
+  // An input whose dims may be symbolic (Dim::sym("N")), for checkBindings: its data is drawn per
+  // binding of the symbols.
+  Value* symbolicInput(std::vector<Dim> dims, float lo = -1, float hi = 1) {
+    symbolic_.push_back({dims, lo, hi});
+    return b_.addInput(str("in", symbolic_.size()), Type::tensor(DType::F32, Shape(std::move(dims))));
   }
   Value* weight(std::vector<int64_t> dims, float lo = -1, float hi = 1, DType dtype = DType::F32) {
     return b_.constant(random(dims, lo, hi, dtype));
@@ -85,16 +93,47 @@ class BackendCase {
   // `steps`, when given, is how many steps the artifact must have (one: a single segment).
   void check(const std::string& what, double rel = 1e-4, double int_steps = 1, size_t steps = 0) {
     SCOPED_TRACE(what);
+    std::optional<runtime::Model> model = compileAndLoad(steps);
+    if (!model) return;
+    runAndCompare(*model, inputs_, rel, int_steps);
+  }
+
+  // The graph has symbolicInput()s (and no static ones): compiles it once and, for each binding of
+  // its symbols, runs it on inputs of those sizes through one session (so that programs built for
+  // earlier shapes stay cached beside the new ones) and compares with the interpreter.
+  void checkBindings(const std::string& what, const std::vector<SymbolSizes>& bindings, double rel = 1e-4, size_t steps = 0) {
+    SCOPED_TRACE(what);
+    ASSERT_TRUE(inputs_.empty()) << "checkBindings takes symbolic inputs only";
+    std::optional<runtime::Model> model = compileAndLoad(steps);
+    if (!model) return;
+    runtime::Session session(*model, 2);
+    for (const SymbolSizes& binding : bindings) {
+      std::string sizes;
+      for (const auto& [name, size] : binding) sizes += str(sizes.empty() ? "" : ", ", name, "=", size);
+      SCOPED_TRACE(sizes);
+      runAndCompare(*model, draw(binding), rel, 1, &session);
+    }
+  }
+
+ private:
+  struct SymbolicInput {
+    std::vector<Dim> dims;
+    float lo, hi;
+  };
+
+  // Compiles for the target and checks that every step is one of its library's; none on failure.
+  std::optional<runtime::Model> compileAndLoad(size_t steps) {
     backends::ArtifactOptions options;
     options.target = target_;
     options.compile.cpu = cpu_;
     auto bytes = backends::writeArtifact(graph_, options);
-    ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+    EXPECT_TRUE(bytes.ok()) << bytes.status().message();
+    if (!bytes.ok()) return std::nullopt;
     registerTestLibraries();
     auto model = runtime::Model::loadMemory(bytes->data(), bytes->size());
     dlc_model_stats stats;
     dlc_model_stats_get(model.get(), &stats);
-    ASSERT_GT(stats.steps, 0u);
+    EXPECT_GT(stats.steps, 0u);
     if (steps) EXPECT_EQ(stats.steps, steps) << "the ops did not stay in one segment";
     for (size_t i = 0; i < stats.steps; ++i) {
       const char *library, *kernel, *location;
@@ -103,32 +142,104 @@ class BackendCase {
       if (std::find(allowed_.begin(), allowed_.end(), libraries_.back()) != allowed_.end()) continue;
       EXPECT_STREQ(library, target_.c_str()) << "step " << i << " (" << location << ") fell back to the reference kernels";
     }
-    runtime::Session session(model, 2);
-    for (size_t i = 0; i < inputs_.size(); ++i)
-      session.bindInput(i, static_cast<int32_t>(dtypeToOnnxCode(inputs_[i].dtype())), inputs_[i].shape(), inputs_[i].raw(),
-                        inputs_[i].nbytes());
+    return std::optional<runtime::Model>(std::move(model));
+  }
+
+  // Runs `inputs` (in a new session, or `reuse`) and compares with the interpreter:
+  // |got - want| <= rel * max|want| + 1e-6; integer outputs within `int_steps`.
+  void runAndCompare(const runtime::Model& model, const std::vector<Tensor>& inputs, double rel, double int_steps,
+                     runtime::Session* reuse = nullptr) {
+    std::optional<runtime::Session> own;
+    if (!reuse) own.emplace(model, 2);
+    runtime::Session& session = reuse ? *reuse : *own;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      session.bindInput(i, static_cast<int32_t>(dtypeToOnnxCode(inputs[i].dtype())), inputs[i].shape(), inputs[i].raw(),
+                        inputs[i].nbytes());
     session.run();
     std::vector<DataValue> in;
-    for (const Tensor& t : inputs_) in.push_back(DataValue::ofTensor(t));
+    for (const Tensor& t : inputs) in.push_back(DataValue::ofTensor(t));
     auto want = ref::Interpreter(graph_).run(in);
     ASSERT_TRUE(want.ok()) << want.status().message();
     for (size_t o = 0; o < want->size(); ++o) {
-      const Tensor& w = (*want)[o].tensor;
-      dlc_tensor out = session.output(o);
-      ASSERT_EQ(std::vector<int64_t>(out.shape, out.shape + out.rank), w.shape()) << "output " << o;
-      ASSERT_EQ(out.dtype, dtypeToOnnxCode(w.dtype())) << "output " << o;
-      Tensor g = Tensor::fromBytes(w.dtype(), w.shape(), out.data, out.bytes);
-      double max_ref = 0, max_err = 0;
-      for (int64_t i = 0; i < w.numel(); ++i) {
-        max_ref = std::max(max_ref, std::abs(w.getDouble(i)));
-        max_err = std::max(max_err, std::abs(g.getDouble(i) - w.getDouble(i)));
-      }
-      double bound = isFloat(w.dtype()) ? rel * max_ref + 1e-6 : int_steps;
-      EXPECT_LE(max_err, bound) << "output " << o << ": max error " << max_err << ", max|ref| " << max_ref;
+      std::string mismatch = compareOutput((*want)[o].tensor, session.output(o), rel, int_steps);
+      EXPECT_TRUE(mismatch.empty()) << "output " << o << ": " << mismatch;
     }
   }
 
+  // Empty when `out` matches `w`: same shape and dtype, |got - want| <= rel * max|want| + 1e-6
+  // (integers within `int_steps`); else what differs.
+  static std::string compareOutput(const Tensor& w, const dlc_tensor& out, double rel, double int_steps) {
+    if (std::vector<int64_t>(out.shape, out.shape + out.rank) != w.shape()) return "shape differs";
+    if (out.dtype != dtypeToOnnxCode(w.dtype())) return "dtype differs";
+    Tensor g = Tensor::fromBytes(w.dtype(), w.shape(), out.data, out.bytes);
+    double max_ref = 0, max_err = 0;
+    for (int64_t i = 0; i < w.numel(); ++i) {
+      max_ref = std::max(max_ref, std::abs(w.getDouble(i)));
+      max_err = std::max(max_err, std::abs(g.getDouble(i) - w.getDouble(i)));
+    }
+    double bound = isFloat(w.dtype()) ? rel * max_ref + 1e-6 : int_steps;
+    return max_err <= bound ? "" : str("max error ", max_err, ", max|ref| ", max_ref);
+  }
+
+ public:
+  // As checkBindings, from `threads` threads at once, each with a session of its own going through
+  // the bindings `rounds` times from a different start: programs for a shape are built, shared and
+  // (with more bindings than a step keeps) dropped while other sessions run.
+  void checkBindingsConcurrently(const std::string& what, const std::vector<SymbolSizes>& bindings, int threads, int rounds,
+                                 double rel = 1e-4) {
+    SCOPED_TRACE(what);
+    ASSERT_TRUE(inputs_.empty()) << "checkBindingsConcurrently takes symbolic inputs only";
+    std::optional<runtime::Model> model = compileAndLoad(0);
+    if (!model) return;
+    std::vector<std::vector<Tensor>> inputs, wants;
+    for (const SymbolSizes& binding : bindings) {
+      inputs.push_back(draw(binding));
+      std::vector<DataValue> in;
+      for (const Tensor& t : inputs.back()) in.push_back(DataValue::ofTensor(t));
+      auto want = ref::Interpreter(graph_).run(in);
+      ASSERT_TRUE(want.ok()) << want.status().message();
+      wants.emplace_back();
+      for (const DataValue& v : *want) wants.back().push_back(v.tensor);
+    }
+    std::vector<std::string> failures(static_cast<size_t>(threads));
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        try {
+          runtime::Session session(*model, 1);
+          for (int r = 0; r < rounds; ++r)
+            for (size_t k = 0; k < bindings.size(); ++k) {
+              size_t b = (k + static_cast<size_t>(t) * 5) % bindings.size();
+              for (size_t i = 0; i < inputs[b].size(); ++i)
+                session.bindInput(i, static_cast<int32_t>(dtypeToOnnxCode(inputs[b][i].dtype())), inputs[b][i].shape(),
+                                  inputs[b][i].raw(), inputs[b][i].nbytes());
+              session.run();
+              for (size_t o = 0; o < wants[b].size(); ++o) {
+                std::string mismatch = compareOutput(wants[b][o], session.output(o), rel, 1);
+                if (!mismatch.empty() && failures[static_cast<size_t>(t)].empty())
+                  failures[static_cast<size_t>(t)] = str("binding ", b, " output ", o, ": ", mismatch);
+              }
+            }
+        } catch (const std::exception& e) {
+          failures[static_cast<size_t>(t)] = e.what();
+        }
+      });
+    for (std::thread& th : pool) th.join();
+    for (int t = 0; t < threads; ++t) EXPECT_EQ(failures[static_cast<size_t>(t)], "") << "thread " << t;
+  }
+
  private:
+  // Random inputs for the symbolic inputs at `binding`'s sizes.
+  std::vector<Tensor> draw(const SymbolSizes& binding) {
+    std::vector<Tensor> inputs;
+    for (const SymbolicInput& in : symbolic_) {
+      std::vector<int64_t> dims;
+      for (const Dim& d : in.dims) dims.push_back(d.isStatic() ? d.value : binding.at(d.symbol));
+      inputs.push_back(random(dims, in.lo, in.hi, DType::F32));
+    }
+    return inputs;
+  }
+
   Tensor random(const std::vector<int64_t>& dims, float lo, float hi, DType dtype) {
     Tensor t(DType::F32, dims);
     std::uniform_real_distribution<float> u(lo, hi);
@@ -143,6 +254,7 @@ class BackendCase {
   Builder b_;
   std::mt19937 rng_;
   std::vector<Tensor> inputs_;
+  std::vector<SymbolicInput> symbolic_;
   int n_ = 0;
 };
 
@@ -240,9 +352,10 @@ inline std::string randomPooling(BackendCase& c, int64_t max_width) {
 // conv -> relu -> max pool -> depthwise FusedConv (Clip, residual) -> add -> per-channel mul ->
 // global pool -> flatten -> matmul, with the pooled intermediate also an output: one segment
 // whose intermediates must flow between kernels intact.
-inline void smallCnn(BackendCase& c) {
+// `x` is a [*, 3, 20, 20] input (a new [1, 3, 20, 20] one by default).
+inline void smallCnn(BackendCase& c, Value* x = nullptr) {
   int64_t ch = 16 + c.pick(0, 9);
-  Value* x = c.input({1, 3, 20, 20});
+  if (!x) x = c.input({1, 3, 20, 20});
   Value* y = c.op1(OpKind::Conv, {x, c.weight({ch, 3, 3, 3}), c.weight({ch})}, {{"pads", Attribute::ofInts({1, 1, 1, 1})}});
   y = c.op1(OpKind::Relu, {y});
   y = c.op1(OpKind::MaxPool, {y}, {{"kernel_shape", Attribute::ofInts({2, 2})}, {"strides", Attribute::ofInts({2, 2})}});

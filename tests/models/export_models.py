@@ -94,6 +94,27 @@ class BertBase(nn.Module):
         return x
 
 
+class Fcn(nn.Module):
+    """A small fully convolutional segmenter: two stride-2 conv blocks down, two transposed
+    convolutions up (with a skip connection), a 1x1 head. Any H and W divisible by 4."""
+
+    def __init__(self, classes=8):
+        super().__init__()
+
+        def block(i, o, s):
+            return nn.Sequential(nn.Conv2d(i, o, 3, s, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU())
+
+        self.d1, self.d2, self.d3 = block(3, 32, 2), block(32, 64, 2), block(64, 64, 1)
+        self.u1 = nn.ConvTranspose2d(64, 32, 2, 2)
+        self.u2 = nn.ConvTranspose2d(32, 16, 2, 2)
+        self.head = nn.Conv2d(16, classes, 1)
+
+    def forward(self, x):
+        a = self.d1(x)
+        b = self.d3(self.d2(a))
+        return self.head(torch.relu(self.u2(torch.relu(self.u1(b) + a))))
+
+
 class Mlp(nn.Module):
     """Three GELU-separated Linear layers, 1024 -> 2048 -> 2048 -> 1000 (a GEMM-bound workload)."""
 
@@ -129,6 +150,8 @@ MODELS = {
     "mobilenet_v2": (lambda: torchvision.models.mobilenet_v2(), image, ["input"], ["logits"],
                      {"input": BATCH, "logits": BATCH}, False),
     "transformer": (TransformerSmall, lambda: sequence(2, 16, 64), ["x"], ["y"], {"x": BATCH, "y": BATCH}, False),
+    "fcn": (Fcn, lambda: [np.random.default_rng(0).standard_normal((1, 3, 48, 80), dtype=np.float32)], ["image"], ["mask"],
+            {"image": {0: "N", 2: "H", 3: "W"}, "mask": {0: "N", 2: "H", 3: "W"}}, False),
     "lstm": (LstmSmall, lambda: sequence(2, 10, 32), ["x"], ["y", "h", "c"],
              {"x": BATCH, "y": BATCH, "h": {1: "N"}, "c": {1: "N"}}, False),
     "resnet50": (lambda: torchvision.models.resnet50(), image, ["input"], ["logits"],

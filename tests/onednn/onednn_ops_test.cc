@@ -5,6 +5,8 @@
 #include "dlc_kernels_cpu.h"
 #include "dlc_kernels_onednn.h"
 #include "dlc_kernels_reference.h"
+#include "backends/onednn/library/program.h"
+#include "ir/parser.h"
 #include "tests/common/backend_case.h"
 
 namespace dlc::testing {
@@ -191,6 +193,37 @@ TEST(OnednnOps, SegmentsCarryLayouts) {
     smallCnn(c);  // its pooled intermediate, in a blocked layout, is also an output
     c.check(str("segment seed ", seed), 1e-4, 1, 1);
   }
+}
+
+// One artifact for any batch and sequence length: segments with symbolic dims are lowered per
+// binding at run time and kept, so one session alternates shapes (a repeated binding reuses its
+// program; a batch of 1 broadcasts differently from the others).
+TEST(OnednnOps, SymbolicShapes) {
+  Case t(70);
+  const Dim n = Dim::sym("N"), s = Dim::sym("S");
+  Value* x = t.symbolicInput({n, s, Dim::of(24)});
+  Value* h = t.op1(OpKind::FusedMatMul, {x, t.weight({24, 72}), t.weight({72})});
+  Op* qkv = t.op(OpKind::Split, {h, t.ints({24, 24, 24})}, {{"axis", Attribute::ofInt(-1)}}, 3);
+  Value* a = t.op1(OpKind::Attention, {qkv->result(0), qkv->result(1), qkv->result(2)}, {{"num_heads", Attribute::ofInt(3)}});
+  Value* r = t.op1(OpKind::Add, {a, x});
+  Value* ln = t.op1(OpKind::LayerNormalization, {r, t.weight({24}), t.weight({24})}, {{"axis", Attribute::ofInt(-1)}});
+  Value* pos = t.symbolicInput({Dim::of(1), s, Dim::of(24)});  // broadcast over the batch
+  t.output(t.op1(OpKind::Gelu, {t.op1(OpKind::Add, {ln, pos})}));
+  t.checkBindings("encoder block", {{{"N", 2}, {"S", 7}}, {{"N", 1}, {"S", 16}}, {{"N", 5}, {"S", 1}}, {{"N", 2}, {"S", 7}}}, 1e-4, 1);
+
+  Case c(71);
+  smallCnn(c, c.symbolicInput({Dim::sym("B"), Dim::of(3), Dim::of(20), Dim::of(20)}));
+  c.checkBindings("cnn", {{{"B", 1}}, {{"B", 4}}, {{"B", 1}}}, 1e-4, 1);
+}
+
+// Sessions on four threads running one symbolic model at 20 batch sizes, more than a step keeps
+// programs for: builds, shared use and eviction race with runs, and every output stays right.
+TEST(OnednnOps, SymbolicShapesFromManyThreads) {
+  Case c(72);
+  smallCnn(c, c.symbolicInput({Dim::sym("B"), Dim::of(3), Dim::of(20), Dim::of(20)}));
+  std::vector<SymbolSizes> bindings;
+  for (int64_t b = 1; b <= 20; ++b) bindings.push_back({{"B", b}});
+  c.checkBindingsConcurrently("cnn", bindings, 4, 2);
 }
 
 // A residual read only by the fused convolution is overwritten in place by its result; one read
@@ -450,6 +483,57 @@ TEST(OnednnOps, PrunedWeightsTakeTheCpuSparseKernels) {
     }
     EXPECT_GE(onednn, 1) << "the convolutions left oneDNN";
   }
+}
+
+}  // namespace
+}  // namespace dlc::testing
+
+namespace dlc::testing {
+namespace {
+
+// A run's program is keyed on its input shapes and on the values of inputs read as shape operands
+// only: a count that changes every run (an optimizer's step) must not make every run a new program.
+TEST(OnednnSpecialize, OnlyShapeOperandsKeyTheRun) {
+  const char* text = R"IR(graph @seg (%x: f32[N,6], %shape: i64[2], %step: i64[]) {
+  %r = Reshape(%x, %shape) : f32[?,?]
+  %s = Cast(%step) {to = 1} : f32[]
+  %y = Mul(%r, %s) : f32[?,?]
+  return %y
+}
+)IR";
+  auto graph = parseGraph(text, "segment");
+  ASSERT_TRUE(graph.ok()) << graph.status().message();
+  std::vector<bool> shape = onednn::shapeOperands(**graph);
+  EXPECT_EQ(shape, (std::vector<bool>{false, true, false}));
+  std::vector<float> x(12, 1.0f);
+  std::vector<const void*> constants(3, nullptr);
+  auto key = [&](int64_t rows, int64_t cols, int64_t step) {
+    std::vector<int64_t> target{rows, cols};
+    const int64_t x_shape[] = {2, 6}, shape_shape[] = {2};
+    dlc_tensor in[] = {{DLC_DTYPE_F32, 2, x_shape, x.data(), 48},
+                       {DLC_DTYPE_I64, 1, shape_shape, target.data(), 16},
+                       {DLC_DTYPE_I64, 0, nullptr, &step, 8}};
+    return onednn::runKey(**graph, constants, shape, in);
+  };
+  EXPECT_EQ(key(3, 4, 1), key(3, 4, 2)) << "the step count changed the key";
+  EXPECT_NE(key(3, 4, 1), key(4, 3, 1)) << "the reshape target did not change the key";
+  // And the specialization reads the target: [3,4] and [4,3] give those types.
+  std::vector<int64_t> target{4, 3};
+  int64_t step = 7;
+  const int64_t x_shape[] = {2, 6}, shape_shape[] = {2};
+  dlc_tensor in[] = {{DLC_DTYPE_F32, 2, x_shape, x.data(), 48},
+                     {DLC_DTYPE_I64, 1, shape_shape, target.data(), 16},
+                     {DLC_DTYPE_I64, 0, nullptr, &step, 8}};
+  auto specialized = onednn::specializeSegment(text, constants, shape, in);
+  ASSERT_TRUE(specialized.ok()) << specialized.status().message();
+  EXPECT_EQ((*specialized)->body().output(0)->type().toString(), "f32[4,3]");
+  // An input against the segment's types is an error naming it.
+  const int64_t bad_shape[] = {2, 5};
+  in[0].shape = bad_shape;
+  auto refused = onednn::specializeSegment(text, constants, shape, in);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("input 'x' is [2,5], the step takes f32[N,6]"), std::string::npos)
+      << refused.status().message();
 }
 
 }  // namespace

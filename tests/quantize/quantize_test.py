@@ -466,8 +466,12 @@ def main():
     fused = dlc_outputs(a.dlc, q_dlc, x, os.path.join(a.work, "fused"))
     err = float(np.abs(fused - oracle).max())
     check(err <= step * 1.0001, f".dlc with QLinearConv vs the unfused QDQ oracle: max error {err:.3g} <= one step {step:.3g}")
+    # The fused graph has 4 QLinearConv (2 convolutions, 2 linear layers as 1x1); the .dlc (symbolic
+    # batch) runs all of it as oneDNN steps.
+    p = run([a.dlc, "inspect", q_onnx, "--target", "onednn"])
+    check("QLinearConv: 4" in p.stdout, "the fused model has 4 QLinearConv (2 convolutions, 2 linear layers as 1x1)")
     p = run([a.dlc, "inspect", q_dlc])
-    check("QLinearConv: 4" in p.stdout, "the .dlc runs 4 QLinearConv (2 convolutions, 2 linear layers as 1x1)")
+    check("onednn/segment" in p.stdout and "reference/" not in p.stdout, "the .dlc runs as oneDNN steps only")
     float_out = dlc_outputs(a.dlc, float_onnx, x, os.path.join(a.work, "float"), "--target", "reference")
     rel = float(np.abs(oracle - float_out).max() / np.abs(float_out).max())
     check(rel < 0.1, f"quantized logits within {rel:.3f} of max|float logits|")

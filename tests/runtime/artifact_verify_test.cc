@@ -6,7 +6,7 @@
 #include "craft.h"
 #include "dlc_kernels_onednn.h"
 #include "frontend/onnx/importer.h"
-#include "passes/reinfer.h"
+#include "ir/reinfer.h"
 #include "runtime_util.h"
 
 namespace dlc::testing {
@@ -200,7 +200,7 @@ std::string realArtifact(const std::string& target = "reference") {
   if (target != "reference") {
     Value* image = (*g)->body().argument(0);
     image->setType(Type::tensor(DType::F32, Shape::of({1, 3, 32, 32})));
-    auto changed = passes::reinferTypes((*g)->body());
+    auto changed = reinferTypes((*g)->body());
     EXPECT_TRUE(changed.ok());
   }
   backends::ArtifactOptions options;

@@ -114,7 +114,7 @@ TEST_F(RuntimeApi, BadBindingsAreErrorsNamingTheInput) {
     const char* message;
   } cases[] = {
       {{DLC_DTYPE_I32, 2, shape.data(), data.data(), 24}, "input 'x' has dtype i32, expected f32"},
-      {{DLC_DTYPE_F32, 2, wrong.data(), data.data(), 24}, "input 'x' has dim 0 is 3, expected 2"},
+      {{DLC_DTYPE_F32, 2, wrong.data(), data.data(), 24}, "input 'x' has dim 0 of size 3, expected 2"},
       {{DLC_DTYPE_F32, 1, shape.data(), data.data(), 24}, "input 'x' has rank 1, expected 2"},
       {{DLC_DTYPE_F32, 2, shape.data(), data.data(), 20}, "input 'x' needs 24 bytes, the tensor gives 20"},
       {{DLC_DTYPE_F32, 2, shape.data(), nullptr, 24}, "input 'x' needs 24 bytes"},

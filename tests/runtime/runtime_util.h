@@ -50,10 +50,12 @@ inline void registerReference() { runtime::check(dlc_kernels_reference_register(
 struct CountingAllocator {
   std::atomic<int> allocations{0};
   std::atomic<int> frees{0};
+  std::atomic<size_t> last_size{0};  // bytes of the latest allocation
   dlc_allocator get() {
     return dlc_allocator{this,
                          [](void* user, size_t size, size_t alignment) -> void* {
                            static_cast<CountingAllocator*>(user)->allocations++;
+                           static_cast<CountingAllocator*>(user)->last_size = size;
                            size = (size + alignment - 1) / alignment * alignment;
                            return aligned_alloc(alignment, size ? size : alignment);
                          },

@@ -5,19 +5,23 @@
 // its library refuses.
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "backends/backend.h"
 #include "backends/onednn/library/program.h"
+#include "ir/clone.h"
 #include "ir/constant_value.h"
+#include "ir/reinfer.h"
 #include "ir/parser.h"
 
 namespace dlc::backends {
 namespace {
 
 // Lowers `ops` as the library will at load (from the same textual payload), with the values of
-// Constant producers as the weights.
-Status tryLower(const std::vector<const Op*>& ops) {
+// Constant producers as the weights. The ops' types must be static.
+Status tryLower(const std::vector<const Op*>& ops, onednn::RepackCache* repacked = nullptr) {
   StepCode code = irStep("onednn", "segment", ops);
   DLC_ASSIGN_OR_RETURN(auto graph, parseGraph(code.payload, "segment"));
   std::vector<Tensor> keep;
@@ -32,20 +36,99 @@ Status tryLower(const std::vector<const Op*>& ops) {
       constants.push_back(nullptr);
     }
   }
-  return onednn::Program::build(*graph, constants).status();
+  return onednn::Program::build(*graph, constants, repacked).status();
+}
+
+// A segment whose types are not all static is lowered at run time once per shape (the library
+// re-infers the segment from its inputs). Here it is lowered at trial sizes: the graph with its
+// input symbols bound (distinct sizes 64, 96, 128, ..., else all 64; and all 1 where the model
+// takes that) and re-inferred, so that a lowering that holds only for some sizes (a broadcast a
+// dim of 1 changes) keeps the op with the reference kernels instead of failing a run.
+struct Trial {
+  std::string what;
+  std::unique_ptr<Graph> graph;
+  std::unordered_map<const Op*, const Op*> ops;  // op of the compiled graph -> its copy here
+};
+
+bool isStatic(const Value* v) { return v->type().isTensor() && v->type().shape.isStatic(); }
+
+bool opIsStatic(const Op& op) {
+  for (int i = 0; i < op.numResults(); ++i)
+    if (!isStatic(op.result(i))) return false;
+  for (const Value* v : op.operands())
+    if (v && !isStatic(v)) return false;
+  return true;
+}
+
+std::vector<Trial> makeTrials(const Graph& graph) {
+  bool all_static = true;
+  for (const auto& op : graph.body().ops()) all_static = all_static && opIsStatic(*op);
+  if (all_static) return {};
+  std::vector<std::string> symbols;
+  for (int i = 0; i < graph.body().numArguments(); ++i)
+    for (const Dim& d : graph.body().argument(i)->type().shape.dims)
+      if (d.isSymbolic() && std::find(symbols.begin(), symbols.end(), d.symbol) == symbols.end()) symbols.push_back(d.symbol);
+  std::vector<std::pair<std::string, SymbolSizes>> candidates(3);
+  for (size_t i = 0; i < symbols.size(); ++i) {
+    candidates[0].second[symbols[i]] = 64 + 32 * static_cast<int64_t>(i);
+    candidates[1].second[symbols[i]] = 64;
+    candidates[2].second[symbols[i]] = 1;
+  }
+  candidates[0].first = "at distinct trial sizes";
+  candidates[1].first = "with every symbol 64";
+  candidates[2].first = "with every symbol 1";
+  std::vector<Trial> trials;
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    if (c == 1 && !trials.empty()) continue;  // the distinct sizes were taken
+    Trial t;
+    t.what = candidates[c].first;
+    t.graph = std::make_unique<Graph>();
+    t.graph->opset_imports = graph.opset_imports;
+    std::unordered_map<const Value*, Value*> map;
+    cloneRegionInto(graph.body(), t.graph->body(), map);
+    Region& body = t.graph->body();
+    for (int i = 0; i < body.numArguments(); ++i) body.argument(i)->setType(substituteSymbols(body.argument(i)->type(), candidates[c].second));
+    if (!reinferTypes(body, candidates[c].second).ok()) continue;  // sizes the model does not take
+    for (const auto& op : graph.body().ops())
+      if (op->numResults() > 0) t.ops[op.get()] = map.at(op->result(0))->definingOp();
+    trials.push_back(std::move(t));
+  }
+  return trials;
+}
+
+// Lowers `ops`: as they are when their types are static, else at every trial (at least one).
+Status tryLowerAnyShape(const std::vector<const Op*>& ops, const std::vector<Trial>& trials) {
+  if (std::all_of(ops.begin(), ops.end(), [](const Op* op) { return opIsStatic(*op); })) return tryLower(ops);
+  if (trials.empty()) return Status::error(str(onednn::where(*ops.front()), ": its types are not static and no trial sizes of the inputs infer"));
+  onednn::RepackCache repacked;  // the trials share weights
+  for (const Trial& t : trials) {
+    std::vector<const Op*> copies;
+    for (const Op* op : ops) copies.push_back(t.ops.at(op));
+    if (!std::all_of(copies.begin(), copies.end(), [](const Op* op) { return opIsStatic(*op); }))
+      return Status::error(str(onednn::where(*ops.front()), ": a type stays unknown ", t.what, " (it depends on values)"));
+    DLC_RETURN_IF_ERROR(tryLower(copies, &repacked).withContext(t.what));
+  }
+  return Status::success();
+}
+
+bool ranked(const Op& op) {
+  for (int i = 0; i < op.numResults(); ++i)
+    if (!op.result(i)->type().isTensor() || !op.result(i)->type().shape.ranked) return false;
+  for (const Value* v : op.operands())
+    if (v && (!v->type().isTensor() || !v->type().shape.ranked)) return false;
+  return true;
 }
 
 class OnednnBackend : public Backend {
  public:
   const char* name() const override { return "onednn"; }
 
-  bool supports(const Op& op) const override {
-    if (!onednn::loweringFor(op.kind())) return false;
-    for (int i = 0; i < op.numResults(); ++i)
-      if (!op.result(i)->type().isTensor() || !op.result(i)->type().shape.isStatic()) return false;
-    for (const Value* v : op.operands())
-      if (v && (!v->type().isTensor() || !v->type().shape.isStatic())) return false;
-    Status lowered = tryLower({&op});
+  bool supports(const Op& op) const override { return lowerable(op, {}); }
+
+  // An op the library takes, at its own types or (when not static) at every trial's.
+  bool lowerable(const Op& op, const std::vector<Trial>& trials) const {
+    if (!onednn::loweringFor(op.kind()) || !ranked(op)) return false;
+    Status lowered = tryLowerAnyShape({&op}, trials);
     // DLC_ONEDNN_EXPLAIN=1 says why an op stays with the reference kernels.
     if (!lowered.ok() && std::getenv("DLC_ONEDNN_EXPLAIN")) std::fprintf(stderr, "onednn: %s\n", lowered.message().c_str());
     return lowered.ok();
@@ -66,11 +149,12 @@ class OnednnBackend : public Backend {
           if (std::getenv("DLC_ONEDNN_EXPLAIN"))
             std::fprintf(stderr, "onednn: %s '%s': the cpu target's sparse kernel\n", op->name(), op->location().c_str());
         }
+    const std::vector<Trial> trials = makeTrials(graph);
     ArtifactParts parts;
     std::vector<const Op*> run;
     auto flush = [&] {
       if (run.empty()) return;
-      Status lowered = tryLower(run);
+      Status lowered = tryLowerAnyShape(run, trials);
       if (lowered.ok()) {
         parts.segments.push_back({run, irStep("onednn", "segment", run)});
       } else {
@@ -81,7 +165,7 @@ class OnednnBackend : public Backend {
     };
     for (const auto& op : graph.body().ops()) {
       if (op->kind() == OpKind::Constant) continue;  // weights, not steps: a run goes on past them
-      if (!handed.count(op.get()) && supports(*op)) {
+      if (!handed.count(op.get()) && lowerable(*op, trials)) {
         run.push_back(op.get());
       } else {
         flush();

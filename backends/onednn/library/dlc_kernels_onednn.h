@@ -6,6 +6,11 @@
 
 #include "dlc/kernel_library.h"
 
+/* A step whose types are not all static (symbolic batch, sequence or image dims) is lowered to
+ * primitives at the first run with each distinct input shape; this many are kept per step (per
+ * thread count too), the least recently used dropped first. */
+#define DLC_ONEDNN_PROGRAMS_PER_STEP 16
+
 #ifdef __cplusplus
 extern "C" {
 #endif

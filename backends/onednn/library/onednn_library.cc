@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -24,25 +25,63 @@ int fail(char* error, size_t size, const std::string& message) {
   return 1;
 }
 
-// oneDNN fixes a primitive's thread partition when it is created, so a step keeps one program per
-// thread count: the machine's (the sessions' default) built at load, others on first use.
+// oneDNN fixes a primitive's thread partition and its sizes when it is created, so a step keeps
+// one program per thread count and, where its segment's types are not all static, per run key
+// (its input shapes and shape operands): a static segment's program for the machine's thread
+// count is built at load, the others on first use. At most kMaxPrograms are kept; the least
+// recently used goes first (a session still running it keeps it alive). All share the weights
+// repacked for them.
 struct PreparedStep {
-  std::unique_ptr<Graph> graph;
-  std::vector<const void*> constants;
-  std::mutex mutex;
-  std::map<int, std::unique_ptr<Program>> programs;
+  static constexpr size_t kMaxPrograms = DLC_ONEDNN_PROGRAMS_PER_STEP;
 
-  Expected<const Program*> programFor(int threads) {
+  std::string text;  // the payload, specialized from per run key
+  std::unique_ptr<Graph> graph;
+  bool is_static = true;
+  std::vector<const void*> constants;
+  std::vector<bool> shape_operands;
+  RepackCache repacked;
+  std::mutex mutex;
+  struct Cached {
+    std::shared_ptr<const Program> program;
+    uint64_t used = 0;
+  };
+  std::map<std::vector<int64_t>, Cached> programs;  // key: threads, then the run key
+  uint64_t clock = 0;
+
+  Expected<std::shared_ptr<const Program>> programFor(int threads, const dlc_tensor* inputs) {
+    std::vector<int64_t> key{threads};
+    if (!is_static) {
+      std::vector<int64_t> run = runKey(*graph, constants, shape_operands, inputs);
+      key.insert(key.end(), run.begin(), run.end());
+    }
     std::lock_guard<std::mutex> lock(mutex);
-    auto it = programs.find(threads);
-    if (it != programs.end()) return it->second.get();
+    auto it = programs.find(key);
+    if (it != programs.end()) {
+      it->second.used = ++clock;
+      return it->second.program;
+    }
+    std::unique_ptr<Graph> specialized;
+    if (!is_static) {
+      DLC_ASSIGN_OR_RETURN(specialized, specializeSegment(text, constants, shape_operands, inputs));
+    }
     int previous = omp_get_max_threads();
     omp_set_num_threads(threads);
-    auto built = Program::build(*graph, constants);
+    auto built = Program::build(specialized ? *specialized : *graph, constants, &repacked);
     omp_set_num_threads(previous);
-    if (!built.ok()) return built.status();
-    const Program* p = built->get();
-    programs[threads] = std::move(built).value();
+    if (!built.ok()) {
+      if (is_static) return built.status();
+      std::string shapes;
+      for (int i = 0; i < specialized->body().numArguments(); ++i)
+        if (!constants[static_cast<size_t>(i)]) shapes += str(shapes.empty() ? "" : ", ", specialized->body().argument(i)->type().toString());
+      return built.status().withContext(str("for inputs ", shapes));
+    }
+    if (programs.size() >= kMaxPrograms) {
+      auto oldest = std::min_element(programs.begin(), programs.end(),
+                                     [](const auto& a, const auto& b) { return a.second.used < b.second.used; });
+      programs.erase(oldest);
+    }
+    std::shared_ptr<const Program> p = std::move(built).value();
+    programs[key] = Cached{p, ++clock};
     return p;
   }
 };
@@ -66,9 +105,12 @@ Expected<std::unique_ptr<PreparedStep>> prepare(const dlc_step_info& step) {
     constants.push_back(step.constants ? step.constants[i].data : nullptr);
   }
   auto prepared = std::make_unique<PreparedStep>();
+  prepared->is_static = segmentIsStatic(*graph);
+  prepared->shape_operands = shapeOperands(*graph);
+  prepared->text = std::string(text);
   prepared->graph = std::move(graph);
   prepared->constants = std::move(constants);
-  DLC_RETURN_IF_ERROR(prepared->programFor(std::max(1, omp_get_num_procs())).status());
+  if (prepared->is_static) DLC_RETURN_IF_ERROR(prepared->programFor(std::max(1, omp_get_num_procs()), nullptr).status());
   return prepared;
 }
 
@@ -85,7 +127,7 @@ int stepPrepare(const dlc_step_info* step, void** out_state, char* error, size_t
 
 int stepRun(void* state, const dlc_kernel_io* io, char* error, size_t error_size) {
   try {
-    auto program = static_cast<PreparedStep*>(state)->programFor(std::max(1, io->threads));
+    auto program = static_cast<PreparedStep*>(state)->programFor(std::max(1, io->threads), io->inputs);
     if (!program.ok()) return fail(error, error_size, program.status().message());
     Status s = (*program)->run(*io);
     return s.ok() ? 0 : fail(error, error_size, s.message());

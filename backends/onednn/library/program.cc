@@ -118,6 +118,17 @@ std::string layoutKey(const memory::desc& md) {
 }
 }  // namespace
 
+std::shared_ptr<void> RepackCache::find(const void* data, const std::string& from, const std::string& to) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = packed_.find({data, from, to});
+  return it == packed_.end() ? nullptr : it->second;
+}
+
+void RepackCache::insert(const void* data, const std::string& from, const std::string& to, std::shared_ptr<void> packed) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  packed_.emplace(std::make_tuple(data, from, to), std::move(packed));
+}
+
 Expected<int> Builder::ensure(int t, memory::desc md) {  // md by value: it may be a tensor's, and adding one moves them
   if (md == this->md(t)) return t;
   auto key = std::make_pair(t, layoutKey(md));
@@ -125,15 +136,22 @@ Expected<int> Builder::ensure(int t, memory::desc md) {  // md by value: it may 
   if (cached != reorders_.end()) return cached->second;
   int out;
   if (isConstant(t)) {
-    // Weights are repacked once, here, into memory the program owns.
-    size_t bytes = md.get_size();
-    std::shared_ptr<void> data(std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64), std::free);
-    if (!data) return Status::error("out of memory repacking a weight");
-    memory src(this->md(t), cpuEngine(), const_cast<void*>(constantData(t)));
-    memory dst(md, cpuEngine(), data.get());
-    dnnl::stream s(cpuEngine());
-    dnnl::reorder(src, dst).execute(s, src, dst);
-    s.wait();
+    // Weights are repacked once, here, into memory the program owns (or shares with the step's
+    // other programs).
+    const void* from = constantData(t);
+    std::string from_layout = layoutKey(this->md(t)), to_layout = layoutKey(md);
+    std::shared_ptr<void> data = repacked_ ? repacked_->find(from, from_layout, to_layout) : nullptr;
+    if (!data) {
+      size_t bytes = md.get_size();
+      data = std::shared_ptr<void>(std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64), std::free);
+      if (!data) return Status::error("out of memory repacking a weight");
+      memory src(this->md(t), cpuEngine(), const_cast<void*>(from));
+      memory dst(md, cpuEngine(), data.get());
+      dnnl::stream s(cpuEngine());
+      dnnl::reorder(src, dst).execute(s, src, dst);
+      s.wait();
+      if (repacked_) repacked_->insert(from, from_layout, to_layout, data);
+    }
     TensorSlot c;
     c.md = md;
     c.kind = TensorSlot::Kind::Constant;
@@ -226,9 +244,10 @@ size_t planWorkspace(std::vector<TensorSlot>& tensors) {
 
 }  // namespace
 
-Expected<std::unique_ptr<Program>> Program::build(const Graph& segment, const std::vector<const void*>& constants) {
+Expected<std::unique_ptr<Program>> Program::build(const Graph& segment, const std::vector<const void*>& constants,
+                                                  RepackCache* repacked) {
   auto program = std::make_unique<Program>();
-  Builder b(*program);
+  Builder b(*program, repacked);
   const Region& body = segment.body();
   if (static_cast<size_t>(body.numArguments()) != constants.size())
     return Status::error(str("segment takes ", body.numArguments(), " inputs, ", constants.size(), " given"));

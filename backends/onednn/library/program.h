@@ -9,7 +9,10 @@
 #include <map>
 #include <optional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "dlc/kernel_library.h"
@@ -42,11 +45,26 @@ struct Exec {
   std::function<void(void* const* data)> host;
 };
 
+// Weights repacked into a primitive's layout, shared by the programs of one step (one per thread
+// count and per run shape): keyed by the weight's bytes and both layouts.
+class RepackCache {
+ public:
+  std::shared_ptr<void> find(const void* data, const std::string& from, const std::string& to);
+  void insert(const void* data, const std::string& from, const std::string& to, std::shared_ptr<void> packed);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::tuple<const void*, std::string, std::string>, std::shared_ptr<void>> packed_;
+};
+
 class Program {
  public:
   // Lowers `segment` (its arguments are the step inputs; constants[i] is non-null where input i is
-  // a weight). Fails with the op that oneDNN cannot run as the graph asks.
-  static Expected<std::unique_ptr<Program>> build(const Graph& segment, const std::vector<const void*>& constants);
+  // a weight). Fails with the op that oneDNN cannot run as the graph asks. Every type must be
+  // static: other segments are built per run key (specializeSegment). Weights
+  // repacked go into `repacked` when given, and are taken from it when there.
+  static Expected<std::unique_ptr<Program>> build(const Graph& segment, const std::vector<const void*>& constants,
+                                                  RepackCache* repacked = nullptr);
 
   Status run(const dlc_kernel_io& io) const;
 
@@ -61,6 +79,20 @@ class Program {
   size_t workspace_bytes_ = 0, scratch_offset_ = 0;
 };
 
+// Segments whose types are not all static (specialize.cc). True when every type is static (one
+// program, built at load).
+bool segmentIsStatic(const Graph& segment);
+// Per segment input: true when an op reads it as a shape operand (sizes, axes, bounds).
+std::vector<bool> shapeOperands(const Graph& segment);
+// What decides a run's specialization: the shapes of the step's run-time inputs and the values of
+// its small integer shape operands.
+std::vector<int64_t> runKey(const Graph& segment, const std::vector<const void*>& constants, const std::vector<bool>& shape_operands,
+                            const dlc_tensor* inputs);
+// The segment of `text` with a run's input shapes (the non-constant inputs') and shape operands
+// re-inferred through it; an error naming the input that contradicts the segment's types.
+Expected<std::unique_ptr<Graph>> specializeSegment(std::string_view text, const std::vector<const void*>& constants,
+                                                   const std::vector<bool>& shape_operands, const dlc_tensor* inputs);
+
 // The engine every program runs on (one CPU engine per process).
 const dnnl::engine& cpuEngine();
 
@@ -74,7 +106,7 @@ Lowering loweringFor(OpKind kind);
 // Helpers the lowerings share.
 class Builder {
  public:
-  explicit Builder(Program& p) : p_(p) {}
+  Builder(Program& p, RepackCache* repacked) : p_(p), repacked_(repacked) {}
 
   int add(TensorSlot t);
   // The tensor holding `v`, and recording it; an error when `v` was never lowered.
@@ -111,6 +143,7 @@ class Builder {
 
  private:
   Program& p_;
+  RepackCache* repacked_;
   std::map<const Value*, int> values_;
   std::map<std::pair<int, std::string>, int> reorders_;  // (tensor, layout) -> reordered tensor
 };

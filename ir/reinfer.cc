@@ -1,11 +1,11 @@
-// Shape re-inference shared by specialize-shapes and constant-fold.
-#include "passes/reinfer.h"
+// Shape re-inference: specialize-shapes, constant-fold and the oneDNN library's per-shape segments.
+#include "ir/reinfer.h"
 
 #include <exception>
 
 #include "ir/infer/infer.h"
 
-namespace dlc::passes {
+namespace dlc {
 namespace {
 
 // Inference's type, completed by what the (specialized) recorded type knew and inference does
@@ -33,31 +33,23 @@ Type refine(Type inferred, const Type& recorded) {
 
 }  // namespace
 
-Type substitute(Type t, const Bindings& b) {
-  if (t.element) t.element = std::make_shared<const Type>(substitute(*t.element, b));
-  for (Dim& d : t.shape.dims)
-    if (d.isSymbolic())
-      if (auto it = b.find(d.symbol); it != b.end()) d = Dim::of(it->second);
-  return t;
-}
-
-Expected<bool> reinferTypes(Region& region, const Bindings& b) {
+Expected<bool> reinferTypes(Region& region, const SymbolSizes& b, const KnownValues* known) {
   bool changed = false;
   for (const auto& op : region.ops()) {
     for (Region* sub : op->regions()) {
       for (int i = 0; i < sub->numArguments(); ++i)
-        sub->argument(i)->setType(substitute(sub->argument(i)->type(), b));
-      DLC_ASSIGN_OR_RETURN(bool sub_changed, reinferTypes(*sub, b));
+        sub->argument(i)->setType(substituteSymbols(sub->argument(i)->type(), b));
+      DLC_ASSIGN_OR_RETURN(bool sub_changed, reinferTypes(*sub, b, known));
       changed |= sub_changed;
     }
     std::vector<Type> before, recorded;
     for (int i = 0; i < op->numResults(); ++i) {
       before.push_back(op->result(i)->type());
-      recorded.push_back(substitute(op->result(i)->type(), b));
+      recorded.push_back(substituteSymbols(op->result(i)->type(), b));
     }
     Status s;
     try {
-      s = inferOpTypes(*op);
+      s = inferOpTypes(*op, nullptr, known);
     } catch (const std::exception& e) {
       s = Status::error(str(op->name(), " '", op->location(), "': shape inference failed: ", e.what()));
     }
@@ -70,4 +62,4 @@ Expected<bool> reinferTypes(Region& region, const Bindings& b) {
   return changed;
 }
 
-}  // namespace dlc::passes
+}  // namespace dlc
