@@ -48,13 +48,22 @@ struct PreparedStep {
   std::map<std::vector<int64_t>, Cached> programs;  // key: threads, then the run key
   uint64_t clock = 0;
 
+  std::map<int, std::shared_ptr<const Program>> static_programs;  // a static segment's: per thread count
+
   Expected<std::shared_ptr<const Program>> programFor(int threads, const dlc_tensor* inputs) {
+    if (is_static) {  // every run: a lookup, no allocation
+      std::lock_guard<std::mutex> lock(mutex);
+      auto it = static_programs.find(threads);
+      if (it != static_programs.end()) return it->second;
+    }
     std::vector<int64_t> key{threads};
     if (!is_static) {
       std::vector<int64_t> run = runKey(*graph, constants, shape_operands, inputs);
       key.insert(key.end(), run.begin(), run.end());
     }
     std::lock_guard<std::mutex> lock(mutex);
+    if (is_static)  // another session may have built it meanwhile
+      if (auto done = static_programs.find(threads); done != static_programs.end()) return done->second;
     auto it = programs.find(key);
     if (it != programs.end()) {
       it->second.used = ++clock;
@@ -75,13 +84,16 @@ struct PreparedStep {
         if (!constants[static_cast<size_t>(i)]) shapes += str(shapes.empty() ? "" : ", ", specialized->body().argument(i)->type().toString());
       return built.status().withContext(str("for inputs ", shapes));
     }
-    if (programs.size() >= kMaxPrograms) {
+    if (!is_static && programs.size() >= kMaxPrograms) {
       auto oldest = std::min_element(programs.begin(), programs.end(),
                                      [](const auto& a, const auto& b) { return a.second.used < b.second.used; });
       programs.erase(oldest);
     }
     std::shared_ptr<const Program> p = std::move(built).value();
-    programs[key] = Cached{p, ++clock};
+    if (is_static)
+      static_programs[threads] = p;
+    else
+      programs[key] = Cached{p, ++clock};
     return p;
   }
 };
