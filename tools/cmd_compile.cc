@@ -89,8 +89,7 @@ int runCompile(const std::vector<std::string>& argv) {
   if (!optimized.ok()) return failed(str(optimized.message(), " (", model_path, ")"));
   bar.clear();  // notes below start their own lines; code generation redraws it
 
-  // The cpu target needs static shapes: say so when symbolic input dims will leave ops behind.
-  // oneDNN steps take symbolic dims; the note says what a run at a new shape costs.
+  // The compiled targets take symbolic dims: the note says what a run at a new shape costs.
   if (target != "reference")
     for (int i = 0; i < (*graph)->body().numArguments(); ++i) {
       const Value* arg = (*graph)->body().argument(i);
@@ -99,8 +98,8 @@ int runCompile(const std::vector<std::string>& argv) {
         std::cerr << "dlc: note: input '" << arg->name() << "' is " << arg->type().toString() << "; oneDNN steps are "
                   << "built for each distinct shape at its first run (fix it with --input-shape " << arg->name() << "=...)\n";
       else
-        std::cerr << "dlc: note: input '" << arg->name() << "' is " << arg->type().toString() << "; ops whose shapes depend on "
-                  << "it run with the reference kernels (fix it with --input-shape " << arg->name() << "=...)\n";
+        std::cerr << "dlc: note: input '" << arg->name() << "' is " << arg->type().toString() << "; cpu steps plan their "
+                  << "sizes for each distinct shape at its first run (fix it with --input-shape " << arg->name() << "=...)\n";
     }
   backends::ArtifactOptions options;
   options.target = target;

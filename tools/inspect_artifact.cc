@@ -4,6 +4,7 @@
 #include <iostream>
 #include <map>
 
+#include "dlc_kernels_cpu.h"
 #include "dlc_kernels_onednn.h"
 #include "tools/artifact.h"
 #include "tools/cli.h"
@@ -50,8 +51,9 @@ int inspectArtifact(const std::string& path, const std::string& format) {
     if (kernels.count("onednn/segment"))
       specialized = str("onednn steps are built for each distinct shape of their inputs at its first run (",
                         DLC_ONEDNN_PROGRAMS_PER_STEP, " kept per step); other steps take any shape");
-    else if (model.target() == "cpu")
-      specialized = "cpu steps have static shapes; ops with symbolic shapes are reference steps";
+    else if (kernels.count("cpu/segment"))
+      specialized = str("cpu steps of symbolic sizes read them from a table planned for each distinct shape of their inputs "
+                        "at its first run (", DLC_CPU_SHAPES_PER_STEP, " kept per step); other steps take any shape");
     else
       specialized = "every step takes any shape";
   }

@@ -182,6 +182,23 @@ class BackendCase {
   }
 
  public:
+  // Compiles the symbolic graph and runs it once at `binding`: the run's error ("" when it ran).
+  std::string runFailure(const SymbolSizes& binding) {
+    std::optional<runtime::Model> model = compileAndLoad(0);
+    if (!model) return "it did not compile";
+    std::vector<Tensor> inputs = draw(binding);
+    try {
+      runtime::Session session(*model, 1);
+      for (size_t i = 0; i < inputs.size(); ++i)
+        session.bindInput(i, static_cast<int32_t>(dtypeToOnnxCode(inputs[i].dtype())), inputs[i].shape(), inputs[i].raw(),
+                          inputs[i].nbytes());
+      session.run();
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    return "";
+  }
+
   // As checkBindings, from `threads` threads at once, each with a session of its own going through
   // the bindings `rounds` times from a different start: programs for a shape are built, shared and
   // (with more bindings than a step keeps) dropped while other sessions run.
@@ -369,6 +386,21 @@ inline void smallCnn(BackendCase& c, Value* x = nullptr) {
   z = c.op1(OpKind::FusedMatMul, {z, c.weight({10, ch}), c.weight({10})}, {{"transB", Attribute::ofInt(1)}});
   c.output(z);
   c.output(y);
+}
+
+// An encoder block over a [N, S, 24] input with symbolic batch and sequence: QKV projection, Split,
+// Attention, residual, LayerNorm, a [1, S, 24] position input broadcast over the batch, Gelu.
+// Returns the Gelu's value (the caller adds outputs).
+inline Value* symbolicEncoderBlock(BackendCase& t) {
+  const Dim n = Dim::sym("N"), s = Dim::sym("S");
+  Value* x = t.symbolicInput({n, s, Dim::of(24)});
+  Value* h = t.op1(OpKind::FusedMatMul, {x, t.weight({24, 72}), t.weight({72})});
+  Op* qkv = t.op(OpKind::Split, {h, t.ints({24, 24, 24})}, {{"axis", Attribute::ofInt(-1)}}, 3);
+  Value* a = t.op1(OpKind::Attention, {qkv->result(0), qkv->result(1), qkv->result(2)}, {{"num_heads", Attribute::ofInt(3)}});
+  Value* r = t.op1(OpKind::Add, {a, x});
+  Value* ln = t.op1(OpKind::LayerNormalization, {r, t.weight({24}), t.weight({24})}, {{"axis", Attribute::ofInt(-1)}});
+  Value* pos = t.symbolicInput({Dim::of(1), s, Dim::of(24)});
+  return t.op1(OpKind::Gelu, {t.op1(OpKind::Add, {ln, pos})});
 }
 
 }  // namespace dlc::testing

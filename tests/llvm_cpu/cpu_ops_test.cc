@@ -396,6 +396,62 @@ TEST(CpuOps, OneSegmentCnn) {
   }
 }
 
+// One artifact for any batch, sequence length or image size: a segment with symbolic dims reads its
+// sizes from a table planned per binding at run time, so one session alternates shapes (a repeated
+// binding reuses its table; a size of 1 broadcasts where others do not).
+TEST(CpuOps, SymbolicShapes) {
+  Case t(70);
+  Value* g = symbolicEncoderBlock(t);  // and transposes, a softmax over the sequence, a concat
+  Value* sm = t.op1(OpKind::Softmax, {t.op1(OpKind::Transpose, {g}, {{"perm", Attribute::ofInts({0, 2, 1})}})}, {{"axis", Attribute::ofInt(-1)}});
+  t.output(t.op1(OpKind::Concat, {g, t.op1(OpKind::Transpose, {sm}, {{"perm", Attribute::ofInts({0, 2, 1})}})}, {{"axis", Attribute::ofInt(1)}}));
+  t.checkBindings("encoder block", {{{"N", 2}, {"S", 7}}, {{"N", 1}, {"S", 16}}, {{"N", 5}, {"S", 1}}, {{"N", 2}, {"S", 7}}}, 1e-4, 1);
+
+  Case c(71);
+  smallCnn(c, c.symbolicInput({Dim::sym("B"), Dim::of(3), Dim::of(20), Dim::of(20)}));
+  c.checkBindings("cnn", {{{"B", 1}}, {{"B", 4}}, {{"B", 1}}}, 1e-4, 1);
+
+  // Image height and width: strided convolution and pooling sizes only a run knows ("?").
+  Case img(72);
+  Value* im = img.symbolicInput({Dim::sym("B"), Dim::of(3), Dim::sym("H"), Dim::sym("W")});
+  Value* y = img.op1(OpKind::FusedConv, {im, img.weight({8, 3, 3, 3}), img.weight({8})},
+                     {{"pads", Attribute::ofInts({1, 1, 1, 1})}, {"strides", Attribute::ofInts({2, 2})}, {"activation", Attribute::ofString("Relu")}});
+  y = img.op1(OpKind::BatchNormalization, {y, img.weight({8}), img.weight({8}), img.weight({8}), img.weight({8}, 0.5f, 2.0f)});
+  Value* p = img.op1(OpKind::AveragePool, {y}, {{"kernel_shape", Attribute::ofInts({3, 3})}, {"strides", Attribute::ofInts({1, 1})},
+                                                {"pads", Attribute::ofInts({1, 1, 1, 1})}});
+  y = img.op1(OpKind::Mul, {img.op1(OpKind::Sigmoid, {p}), y});
+  img.output(y);
+  img.output(img.op1(OpKind::Flatten, {img.op1(OpKind::ReduceMean, {y}, {{"axes", Attribute::ofInts({2, 3})}})}));
+  img.checkBindings("image", {{{"B", 1}, {"H", 9}, {"W", 13}}, {{"B", 2}, {"H", 32}, {"W", 1}}, {{"B", 1}, {"H", 1}, {"W", 1}}}, 1e-4, 1);
+
+  // Operands whose dims broadcast only at some sizes ([N,8] + [M,8] with N or M of 1).
+  Case bc(73);
+  bc.output(bc.op1(OpKind::Mul, {bc.symbolicInput({Dim::sym("N"), Dim::of(8)}), bc.symbolicInput({Dim::sym("M"), Dim::of(8)})}));
+  bc.checkBindings("broadcast", {{{"N", 1}, {"M", 5}}, {{"N", 5}, {"M", 1}}, {{"N", 3}, {"M", 3}}}, 1e-4, 1);
+}
+
+// A run shape the code was not generated for (here a batch that broadcasts between the operands of
+// a MatMul, which takes one kernel call per entry) is a one-line error naming the op, not a misread.
+TEST(CpuOps, SymbolicShapeTheCodeDoesNotFit) {
+  Case c(74);
+  c.output(c.op1(OpKind::MatMul, {c.symbolicInput({Dim::sym("N"), Dim::of(2), Dim::of(4), Dim::of(8)}),
+                                  c.symbolicInput({Dim::sym("M"), Dim::of(2), Dim::of(8), Dim::of(5)})}));
+  EXPECT_EQ(c.runFailure({{"N", 3}, {"M", 3}}), "");
+  std::string error = c.runFailure({{"N", 1}, {"M", 3}});
+  EXPECT_NE(error.find("MatMul"), std::string::npos) << error;
+  EXPECT_NE(error.find("broadcast over the batch"), std::string::npos) << error;
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+}
+
+// Sessions on four threads running one symbolic model at 70 batch sizes, more than a step keeps
+// tables for: planning, shared use and eviction race with runs, and every output stays right.
+TEST(CpuOps, SymbolicShapesFromManyThreads) {
+  Case c(75);
+  smallCnn(c, c.symbolicInput({Dim::sym("B"), Dim::of(3), Dim::of(20), Dim::of(20)}));
+  std::vector<SymbolSizes> bindings;
+  for (int64_t b = 1; b <= DLC_CPU_SHAPES_PER_STEP + 6; ++b) bindings.push_back({{"B", b}});
+  c.checkBindingsConcurrently("cnn", bindings, 4, 2);
+}
+
 // An op the cpu target does not lower splits the model into compiled segments around a
 // reference step, in one artifact.
 TEST(CpuOps, UnsupportedOpsRunThroughTheReferenceKernels) {

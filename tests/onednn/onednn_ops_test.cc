@@ -6,6 +6,7 @@
 #include "dlc_kernels_onednn.h"
 #include "dlc_kernels_reference.h"
 #include "backends/onednn/library/program.h"
+#include "backends/specialize/segment_specialize.h"
 #include "ir/parser.h"
 #include "tests/common/backend_case.h"
 
@@ -200,15 +201,7 @@ TEST(OnednnOps, SegmentsCarryLayouts) {
 // program; a batch of 1 broadcasts differently from the others).
 TEST(OnednnOps, SymbolicShapes) {
   Case t(70);
-  const Dim n = Dim::sym("N"), s = Dim::sym("S");
-  Value* x = t.symbolicInput({n, s, Dim::of(24)});
-  Value* h = t.op1(OpKind::FusedMatMul, {x, t.weight({24, 72}), t.weight({72})});
-  Op* qkv = t.op(OpKind::Split, {h, t.ints({24, 24, 24})}, {{"axis", Attribute::ofInt(-1)}}, 3);
-  Value* a = t.op1(OpKind::Attention, {qkv->result(0), qkv->result(1), qkv->result(2)}, {{"num_heads", Attribute::ofInt(3)}});
-  Value* r = t.op1(OpKind::Add, {a, x});
-  Value* ln = t.op1(OpKind::LayerNormalization, {r, t.weight({24}), t.weight({24})}, {{"axis", Attribute::ofInt(-1)}});
-  Value* pos = t.symbolicInput({Dim::of(1), s, Dim::of(24)});  // broadcast over the batch
-  t.output(t.op1(OpKind::Gelu, {t.op1(OpKind::Add, {ln, pos})}));
+  t.output(symbolicEncoderBlock(t));
   t.checkBindings("encoder block", {{{"N", 2}, {"S", 7}}, {{"N", 1}, {"S", 16}}, {{"N", 5}, {"S", 1}}, {{"N", 2}, {"S", 7}}}, 1e-4, 1);
 
   Case c(71);
@@ -503,7 +496,7 @@ TEST(OnednnSpecialize, OnlyShapeOperandsKeyTheRun) {
 )IR";
   auto graph = parseGraph(text, "segment");
   ASSERT_TRUE(graph.ok()) << graph.status().message();
-  std::vector<bool> shape = onednn::shapeOperands(**graph);
+  std::vector<bool> shape = backends::shapeOperands(**graph);
   EXPECT_EQ(shape, (std::vector<bool>{false, true, false}));
   std::vector<float> x(12, 1.0f);
   std::vector<const void*> constants(3, nullptr);
@@ -513,7 +506,7 @@ TEST(OnednnSpecialize, OnlyShapeOperandsKeyTheRun) {
     dlc_tensor in[] = {{DLC_DTYPE_F32, 2, x_shape, x.data(), 48},
                        {DLC_DTYPE_I64, 1, shape_shape, target.data(), 16},
                        {DLC_DTYPE_I64, 0, nullptr, &step, 8}};
-    return onednn::runKey(**graph, constants, shape, in);
+    return backends::runKey(**graph, constants, shape, in);
   };
   EXPECT_EQ(key(3, 4, 1), key(3, 4, 2)) << "the step count changed the key";
   EXPECT_NE(key(3, 4, 1), key(4, 3, 1)) << "the reshape target did not change the key";
@@ -524,13 +517,13 @@ TEST(OnednnSpecialize, OnlyShapeOperandsKeyTheRun) {
   dlc_tensor in[] = {{DLC_DTYPE_F32, 2, x_shape, x.data(), 48},
                      {DLC_DTYPE_I64, 1, shape_shape, target.data(), 16},
                      {DLC_DTYPE_I64, 0, nullptr, &step, 8}};
-  auto specialized = onednn::specializeSegment(text, constants, shape, in);
+  auto specialized = backends::specializeSegment(text, constants, shape, in);
   ASSERT_TRUE(specialized.ok()) << specialized.status().message();
   EXPECT_EQ((*specialized)->body().output(0)->type().toString(), "f32[4,3]");
   // An input against the segment's types is an error naming it.
   const int64_t bad_shape[] = {2, 5};
   in[0].shape = bad_shape;
-  auto refused = onednn::specializeSegment(text, constants, shape, in);
+  auto refused = backends::specializeSegment(text, constants, shape, in);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("input 'x' is [2,5], the step takes f32[N,6]"), std::string::npos)
       << refused.status().message();

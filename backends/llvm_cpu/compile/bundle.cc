@@ -48,7 +48,8 @@ Expected<Bundle> emitBundle(const Graph& graph, const backends::CompileOptions& 
 
   DLC_ASSIGN_OR_RETURN(CpuTarget target, resolveCpuTarget(options.cpu, options.triple));
   backends::Segment segment{ops, backends::StepCode{"cpu", "segment", str("segment=", name)}};
-  DLC_ASSIGN_OR_RETURN(BuiltModule built, buildModule({segment}, target));
+  std::vector<backends::Segment> segments{segment};
+  DLC_ASSIGN_OR_RETURN(BuiltModule built, buildModule(segments, target));
   optimizeModule(*built.module, target);
   Bundle bundle;
   DLC_ASSIGN_OR_RETURN(bundle.object, emitCode(*built.module, target, FileKind::Object));
@@ -92,10 +93,10 @@ Expected<Bundle> emitBundle(const Graph& graph, const backends::CompileOptions& 
     << "typedef struct " << name << "_call {\n"
     << "  void* const* args;\n  const void* packed;\n  void* workspace;\n  void* runtime;\n"
     << "  void (*parallel_for)(void* runtime, size_t range, void (*fn)(void* context, size_t i), void* context);\n"
-    << "  int32_t threads;\n  int32_t reserved;\n} " << name << "_call;\n"
+    << "  int32_t threads;\n  int32_t reserved;\n  const void* table;\n} " << name << "_call;\n"
     << "size_t " << name << "_packed_bytes(void);\n"
     << "void " << name << "_pack(const void* const* inputs, void* packed);\n"
-    << "size_t " << name << "_workspace_bytes(int32_t threads);\n"
+    << "size_t " << name << "_workspace_bytes(int32_t threads, const void* table);\n"
     << "void " << name << "_run(const " << name << "_call* call);\n\n"
     << "typedef struct " << name << "_model {\n  const unsigned char* weights;\n  void* packed;\n  void* workspace;\n} "
     << name << "_model;\n\n"
@@ -114,8 +115,8 @@ Expected<Bundle> emitBundle(const Graph& graph, const backends::CompileOptions& 
     << "  for (size_t i = 0; i < " << inputs.size() << "; ++i) in[i] = " << name << "_args[i] >= 0 ? m->weights + "
     << name << "_args[i] : NULL;\n"
     << "  m->packed = " << name << "_alloc(" << name << "_packed_bytes());\n"
-    << "  m->workspace = " << name << "_alloc(" << name << "_workspace_bytes(1));\n"
-    << "  if ((!m->packed && " << name << "_packed_bytes()) || (!m->workspace && " << name << "_workspace_bytes(1))) {\n"
+    << "  m->workspace = " << name << "_alloc(" << name << "_workspace_bytes(1, NULL));\n"
+    << "  if ((!m->packed && " << name << "_packed_bytes()) || (!m->workspace && " << name << "_workspace_bytes(1, NULL))) {\n"
     << "    free(m->packed);\n    free(m->workspace);\n    return -1;\n  }\n"
     << "  " << name << "_pack(in, m->packed);\n  return 0;\n}\n\n"
     << "/* Runs the model on one thread: inputs[i] and outputs[i] point to dense tensors as above. */\n"
@@ -125,7 +126,7 @@ Expected<Bundle> emitBundle(const Graph& graph, const backends::CompileOptions& 
     << "    args[i] = " << name << "_args[i] >= 0 ? (void*)(m->weights + " << name << "_args[i]) : (void*)inputs[-1 - "
     << name << "_args[i]];\n"
     << "  for (size_t i = 0; i < " << outputs.size() << "; ++i) args[" << inputs.size() << " + i] = outputs[i];\n"
-    << "  " << name << "_call call = {args, m->packed, m->workspace, NULL, " << name << "_serial_for, 1, 0};\n"
+    << "  " << name << "_call call = {args, m->packed, m->workspace, NULL, " << name << "_serial_for, 1, 0, NULL};\n"
     << "  " << name << "_run(&call);\n}\n\n"
     << "static inline void " << name << "_free(" << name << "_model* m) {\n  free(m->packed);\n  free(m->workspace);\n}\n\n"
     << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << N << "_H_ */\n";

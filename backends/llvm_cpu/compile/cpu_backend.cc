@@ -10,6 +10,7 @@
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 #include "backends/llvm_cpu/compile/module.h"
 #include "backends/llvm_cpu/compile/target.h"
 #include "backends/llvm_cpu/kernels/kernels.h"
+#include "backends/trials.h"
 
 extern "C" const char dlc_cpu_kernels_bitcode[];
 extern "C" const char dlc_cpu_kernels_bitcode_end[];
@@ -26,20 +28,69 @@ extern "C" const char dlc_cpu_kernels_bitcode_end[];
 namespace dlc::llvm_cpu {
 
 using backends::Segment;
+using backends::Trial;
 
-// Whether `op` lowers, and why not (DLC_CPU_EXPLAIN=1 prints the reason).
-bool lowers(const Op& op) {
+namespace {
+
+bool disabled(const Op& op) {
   if (const char* off = std::getenv("DLC_CPU_DISABLE"))  // debugging: ops left to the reference kernels
-    if (std::string(",") .append(off).append(",").find(str(",", op.name(), ",")) != std::string::npos) return false;
-  const Lowering* lowering = loweringFor(op.kind());
-  Status s = lowering ? lowering->check(op) : Status::error(str(where(op), ": no lowering"));
+    if (std::string(",").append(off).append(",").find(str(",", op.name(), ",")) != std::string::npos) return true;
+  return false;
+}
+
+bool explained(const Status& s) {
   if (!s.ok() && std::getenv("DLC_CPU_EXPLAIN")) std::fprintf(stderr, "cpu: %s\n", s.message().c_str());
   return s.ok();
 }
 
-std::vector<Segment> planSegments(const Graph& graph, const std::function<bool(const Op&)>& take) {
+// An op whose types are not static: code reading its sizes from the run table, checked at every
+// trial size (the same code for all of them).
+Status checkAtTrials(const Op& op, const std::vector<Trial>& trials) {
+  const Lowering* lowering = loweringFor(op.kind());
+  if (!lowering || !lowering->emit_symbolic || !hasSymbolicPlan(op)) return Status::error(str(where(op), ": no code for symbolic sizes"));
+  if (trials.empty()) return Status::error(str(where(op), ": its types are not static and no trial sizes of the inputs infer"));
+  std::vector<int64_t> signature;
+  for (const Trial& t : trials) {
+    auto it = t.ops.find(&op);
+    if (it == t.ops.end()) return Status::error(str(where(op), ": not in the trial graph"));
+    const Op& sized = *it->second;
+    if (!backends::opIsStatic(sized)) return Status::error(str(where(op), ": a type stays unknown ", t.what, " (it depends on values)"));
+    DLC_RETURN_IF_ERROR(lowering->check(sized).withContext(t.what));
+    PlanBlocks blocks;
+    DLC_RETURN_IF_ERROR(planOpBlocks(op, sized, isConstantOp, blocks).withContext(t.what));
+    if (&t != &trials.front() && blocks.signature != signature)
+      return Status::error(str(where(op), ": its code would differ between trial sizes"));
+    signature = blocks.signature;
+  }
+  return Status::success();
+}
+
+// The segment's ops at the first trial's sizes, and its outputs there.
+SymbolicSegment sizedSegment(const std::vector<const Op*>& ops, const Trial& trial) {
+  SymbolicSegment sized;
+  for (const Op* op : ops) sized.sized.push_back(trial.ops.at(op));
+  for (const Value* v : backends::segmentOutputs(ops))
+    sized.sized_outputs.insert(trial.ops.at(v->definingOp())->result(v->index()));
+  return sized;
+}
+
+bool segmentIsSymbolic(const Segment& seg) {
+  return std::any_of(seg.ops.begin(), seg.ops.end(), [](const Op* op) { return !backends::opIsStatic(*op); });
+}
+
+}  // namespace
+
+// Whether `op` lowers, and why not (DLC_CPU_EXPLAIN=1 prints the reason).
+bool lowers(const Op& op) {
+  if (disabled(op)) return false;
+  const Lowering* lowering = loweringFor(op.kind());
+  return explained(lowering ? lowering->check(op) : Status::error(str(where(op), ": no lowering")));
+}
+
+std::vector<Segment> planSegments(const Graph& graph, const std::function<bool(const Op&)>& take, const std::vector<Trial>* trials) {
   std::vector<Segment> segments;
   std::vector<const Op*> run;
+  bool run_symbolic = false;
   auto flush = [&] {
     if (run.empty()) return;
     std::string prefix = str("dlc_seg", segments.size());
@@ -53,9 +104,15 @@ std::vector<Segment> planSegments(const Graph& graph, const std::function<bool(c
   };
   // DLC_CPU_SPLIT=1: one op per segment, so `dlc bench --profile` times every op.
   const bool split = std::getenv("DLC_CPU_SPLIT") != nullptr;
+  // A segment is all static or all read from the run table: ops of the two kinds do not mix.
   for (const auto& op : graph.body().ops()) {
     if (op->kind() == OpKind::Constant) continue;  // weights: a segment goes on past them
-    if ((!take || take(*op)) && lowers(*op)) {
+    const bool symbolic = !backends::opIsStatic(*op);
+    bool lowered = (!take || take(*op)) && !disabled(*op) &&
+                   (symbolic ? trials && explained(checkAtTrials(*op, *trials)) : lowers(*op));
+    if (lowered) {
+      if (!run.empty() && run_symbolic != symbolic) flush();
+      run_symbolic = symbolic;
       run.push_back(op.get());
       if (split) flush();
     } else {
@@ -68,7 +125,7 @@ std::vector<Segment> planSegments(const Graph& graph, const std::function<bool(c
 
 // The kernel library's bitcode as the module, the segments' entry points added to it, and
 // everything but the entry points internal (so what no segment calls is dropped).
-Expected<BuiltModule> buildModule(const std::vector<Segment>& segments, const CpuTarget& target) {
+Expected<BuiltModule> buildModule(std::vector<Segment>& segments, const CpuTarget& target, const std::vector<Trial>* trials) {
   BuiltModule built;
   built.context = std::make_unique<llvm::LLVMContext>();
   llvm::StringRef bytes(dlc_cpu_kernels_bitcode, static_cast<size_t>(dlc_cpu_kernels_bitcode_end - dlc_cpu_kernels_bitcode));
@@ -96,15 +153,25 @@ Expected<BuiltModule> buildModule(const std::vector<Segment>& segments, const Cp
                            "dlc_cpu_abi_version");
   // What the model's kernels can meet, so that only that code is compiled (kernels.h).
   uint32_t activations = 0, conv_paths = 0;
+  bool few_pixels_allowed = true;
   for (const Segment& seg : segments)
     for (const Op* op : seg.ops) {
       if (op->kind() == OpKind::FusedConv || op->kind() == OpKind::FusedMatMul) activations |= 1u << activationCode(*op);
       if (op->kind() != OpKind::Conv && op->kind() != OpKind::FusedConv) continue;
-      std::vector<int64_t> x = shapeOf(op->operand(0)), y = shapeOf(op->result());
+      const bool symbolic = !backends::opIsStatic(*op);
+      if (symbolic && (!trials || trials->empty())) return Status::error(str("internal error: ", where(*op), " has no trial sizes"));
+      const Op* sized = symbolic ? trials->front().ops.at(op) : op;
+      std::vector<int64_t> x = shapeOf(sized->operand(0)), y = shapeOf(sized->result());
       int64_t group = op->getInt("group", 1), pixels = numel(y) / (y[0] * y[1]);
       if (group == x[1]) conv_paths |= DLC_CONV_PATH_DIRECT;
+      // The few-pixels path packs its weights in its own layout: it must not depend on a run's
+      // sizes, so a convolution over a symbolic image never takes it (none of the model's do).
+      const Shape& declared = op->result()->type().shape;
+      bool static_pixels = declared.rank() >= 3 && std::all_of(declared.dims.begin() + 2, declared.dims.end(), [](const Dim& d) { return d.isStatic(); });
+      if (symbolic && !static_pixels) few_pixels_allowed = false;
       if (group == 1 && pixels <= 256) conv_paths |= DLC_CONV_PATH_FEW_PIXELS;
     }
+  if (!few_pixels_allowed) conv_paths &= ~static_cast<uint32_t>(DLC_CONV_PATH_FEW_PIXELS);
   for (auto [name, value] : {std::pair<const char*, uint32_t>{"dlc_cpu_activations", activations}, {"dlc_cpu_conv_paths", conv_paths}}) {
     llvm::GlobalVariable* g = m.getGlobalVariable(name);
     if (!g) g = new llvm::GlobalVariable(m, i32, true, llvm::GlobalValue::ExternalLinkage, nullptr, name);
@@ -112,10 +179,22 @@ Expected<BuiltModule> buildModule(const std::vector<Segment>& segments, const Cp
     g->setConstant(true);
   }
   std::set<std::string> entry_points{"dlc_cpu_abi_version"};
-  for (const Segment& seg : segments) {
+  for (Segment& seg : segments) {
     std::string prefix = seg.code.payload.substr(std::string("segment=").size());
-    SegmentEmitter emitter(m, target, prefix);
-    DLC_RETURN_IF_ERROR(emitter.emit(seg.ops));
+    if (segmentIsSymbolic(seg)) {
+      // The library re-infers the segment per run shape from its textual IR, plans the run table
+      // and checks it has the signature the code was emitted for.
+      if (!trials || trials->empty()) return Status::error(str("internal error: ", prefix, " has symbolic types and no trial sizes"));
+      SymbolicSegment sized = sizedSegment(seg.ops, trials->front());
+      SegmentEmitter emitter(m, target, prefix, &sized);
+      DLC_RETURN_IF_ERROR(emitter.emit(seg.ops));
+      std::string signature;
+      for (int64_t w : emitter.signature()) signature += str(signature.empty() ? "" : ",", w);
+      seg.code.payload = str("segment=", prefix, "\nsignature=", signature, "\n", backends::irStep("cpu", "segment", seg.ops).payload);
+    } else {
+      SegmentEmitter emitter(m, target, prefix);
+      DLC_RETURN_IF_ERROR(emitter.emit(seg.ops));
+    }
     for (const char* suffix : {"_run", "_pack", "_packed_bytes", "_workspace_bytes"}) entry_points.insert(prefix + suffix);
   }
   auto isEntryPoint = [&](llvm::StringRef name) { return entry_points.count(name.str()) != 0; };
@@ -140,7 +219,8 @@ class CpuBackend : public backends::Backend {
   Expected<backends::ArtifactParts> compile(const Graph& graph, const backends::CompileOptions& options) const override {
     DLC_ASSIGN_OR_RETURN(CpuTarget target, resolveCpuTarget(options.cpu, options.triple));
     backends::ArtifactParts parts;
-    parts.segments = planSegments(graph, options.take);
+    const std::vector<Trial> trials = backends::makeTrials(graph);
+    parts.segments = planSegments(graph, options.take, &trials);
     if (parts.segments.empty()) return parts;  // nothing to generate: every op is a reference step
     // DLC_CPU_TIMING=1 prints where compile time goes.
     const bool timing = std::getenv("DLC_CPU_TIMING") != nullptr;
@@ -154,7 +234,7 @@ class CpuBackend : public backends::Backend {
       t0 = now;
     };
     report("generating LLVM IR", 0);
-    DLC_ASSIGN_OR_RETURN(BuiltModule built, buildModule(parts.segments, target));
+    DLC_ASSIGN_OR_RETURN(BuiltModule built, buildModule(parts.segments, target, &trials));
     lap("build module");
     report("optimizing (LLVM -O3)", 1);
     optimizeModule(*built.module, target);

@@ -17,18 +17,20 @@ constexpr int64_t kAlign = 64;
 int64_t alignBytes(int64_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 }  // namespace
 
-std::vector<int64_t> shapeOf(const Value* v) { return v->type().shape.staticSizes(); }
+SegmentEmitter::SegmentEmitter(llvm::Module& module, const CpuTarget& target, std::string prefix, const SymbolicSegment* symbolic)
+    : module_(module), target_(target), prefix_(std::move(prefix)), builder_(module.getContext()), entry_(module.getContext()),
+      symbolic_(symbolic) {}
 
-int64_t numel(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+llvm::Value* OpBlocks::ptr(size_t i) const { return e_.tableBlock(first_ + i); }
+
+llvm::Value* OpBlocks::loadInt(size_t i, size_t word) const {
+  auto& b = e_.b();
+  return b.CreateLoad(b.getInt64Ty(), b.CreateConstGEP1_64(b.getInt64Ty(), ptr(i), static_cast<int64_t>(word)));
 }
 
-std::string where(const Op& op) { return str(op.name(), " '", op.location(), "'"); }
-
-SegmentEmitter::SegmentEmitter(llvm::Module& module, const CpuTarget& target, std::string prefix)
-    : module_(module), target_(target), prefix_(std::move(prefix)), builder_(module.getContext()), entry_(module.getContext()) {}
+llvm::Value* SegmentEmitter::tableBlock(size_t block) {
+  return entry_.CreateConstGEP1_64(entry_.getInt8Ty(), table_, table_header_ + static_cast<int64_t>(blocks_.offsets.at(block)));
+}
 
 llvm::Function* SegmentEmitter::kernel(const char* name) {
   if (llvm::Function* f = module_.getFunction(name)) return f;
@@ -60,6 +62,20 @@ llvm::Value* SegmentEmitter::packedWeight(const char* size_fn, const char* pack_
 llvm::Value* SegmentEmitter::scratch(const char* scratch_fn, llvm::Constant* p) {
   scratch_uses_.push_back({kernel(scratch_fn), p});
   return builder_.CreateGEP(builder_.getInt8Ty(), workspace_, builder_.getInt64(intermediate_bytes_));
+}
+
+llvm::Value* SegmentEmitter::scratchFromTable(const char* scratch_fn, size_t block) {
+  scratch_uses_.push_back({kernel(scratch_fn), nullptr, block});
+  llvm::Value* intermediates = builder_.CreateLoad(builder_.getInt64Ty(), table_);
+  return builder_.CreateGEP(builder_.getInt8Ty(), workspace_, alignUp(builder_, intermediates));
+}
+
+llvm::Value* SegmentEmitter::jobsUpTo(llvm::Value* limit) {
+  llvm::Value* threads = builder_.CreateLoad(builder_.getInt32Ty(), builder_.CreateConstGEP1_64(builder_.getInt8Ty(), call_, offsetof(dlc_cpu_call, threads)));
+  llvm::Value* t = builder_.CreateSExt(threads, builder_.getInt64Ty());
+  t = builder_.CreateSelect(builder_.CreateICmpSLT(t, builder_.getInt64(1)), builder_.getInt64(1), t);
+  limit = builder_.CreateSelect(builder_.CreateICmpSLT(limit, builder_.getInt64(1)), builder_.getInt64(1), limit);
+  return builder_.CreateSelect(builder_.CreateICmpSLT(t, limit), t, limit);
 }
 
 llvm::Value* SegmentEmitter::jobsUpTo(int64_t limit) {
@@ -96,6 +112,9 @@ llvm::Value* SegmentEmitter::ptr(const Value* v) {
     p = entry_.CreateLoad(ptr_ty, entry_.CreateConstGEP1_64(ptr_ty, args_, in->second));
   } else if (auto out = output_index_.find(v); out != output_index_.end()) {
     p = entry_.CreateLoad(ptr_ty, entry_.CreateConstGEP1_64(ptr_ty, args_, static_cast<int64_t>(inputs_.size()) + out->second));
+  } else if (symbolic_) {
+    llvm::Value* slot = entry_.CreateConstGEP1_64(entry_.getInt64Ty(), table_, 1 + static_cast<int64_t>(intermediate_index_.at(v)));
+    p = entry_.CreateGEP(entry_.getInt8Ty(), workspace_, entry_.CreateLoad(entry_.getInt64Ty(), slot));
   } else {
     p = entry_.CreateGEP(entry_.getInt8Ty(), workspace_, entry_.getInt64(offset_.at(v)));
   }
@@ -103,44 +122,53 @@ llvm::Value* SegmentEmitter::ptr(const Value* v) {
   return p;
 }
 
-// Intermediates: each value that is neither a segment input nor output gets workspace bytes for
-// its live range (definition to last use, views extending their root's); first fit.
+// Intermediates (planIntermediates): at their static sizes, or, for a symbolic segment, by slot of
+// the run table (planned per run shape by the runtime library, in the same order).
 Status SegmentEmitter::planMemory(const std::vector<const Op*>& ops) {
-  std::map<const Value*, size_t> last_use;
-  auto root = [&](const Value* v) {
-    auto it = alias_of_.find(v);
-    return it == alias_of_.end() ? v : it->second;
-  };
+  std::set<const Value*> outputs(outputs_.begin(), outputs_.end());
+  if (!symbolic_) {
+    MemoryPlan plan = planIntermediates(ops, outputs);
+    alias_of_.insert(plan.alias_of.begin(), plan.alias_of.end());
+    for (size_t i = 0; i < plan.intermediates.size(); ++i) offset_[plan.intermediates[i]] = plan.offsets[i];
+    intermediate_bytes_ = plan.bytes;
+    return Status::success();
+  }
+  const std::vector<const Op*>& sized = symbolic_->sized;
+  if (sized.size() != ops.size()) return Status::error("internal error: the trial segment does not match");
+  std::unordered_map<const Value*, const Value*> declared;  // trial value -> compiled value
+  for (size_t t = 0; t < ops.size(); ++t) {
+    if (sized[t]->numResults() != ops[t]->numResults()) return Status::error("internal error: the trial segment does not match");
+    for (int r = 0; r < ops[t]->numResults(); ++r) declared[sized[t]->result(r)] = ops[t]->result(r);
+    for (int k = 0; k < ops[t]->numOperands(); ++k)
+      if (ops[t]->operand(k)) declared[sized[t]->operand(k)] = ops[t]->operand(k);
+  }
+  MemoryPlan plan = planIntermediates(sized, symbolic_->sized_outputs);
+  for (const auto& [view, root] : plan.alias_of) alias_of_[declared.at(view)] = declared.at(root);
+  for (size_t i = 0; i < plan.intermediates.size(); ++i) intermediate_index_[declared.at(plan.intermediates[i])] = i;
+  table_header_ = static_cast<int64_t>(tableHeaderBytes(plan));
+  signature_ = {static_cast<int64_t>(plan.intermediates.size())};
+  return Status::success();
+}
+
+// Each op's blocks at trial sizes (in the order the runtime library plans them), then its code
+// reading them from the run table.
+Status SegmentEmitter::emitSymbolicOps(const std::vector<const Op*>& ops) {
+  const IsWeight weight = [](const Value* v) { return isConstantOp(v); };
   for (size_t t = 0; t < ops.size(); ++t) {
     const Op* op = ops[t];
-    for (const Value* v : op->operands())
-      if (v) last_use[root(v)] = t;
     const Lowering* lowering = loweringFor(op->kind());
-    if (lowering && lowering->view && !output_index_.count(op->result(0))) alias_of_[op->result(0)] = root(op->operand(0));
-  }
-  struct Block {
-    int64_t offset, size;
-    size_t last;
-  };
-  std::vector<Block> live;
-  for (size_t t = 0; t < ops.size(); ++t) {
-    live.erase(std::remove_if(live.begin(), live.end(), [&](const Block& b) { return b.last < t; }), live.end());
-    for (int r = 0; r < ops[t]->numResults(); ++r) {
-      const Value* v = ops[t]->result(r);
-      if (alias_of_.count(v) || output_index_.count(v)) continue;
-      int64_t size = alignBytes(static_cast<int64_t>(dtypeStorageBytes(v->type().dtype, numel(shapeOf(v)))));
-      std::sort(live.begin(), live.end(), [](const Block& a, const Block& b) { return a.offset < b.offset; });
-      int64_t offset = 0;
-      for (const Block& b : live) {
-        if (offset + size <= b.offset) break;
-        offset = std::max(offset, b.offset + b.size);
-      }
-      auto lu = last_use.find(v);
-      live.push_back({offset, size, lu == last_use.end() ? t : lu->second});
-      offset_[v] = offset;
-      intermediate_bytes_ = std::max(intermediate_bytes_, offset + size);
+    if (!lowering || !lowering->emit_symbolic) return Status::error(str(where(*op), ": no code for symbolic sizes"));
+    size_t first = blocks_.offsets.size();
+    DLC_RETURN_IF_ERROR(planOpBlocks(*op, *symbolic_->sized[t], weight, blocks_));
+    OpBlocks blocks(*this, blocks_, first);
+    if (lowering->view) {  // a view that is an output is copied out (its block: the bytes)
+      if (output_index_.count(op->result(0)))
+        builder_.CreateMemCpy(ptr(op->result(0)), llvm::MaybeAlign(4), ptr(op->operand(0)), llvm::MaybeAlign(4), blocks.loadInt(0, 0));
+      continue;
     }
+    DLC_RETURN_IF_ERROR(lowering->emit_symbolic(*this, *op, blocks));
   }
+  signature_.insert(signature_.end(), blocks_.signature.begin(), blocks_.signature.end());
   return Status::success();
 }
 
@@ -162,10 +190,12 @@ Status SegmentEmitter::emit(const std::vector<const Op*>& ops) {
   args_ = entry_.CreateLoad(ptr_ty, entry_.CreateConstGEP1_64(entry_.getInt8Ty(), call_, offsetof(dlc_cpu_call, args)));
   packed_ = entry_.CreateLoad(ptr_ty, entry_.CreateConstGEP1_64(entry_.getInt8Ty(), call_, offsetof(dlc_cpu_call, packed)));
   workspace_ = entry_.CreateLoad(ptr_ty, entry_.CreateConstGEP1_64(entry_.getInt8Ty(), call_, offsetof(dlc_cpu_call, workspace)));
+  table_ = entry_.CreateLoad(ptr_ty, entry_.CreateConstGEP1_64(entry_.getInt8Ty(), call_, offsetof(dlc_cpu_call, table)));
   packed_end_ = entry_.getInt64(0);
   builder_.SetInsertPoint(body);
 
-  for (const Op* op : ops) {
+  if (symbolic_) DLC_RETURN_IF_ERROR(emitSymbolicOps(ops));
+  for (const Op* op : symbolic_ ? std::vector<const Op*>{} : ops) {
     const Lowering* lowering = loweringFor(op->kind());
     if (!lowering) return Status::error(str(where(*op), ": the cpu target has no lowering for it"));
     if (lowering->view) {
@@ -210,17 +240,22 @@ void SegmentEmitter::emitSizes() {
   for (const Packing& p : packings_) total = alignUp(b, b.CreateAdd(total, b.CreateCall(p.size_fn, {p.params})));
   b.CreateRet(total);
 
-  auto* ws_fn = llvm::Function::Create(llvm::FunctionType::get(i64, {llvm::Type::getInt32Ty(ctx)}, false),
+  auto* ptr_ty = llvm::PointerType::get(ctx, 0);
+  auto* ws_fn = llvm::Function::Create(llvm::FunctionType::get(i64, {llvm::Type::getInt32Ty(ctx), ptr_ty}, false),
                                        llvm::Function::ExternalLinkage, prefix_ + "_workspace_bytes", module_);
   llvm::IRBuilder<> w(llvm::BasicBlock::Create(ctx, "entry", ws_fn));
+  llvm::Value* table = ws_fn->getArg(1);
   llvm::Value* per_thread = w.getInt64(0);
   for (const ScratchUse& s : scratch_uses_) {
-    llvm::Value* n = alignUp(w, w.CreateCall(s.size_fn, {s.params}));
+    llvm::Value* params = s.params ? static_cast<llvm::Value*>(s.params)
+                                   : w.CreateConstGEP1_64(w.getInt8Ty(), table, table_header_ + static_cast<int64_t>(blocks_.offsets.at(s.block)));
+    llvm::Value* n = alignUp(w, w.CreateCall(s.size_fn, {params}));
     per_thread = w.CreateSelect(w.CreateICmpUGT(n, per_thread), n, per_thread);
   }
   llvm::Value* threads = w.CreateSExt(ws_fn->getArg(0), i64);
   threads = w.CreateSelect(w.CreateICmpSLT(threads, w.getInt64(1)), w.getInt64(1), threads);
-  w.CreateRet(w.CreateAdd(w.getInt64(alignBytes(intermediate_bytes_)), w.CreateMul(threads, per_thread)));
+  llvm::Value* intermediates = symbolic_ ? alignUp(w, w.CreateLoad(i64, table)) : w.getInt64(alignBytes(intermediate_bytes_));
+  w.CreateRet(w.CreateAdd(intermediates, w.CreateMul(threads, per_thread)));
 }
 
 }  // namespace dlc::llvm_cpu

@@ -4,6 +4,7 @@
 // target (transcendentals come from the kernel library's branch-free, always-inlined math).
 // Rows are split over the session's threads.
 #include <cmath>
+#include <functional>
 #include <map>
 
 #include "backends/llvm_cpu/compile/emitter.h"
@@ -178,6 +179,124 @@ struct LoopOperand {
   bool absent = false;           // an optional operand not given (Clip without min)
 };
 
+// The op's value at one element, from its operands' values there (null for absent ones).
+Expected<llvm::Value*> emitElementValue(SegmentEmitter& e, Builder& b, const Op& op, const std::vector<llvm::Value*>& values) {
+  ScalarEmitter scalar(e, b);
+  if (op.kind() != OpKind::FusedElementwise) return scalar.emit(op, values);
+  const Region& body = *op.attr("body")->g;
+  std::map<const Value*, llvm::Value*> env;
+  for (int i = 0; i < body.numArguments(); ++i) env[body.argument(i)] = values[static_cast<size_t>(i)];
+  for (const auto& inner_op : body.ops()) {
+    std::vector<llvm::Value*> in;
+    for (const Value* v : inner_op->operands()) in.push_back(v ? env.at(v) : nullptr);
+    DLC_ASSIGN_OR_RETURN(llvm::Value* res, scalar.emit(*inner_op, in));
+    env[inner_op->result()] = res;
+  }
+  return env.at(body.output(0));
+}
+
+// The sizes a row worker walks: `rows` rows of `inner` elements, row r at output offset r·inner and
+// at Σ idx_d·strides[k][d] in operand k (r decomposed over the outer `dims`), element j of a row at
+// j·inner_stride[k] from there. Constants in a static segment, loads from the run table in a
+// symbolic one; operands read as constants or absent have no strides.
+struct RowSizes {
+  llvm::Value* rows;
+  llvm::Value* inner;
+  std::vector<llvm::Value*> dims;                  // outer dims, outermost first
+  std::vector<std::vector<llvm::Value*>> strides;  // per operand, per outer dim
+  std::vector<llvm::Value*> inner_stride;          // per operand
+};
+
+bool isConstantInt(llvm::Value* v, int64_t value) {
+  auto* c = llvm::dyn_cast<llvm::ConstantInt>(v);
+  return c && c->getSExtValue() == value;
+}
+
+// The worker void fn(ptr ctx, i64 job) of an elementwise op, ctx = {the loaded operands' pointers...,
+// output pointer, i64 jobs, extra...}: rows [job·rows/jobs, (job+1)·rows/jobs), the body computed
+// per element in scalar IR. `sizes` writes the loop's sizes in the worker's entry block.
+Expected<llvm::Function*> emitRowWorker(SegmentEmitter& e, const Op& op, const std::vector<std::optional<float>>& constant, size_t loaded,
+                                        const std::function<RowSizes(Builder&, llvm::Value* context)>& sizes) {
+  llvm::LLVMContext& ctx = e.context();
+  auto* ptr_ty = llvm::PointerType::get(ctx, 0);
+  auto* i64 = llvm::Type::getInt64Ty(ctx);
+  auto* f32 = llvm::Type::getFloatTy(ctx);
+  llvm::Function* fn = e.helper("elementwise", llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr_ty, i64}, false));
+  Builder b(llvm::BasicBlock::Create(ctx, "entry", fn));
+  llvm::Value* context = fn->getArg(0);
+  std::vector<llvm::Value*> bases;
+  for (size_t i = 0; i <= loaded; ++i) bases.push_back(b.CreateLoad(ptr_ty, b.CreateConstGEP1_64(ptr_ty, context, static_cast<int64_t>(i))));
+  llvm::Value* jobs = b.CreateLoad(i64, b.CreateConstGEP1_64(ptr_ty, context, static_cast<int64_t>(loaded + 1)));
+  const RowSizes z = sizes(b, context);
+  const size_t operands = static_cast<size_t>(op.numOperands());
+  auto read = [&](size_t k) { return op.operand(static_cast<int>(k)) && !constant[k]; };
+  llvm::Value* job = fn->getArg(1);
+  llvm::Value* rlo = b.CreateUDiv(b.CreateMul(job, z.rows), jobs);
+  llvm::Value* rhi = b.CreateUDiv(b.CreateMul(b.CreateAdd(job, b.getInt64(1)), z.rows), jobs);
+  auto* row_head = llvm::BasicBlock::Create(ctx, "row", fn);
+  auto* row_body = llvm::BasicBlock::Create(ctx, "row.body", fn);
+  auto* col = llvm::BasicBlock::Create(ctx, "col", fn);
+  auto* row_next = llvm::BasicBlock::Create(ctx, "row.next", fn);
+  auto* done = llvm::BasicBlock::Create(ctx, "done", fn);
+  auto* entry_block = b.GetInsertBlock();
+  b.CreateBr(row_head);
+
+  b.SetInsertPoint(row_head);
+  llvm::PHINode* r = b.CreatePHI(i64, 2, "r");
+  r->addIncoming(rlo, entry_block);
+  b.CreateCondBr(b.CreateICmpULT(r, rhi), row_body, done);
+
+  // Row start offsets: r decomposed over the outer dims.
+  b.SetInsertPoint(row_body);
+  std::vector<llvm::Value*> row_ptr(operands + 1, nullptr);
+  {
+    std::vector<llvm::Value*> offsets(operands, b.getInt64(0));
+    llvm::Value* rest = r;
+    for (size_t d = z.dims.size(); d-- > 0;) {
+      llvm::Value* idx = d == 0 ? rest : b.CreateURem(rest, z.dims[d]);
+      if (d > 0) rest = b.CreateUDiv(rest, z.dims[d]);
+      for (size_t k = 0; k < operands; ++k)
+        if (read(k) && !isConstantInt(z.strides[k][d], 0)) offsets[k] = b.CreateAdd(offsets[k], b.CreateMul(idx, z.strides[k][d]));
+    }
+    size_t slot = 0;
+    for (size_t k = 0; k < operands; ++k)
+      if (read(k)) row_ptr[k] = b.CreateGEP(f32, bases[slot++], offsets[k]);
+    row_ptr.back() = b.CreateGEP(f32, bases.back(), b.CreateMul(r, z.inner));
+  }
+  b.CreateBr(col);
+
+  b.SetInsertPoint(col);
+  llvm::PHINode* j = b.CreatePHI(i64, 2, "j");
+  j->addIncoming(b.getInt64(0), row_body);
+  std::vector<llvm::Value*> values;
+  for (size_t k = 0; k < operands; ++k) {
+    if (!op.operand(static_cast<int>(k))) {
+      values.push_back(nullptr);
+    } else if (constant[k]) {
+      values.push_back(llvm::ConstantFP::get(f32, *constant[k]));
+    } else {
+      // A step read from the table (not a constant) is one the vectorizer speculates as 1.
+      llvm::Value* s = z.inner_stride[k];
+      llvm::Value* p = isConstantInt(s, 0) ? row_ptr[k] : b.CreateGEP(f32, row_ptr[k], isConstantInt(s, 1) ? j : b.CreateMul(j, s));
+      values.push_back(b.CreateLoad(f32, p));
+    }
+  }
+  DLC_ASSIGN_OR_RETURN(llvm::Value* y, emitElementValue(e, b, op, values));
+  b.CreateStore(y, b.CreateGEP(f32, row_ptr.back(), j));
+  llvm::Value* j_next = b.CreateAdd(j, b.getInt64(1));
+  j->addIncoming(j_next, b.GetInsertBlock());
+  b.CreateCondBr(b.CreateICmpULT(j_next, z.inner), col, row_next);
+
+  b.SetInsertPoint(row_next);
+  llvm::Value* r_next = b.CreateAdd(r, b.getInt64(1));
+  r->addIncoming(r_next, row_next);
+  b.CreateBr(row_head);
+
+  b.SetInsertPoint(done);
+  b.CreateRetVoid();
+  return fn;
+}
+
 }  // namespace
 
 Status checkElementwise(const Op& op) {
@@ -263,101 +382,22 @@ Status emitElementwise(SegmentEmitter& e, const Op& op) {
   const int64_t inner = dims.back(), rows = total / inner;
   const int64_t max_jobs = total >= 32768 ? rows : 1;
 
-  // The worker: void fn(ptr ctx, i64 job), ctx = {operand pointers..., output pointer, i64 jobs}.
-  llvm::LLVMContext& ctx = e.context();
-  auto* ptr_ty = llvm::PointerType::get(ctx, 0);
-  auto* i64 = llvm::Type::getInt64Ty(ctx);
-  auto* f32 = llvm::Type::getFloatTy(ctx);
-  llvm::Function* fn = e.helper("elementwise", llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr_ty, i64}, false));
-  {
-    Builder b(llvm::BasicBlock::Create(ctx, "entry", fn));
-    llvm::Value* context = fn->getArg(0);
-    std::vector<llvm::Value*> bases;
-    for (size_t i = 0; i <= loaded.size(); ++i) bases.push_back(b.CreateLoad(ptr_ty, b.CreateConstGEP1_64(ptr_ty, context, static_cast<int64_t>(i))));
-    llvm::Value* jobs = b.CreateLoad(i64, b.CreateConstGEP1_64(ptr_ty, context, static_cast<int64_t>(loaded.size() + 1)));
-    llvm::Value* job = fn->getArg(1);
-    llvm::Value* rlo = b.CreateUDiv(b.CreateMul(job, b.getInt64(rows)), jobs);
-    llvm::Value* rhi = b.CreateUDiv(b.CreateMul(b.CreateAdd(job, b.getInt64(1)), b.getInt64(rows)), jobs);
-    auto* row_head = llvm::BasicBlock::Create(ctx, "row", fn);
-    auto* row_body = llvm::BasicBlock::Create(ctx, "row.body", fn);
-    auto* col = llvm::BasicBlock::Create(ctx, "col", fn);
-    auto* row_next = llvm::BasicBlock::Create(ctx, "row.next", fn);
-    auto* done = llvm::BasicBlock::Create(ctx, "done", fn);
-    auto* entry_block = b.GetInsertBlock();
-    b.CreateBr(row_head);
-
-    b.SetInsertPoint(row_head);
-    llvm::PHINode* r = b.CreatePHI(i64, 2, "r");
-    r->addIncoming(rlo, entry_block);
-    b.CreateCondBr(b.CreateICmpULT(r, rhi), row_body, done);
-
-    // Row start offsets: r decomposed over the outer dims.
-    b.SetInsertPoint(row_body);
-    std::vector<llvm::Value*> row_ptr;
-    {
-      std::vector<llvm::Value*> offsets(operands.size(), b.getInt64(0));
-      llvm::Value* rest = r;
-      for (size_t d = rank - 1; d-- > 0;) {
-        llvm::Value* idx = d == 0 ? rest : b.CreateURem(rest, b.getInt64(dims[d]));
-        if (d > 0) rest = b.CreateUDiv(rest, b.getInt64(dims[d]));
-        for (size_t k = 0; k < operands.size(); ++k)
-          if (strides[k][d]) offsets[k] = b.CreateAdd(offsets[k], b.CreateMul(idx, b.getInt64(strides[k][d])));
-      }
-      size_t slot = 0;
-      for (size_t k = 0; k < operands.size(); ++k)
-        row_ptr.push_back(operands[k].constant || operands[k].absent ? nullptr : b.CreateGEP(f32, bases[slot++], offsets[k]));
-      row_ptr.push_back(b.CreateGEP(f32, bases.back(), b.CreateMul(r, b.getInt64(inner))));
-    }
-    b.CreateBr(col);
-
-    b.SetInsertPoint(col);
-    llvm::PHINode* j = b.CreatePHI(i64, 2, "j");
-    j->addIncoming(b.getInt64(0), row_body);
-    std::vector<llvm::Value*> values;
+  // Compile-time sizes; constant and absent operands have no strides.
+  std::vector<std::optional<float>> constant;
+  for (const LoopOperand& o : operands) constant.push_back(o.constant);
+  auto sizes = [&](Builder& b, llvm::Value*) {
+    RowSizes z{b.getInt64(rows), b.getInt64(inner), {}, std::vector<std::vector<llvm::Value*>>(operands.size()), {}};
+    for (size_t d = 0; d + 1 < rank; ++d) z.dims.push_back(b.getInt64(dims[d]));
     for (size_t k = 0; k < operands.size(); ++k) {
-      if (operands[k].absent) {
-        values.push_back(nullptr);
-        continue;
-      }
-      if (operands[k].constant) {
-        values.push_back(llvm::ConstantFP::get(f32, *operands[k].constant));
-        continue;
-      }
-      int64_t s = strides[k][rank - 1];
-      llvm::Value* p = s == 0 ? row_ptr[k] : b.CreateGEP(f32, row_ptr[k], s == 1 ? j : b.CreateMul(j, b.getInt64(s)));
-      values.push_back(b.CreateLoad(f32, p));
+      for (size_t d = 0; d + 1 < rank; ++d) z.strides[k].push_back(b.getInt64(strides[k][d]));
+      z.inner_stride.push_back(b.getInt64(strides[k][rank - 1]));
     }
-    ScalarEmitter scalar(e, b);
-    llvm::Value* y = nullptr;
-    if (op.kind() == OpKind::FusedElementwise) {
-      const Region& body = *op.attr("body")->g;
-      std::map<const Value*, llvm::Value*> env;
-      for (int i = 0; i < body.numArguments(); ++i) env[body.argument(i)] = values[static_cast<size_t>(i)];
-      for (const auto& inner_op : body.ops()) {
-        std::vector<llvm::Value*> in;
-        for (const Value* v : inner_op->operands()) in.push_back(v ? env.at(v) : nullptr);
-        DLC_ASSIGN_OR_RETURN(llvm::Value* res, scalar.emit(*inner_op, in));
-        env[inner_op->result()] = res;
-      }
-      y = env.at(body.output(0));
-    } else {
-      DLC_ASSIGN_OR_RETURN(y, scalar.emit(op, values));
-    }
-    b.CreateStore(y, b.CreateGEP(f32, row_ptr.back(), j));
-    llvm::Value* j_next = b.CreateAdd(j, b.getInt64(1));
-    j->addIncoming(j_next, b.GetInsertBlock());
-    b.CreateCondBr(b.CreateICmpULT(j_next, b.getInt64(inner)), col, row_next);
-
-    b.SetInsertPoint(row_next);
-    llvm::Value* r_next = b.CreateAdd(r, b.getInt64(1));
-    r->addIncoming(r_next, row_next);
-    b.CreateBr(row_head);
-
-    b.SetInsertPoint(done);
-    b.CreateRetVoid();
-  }
+    return z;
+  };
+  DLC_ASSIGN_OR_RETURN(llvm::Function* fn, emitRowWorker(e, op, constant, loaded.size(), sizes));
 
   // The call site: fill the context and run the rows on the threads.
+  auto* ptr_ty = llvm::PointerType::get(e.context(), 0);
   Builder& b = e.b();
   auto* ctx_type = llvm::ArrayType::get(ptr_ty, loaded.size() + 2);
   llvm::Value* context = b.CreateAlloca(ctx_type);
@@ -370,6 +410,48 @@ Status emitElementwise(SegmentEmitter& e, const Op& op) {
   } else {
     b.CreateCall(fn, {context, b.getInt64(0)});
   }
+  return Status::success();
+}
+
+// A segment with symbolic dims: the same loop over the output's full rank (no dims collapsed:
+// which merge depends on sizes), its trip counts and strides read from the op's block of the run
+// table (segment_plan.h's ElementwiseLayout) in the worker, the context's last slot pointing to it.
+Status emitElementwiseSymbolic(SegmentEmitter& e, const Op& op, const OpBlocks& blocks) {
+  DLC_ASSIGN_OR_RETURN(std::vector<int64_t> inner_stride, elementwiseInnerStrides(op));
+  const ElementwiseLayout layout{std::max<size_t>(1, static_cast<size_t>(op.result()->type().shape.rank()))};
+  const size_t rank = layout.rank;
+  std::vector<std::optional<float>> constant;
+  std::vector<const Value*> loaded;  // operands read from memory, in context order
+  for (const Value* v : op.operands()) {
+    constant.push_back(v && v->type().shape.isStatic() && v->type().shape.numElements() == 1 ? constantScalar(v) : std::nullopt);
+    if (v && !constant.back()) loaded.push_back(v);
+  }
+  auto* ptr_ty = llvm::PointerType::get(e.context(), 0);
+  auto sizes = [&](Builder& b, llvm::Value* context) {
+    auto* i64 = b.getInt64Ty();
+    llvm::Value* block = b.CreateLoad(ptr_ty, b.CreateConstGEP1_64(ptr_ty, context, static_cast<int64_t>(loaded.size() + 2)));
+    // Every size is read once, here: the stores of the loop could alias the table as far as LLVM knows.
+    auto word = [&](size_t w) { return b.CreateLoad(i64, b.CreateConstGEP1_64(i64, block, static_cast<int64_t>(w))); };
+    RowSizes z{word(0), word(1), {}, std::vector<std::vector<llvm::Value*>>(constant.size()), {}};
+    for (size_t d = 0; d + 1 < rank; ++d) z.dims.push_back(word(layout.dim(d)));
+    for (size_t k = 0; k < constant.size(); ++k) {
+      const bool read = op.operand(static_cast<int>(k)) && !constant[k];
+      for (size_t d = 0; read && d + 1 < rank; ++d) z.strides[k].push_back(word(layout.stride(k, d)));
+      z.inner_stride.push_back(read && inner_stride[k] ? static_cast<llvm::Value*>(word(layout.stride(k, rank - 1))) : b.getInt64(0));
+    }
+    return z;
+  };
+  DLC_ASSIGN_OR_RETURN(llvm::Function* fn, emitRowWorker(e, op, constant, loaded.size(), sizes));
+
+  Builder& b = e.b();
+  auto* ctx_type = llvm::ArrayType::get(ptr_ty, loaded.size() + 3);
+  llvm::Value* context = b.CreateAlloca(ctx_type);
+  for (size_t i = 0; i < loaded.size(); ++i) b.CreateStore(e.ptr(loaded[i]), b.CreateConstGEP2_64(ctx_type, context, 0, i));
+  b.CreateStore(e.ptr(op.result()), b.CreateConstGEP2_64(ctx_type, context, 0, loaded.size()));
+  llvm::Value* jobs = e.jobsUpTo(blocks.loadInt(0, 2));
+  b.CreateStore(jobs, b.CreateConstGEP2_64(ctx_type, context, 0, loaded.size() + 1));
+  b.CreateStore(blocks.ptr(0), b.CreateConstGEP2_64(ctx_type, context, 0, loaded.size() + 2));
+  e.parallelFor(fn, context, jobs);
   return Status::success();
 }
 

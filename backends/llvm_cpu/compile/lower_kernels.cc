@@ -18,45 +18,10 @@
 namespace dlc::llvm_cpu {
 namespace {
 
-bool isConstant(const Value* v) { return v && v->definingOp() && v->definingOp()->kind() == OpKind::Constant; }
-
-// Every operand and result a static f32 tensor (absent optional operands aside).
-Status checkF32(const Op& op) {
-  for (const Value* v : op.operands())
-    if (v && (!v->type().isTensor() || v->type().dtype != DType::F32 || !v->type().shape.isStatic()))
-      return Status::error(str(where(op), ": operand ", v->name(), " is not a static f32 tensor"));
-  for (int r = 0; r < op.numResults(); ++r) {
-    const Value* v = op.result(r);
-    if (!v->type().isTensor() || v->type().dtype != DType::F32 || !v->type().shape.isStatic())
-      return Status::error(str(where(op), ": result ", v->name(), " is not a static f32 tensor"));
-  }
-  return Status::success();
-}
+bool isConstant(const Value* v) { return isConstantOp(v); }
 
 llvm::Value* nullPtr(SegmentEmitter& e) { return llvm::ConstantPointerNull::get(e.b().getPtrTy()); }
 llvm::Value* ptrOrNull(SegmentEmitter& e, const Value* v) { return v ? e.ptr(v) : nullPtr(e); }
-
-// --- epilogues ---------------------------------------------------------------------------------
-const std::unordered_map<std::string, int32_t>& activationCodes() {
-  static const std::unordered_map<std::string, int32_t> kActs = {
-      {"none", DLC_ACT_NONE},       {"Relu", DLC_ACT_RELU},           {"LeakyRelu", DLC_ACT_LEAKY_RELU},
-      {"Clip", DLC_ACT_CLIP},       {"Sigmoid", DLC_ACT_SIGMOID},     {"HardSigmoid", DLC_ACT_HARD_SIGMOID},
-      {"HardSwish", DLC_ACT_HARD_SWISH}, {"Silu", DLC_ACT_SILU},      {"Gelu", DLC_ACT_GELU},
-      {"Tanh", DLC_ACT_TANH}};
-  return kActs;
-}
-
-Expected<dlc_epilogue> epilogueOf(const Op& op) {
-  dlc_epilogue ep{};
-  ep.scale = 1.0f;
-  if (op.kind() != OpKind::FusedConv && op.kind() != OpKind::FusedMatMul) return ep;
-  auto it = activationCodes().find(op.getString("activation", "none"));
-  if (it == activationCodes().end()) return Status::error(str(where(op), ": activation ", op.getString("activation")));
-  ep.act = it->second;
-  ep.alpha = op.getFloat("activation_alpha", 0.0f);
-  ep.beta = op.getFloat("activation_beta", 0.0f);
-  return ep;
-}
 
 // --- multiplication by a pruned weight (sparse_choice.h decides where) ------------------------
 // A pointwise convolution (1x1, stride 1, no padding, one group) is the sparse product per image:
@@ -113,59 +78,6 @@ Status emitSparseMatMul(SegmentEmitter& e, const Op& op, const dlc_matmul_sparse
 }
 
 // --- convolution -------------------------------------------------------------------------------
-Expected<dlc_conv_params> convParams(const Op& op) {
-  DLC_RETURN_IF_ERROR(checkF32(op));
-  std::vector<int64_t> x = shapeOf(op.operand(0)), w = shapeOf(op.operand(1)), y = shapeOf(op.result());
-  if (x.size() != 4 && x.size() != 3) return Status::error(str(where(op), ": only 1-D and 2-D convolutions"));
-  if (!isConstant(op.operand(1))) return Status::error(str(where(op), ": the weights are not constant"));
-  const bool one_d = x.size() == 3;
-  if (one_d) {  // [N, C, W] as [N, C, 1, W]
-    x.insert(x.begin() + 2, 1);
-    w.insert(w.begin() + 2, 1);
-    y.insert(y.begin() + 2, 1);
-  }
-  auto spatial = [&](const char* name, int64_t fallback) {
-    std::vector<int64_t> v = op.getInts(name);
-    if (v.empty()) v.assign(one_d ? 1 : 2, fallback);
-    if (one_d) v.insert(v.begin(), fallback);
-    return v;
-  };
-  std::vector<int64_t> strides = spatial("strides", 1), dilations = spatial("dilations", 1);
-  if (strides.size() != 2 || dilations.size() != 2) return Status::error(str(where(op), ": strides/dilations"));
-  int64_t pads[2] = {0, 0};
-  std::string auto_pad = op.getString("auto_pad", "NOTSET");
-  std::vector<int64_t> p = op.getInts("pads");
-  for (int i = 0; i < 2; ++i) {
-    int64_t span = (w[2 + i] - 1) * dilations[i] + 1;
-    int64_t total = std::max<int64_t>(0, (y[2 + i] - 1) * strides[i] + span - x[2 + i]);
-    if (auto_pad == "SAME_UPPER") pads[i] = total / 2;
-    else if (auto_pad == "SAME_LOWER") pads[i] = total - total / 2;
-    else if (auto_pad == "NOTSET" && !p.empty()) {
-      if (p.size() != (one_d ? 2u : 4u)) return Status::error(str(where(op), ": pads has ", p.size(), " values"));
-      pads[i] = one_d ? (i == 0 ? 0 : p[0]) : p[static_cast<size_t>(i)];
-    }
-  }
-  dlc_conv_params c{};
-  c.batch = x[0], c.in_c = x[1], c.in_h = x[2], c.in_w = x[3];
-  c.out_c = y[1], c.out_h = y[2], c.out_w = y[3];
-  c.kernel_h = w[2], c.kernel_w = w[3], c.stride_h = strides[0], c.stride_w = strides[1];
-  c.pad_top = pads[0], c.pad_left = pads[1], c.dilation_h = dilations[0], c.dilation_w = dilations[1];
-  c.groups = op.getInt("group", 1);
-  if (c.groups < 1 || c.in_c % c.groups || c.out_c % c.groups || w[1] != c.in_c / c.groups || w[0] != c.out_c)
-    return Status::error(str(where(op), ": inconsistent group/weight shape"));
-  DLC_ASSIGN_OR_RETURN(c.ep, epilogueOf(op));
-  const Value* bias = op.operand(2);
-  if (bias) {
-    if (numel(shapeOf(bias)) != c.out_c) return Status::error(str(where(op), ": bias is not one value per channel"));
-    c.ep.bias_kind = DLC_BIAS_ROW;
-  }
-  if (const Value* r = op.operand(3)) {
-    if (shapeOf(r) != shapeOf(op.result())) return Status::error(str(where(op), ": the residual does not have the output's shape"));
-    c.ep.has_residual = 1;
-  }
-  return c;
-}
-
 Status checkConv(const Op& op) { return convParams(op).status(); }
 
 Status emitConv(SegmentEmitter& e, const Op& op) {
@@ -189,92 +101,6 @@ Status emitConv(SegmentEmitter& e, const Op& op) {
 }
 
 // --- matrix multiplication ----------------------------------------------------------------------
-// One kernel call covers the batch when each operand's batch dims equal the result's or are all
-// ones (stride 0); other numpy broadcasts ([2,3] against [1,3]) become one call per batch entry.
-struct MatMulPlan {
-  dlc_matmul_params p{};
-  std::vector<std::array<int64_t, 4>> calls{{0, 0, 0, 0}};  // element offsets of A, B, bias, C per call
-};
-
-std::vector<int64_t> stridesOf(const std::vector<int64_t>& shape) {
-  std::vector<int64_t> s(shape.size(), 1);
-  for (size_t i = shape.size(); i-- > 1;) s[i - 1] = s[i] * shape[i];
-  return s;
-}
-
-Expected<MatMulPlan> matmulPlan(const Op& op) {
-  DLC_RETURN_IF_ERROR(checkF32(op));
-  std::vector<int64_t> a = shapeOf(op.operand(0)), b = shapeOf(op.operand(1)), y = shapeOf(op.result());
-  if (a.size() < 2 || b.size() < 2) return Status::error(str(where(op), ": vector operands"));
-  const bool ta = op.getInt("transA", 0) != 0, tb = op.getInt("transB", 0) != 0;
-  MatMulPlan plan;
-  dlc_matmul_params& m = plan.p;
-  m.m = ta ? a[a.size() - 1] : a[a.size() - 2];
-  m.k = ta ? a[a.size() - 2] : a[a.size() - 1];
-  m.n = tb ? b[b.size() - 2] : b[b.size() - 1];
-  if ((tb ? b[b.size() - 1] : b[b.size() - 2]) != m.k) return Status::error(str(where(op), ": inner dimensions differ"));
-  m.trans_a = ta, m.trans_b = tb;
-  std::vector<int64_t> yb(y.begin(), y.end() - 2);
-  auto padded = [&](const std::vector<int64_t>& s) {  // batch dims right-aligned to the result's
-    std::vector<int64_t> d(s.begin(), s.end() - 2);
-    d.insert(d.begin(), yb.size() - std::min(yb.size(), d.size()), 1);
-    return d;
-  };
-  std::vector<int64_t> ab = padded(a), bb = padded(b);
-  if (ab.size() != yb.size() || bb.size() != yb.size()) return Status::error(str(where(op), ": batch rank"));
-  const int64_t batch = numel(yb);
-  const bool b_shared = numel(bb) == 1;
-  auto uniform = [&](const std::vector<int64_t>& d) { return numel(d) == 1 || d == yb; };
-  bool folded = false;
-  if (b_shared && !ta && batch > 1) {  // one weight matrix: A's batch becomes rows
-    m.batch = 1;
-    m.m *= batch;
-    folded = true;
-  } else if (uniform(ab) && uniform(bb)) {
-    m.batch = batch;
-    m.a_batch_stride = numel(ab) == 1 ? 0 : m.m * m.k;
-    m.b_batch_stride = numel(bb) == 1 ? 0 : m.k * m.n;
-    m.c_batch_stride = m.m * m.n;
-  } else {
-    if (batch > 64) return Status::error(str(where(op), ": broadcast batch of ", batch, " entries"));
-    m.batch = 1;
-    plan.calls.clear();
-    std::vector<int64_t> as = stridesOf(ab), bs = stridesOf(bb), ys = stridesOf(yb);
-    for (int64_t e = 0; e < batch; ++e) {
-      int64_t ai = 0, bi = 0;
-      for (size_t d = 0; d < yb.size(); ++d) {
-        int64_t idx = e / ys[d] % yb[d];
-        ai += (ab[d] == 1 ? 0 : idx) * as[d];
-        bi += (bb[d] == 1 ? 0 : idx) * bs[d];
-      }
-      plan.calls.push_back({ai * m.m * m.k, bi * m.k * m.n, e * m.m * m.n, e * m.m * m.n});
-    }
-  }
-  m.b_packed = b_shared && isConstant(op.operand(1));
-  DLC_ASSIGN_OR_RETURN(m.ep, epilogueOf(op));
-  if (op.kind() == OpKind::FusedMatMul) m.ep.scale = op.getFloat("alpha", 1.0f);
-  if (const Value* c = op.operand(2)) {
-    std::vector<int64_t> cs = shapeOf(c);
-    if (numel(cs) == m.n && !cs.empty() && cs.back() == m.n) {
-      m.ep.bias_kind = DLC_BIAS_COL;
-    } else if (cs == y) {
-      m.ep.bias_kind = DLC_BIAS_FULL;
-      m.bias_batch_stride = folded || m.batch == 1 ? 0 : m.m * m.n;
-    } else if (!folded && numel(cs) == m.m && cs.size() >= 2 && cs.back() == 1 && cs[cs.size() - 2] == m.m) {
-      m.ep.bias_kind = DLC_BIAS_ROW;
-    } else {
-      return Status::error(str(where(op), ": bias shape"));
-    }
-    if (m.ep.bias_kind != DLC_BIAS_FULL)
-      for (auto& call : plan.calls) call[2] = 0;
-  }
-  if (const Value* r = op.operand(3)) {
-    if (shapeOf(r) != y) return Status::error(str(where(op), ": the residual does not have the output's shape"));
-    m.ep.has_residual = 1;
-  }
-  return plan;
-}
-
 Status checkMatMul(const Op& op) { return matmulPlan(op).status(); }
 
 llvm::Value* offsetPtr(SegmentEmitter& e, llvm::Value* base, int64_t elements) {
@@ -376,50 +202,11 @@ Status emitMatMulNBits(SegmentEmitter& e, const Op& op) {
 }
 
 // --- pooling -------------------------------------------------------------------------------------
-Expected<dlc_pool_params> poolParams(const Op& op) {
-  DLC_RETURN_IF_ERROR(checkF32(op));
-  if (op.numResults() > 1 && op.result(1)->hasUses()) return Status::error(str(where(op), ": MaxPool indices"));
-  std::vector<int64_t> x = shapeOf(op.operand(0)), y = shapeOf(op.result());
-  if (x.size() != 4) return Status::error(str(where(op), ": only 2-D pooling"));
-  if (op.getInt("storage_order", 0) != 0) return Status::error(str(where(op), ": storage_order"));
-  std::vector<int64_t> k = op.getInts("kernel_shape"), s = op.getInts("strides"), d = op.getInts("dilations"),
-                       pads = op.getInts("pads");
-  if (s.empty()) s = {1, 1};
-  if (d.empty()) d = {1, 1};
-  if (pads.empty()) pads = {0, 0, 0, 0};
-  if (k.size() != 2 || s.size() != 2 || d.size() != 2 || pads.size() != 4) return Status::error(str(where(op), ": window"));
-  std::string auto_pad = op.getString("auto_pad", "NOTSET");
-  if (auto_pad != "NOTSET" && auto_pad != "VALID") {
-    for (int i = 0; i < 2; ++i) {
-      int64_t total = std::max<int64_t>(0, (y[2 + i] - 1) * s[i] + (k[i] - 1) * d[i] + 1 - x[2 + i]);
-      pads[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-    }
-  } else if (auto_pad == "VALID") {
-    pads = {0, 0, 0, 0};
-  }
-  dlc_pool_params p{};
-  p.batch = x[0], p.channels = x[1], p.in_h = x[2], p.in_w = x[3], p.out_h = y[2], p.out_w = y[3];
-  p.kernel_h = k[0], p.kernel_w = k[1], p.stride_h = s[0], p.stride_w = s[1], p.pad_top = pads[0], p.pad_left = pads[1];
-  p.dilation_h = d[0], p.dilation_w = d[1];
-  p.kind = op.kind() == OpKind::MaxPool ? DLC_POOL_MAX : DLC_POOL_AVG;
-  p.count_include_pad = static_cast<int32_t>(op.getInt("count_include_pad", 0));
-  // With ceil_mode a window may reach past the end padding; the reference then counts only up to
-  // it, which the kernel's divisor does not model.
-  if (p.count_include_pad && op.getInt("ceil_mode", 0)) return Status::error(str(where(op), ": count_include_pad with ceil_mode"));
-  return p;
-}
-
 Status checkPool(const Op& op) { return poolParams(op).status(); }
 
 Status emitPool(SegmentEmitter& e, const Op& op) {
   DLC_ASSIGN_OR_RETURN(dlc_pool_params p, poolParams(op));
   e.b().CreateCall(e.kernel("dlc_k_pool2d"), {e.params(p), e.ptr(op.operand(0)), e.ptr(op.result()), e.call()});
-  return Status::success();
-}
-
-Status checkGlobalAvg(const Op& op) {
-  DLC_RETURN_IF_ERROR(checkF32(op));
-  if (shapeOf(op.operand(0)).size() < 3) return Status::error(str(where(op), ": rank"));
   return Status::success();
 }
 
@@ -432,80 +219,21 @@ Status emitGlobalAvg(SegmentEmitter& e, const Op& op) {
 }
 
 // --- softmax, layer norm, attention --------------------------------------------------------------
-int64_t normalizedAxis(const Op& op, int64_t rank) {
-  int64_t a = op.getInt("axis", -1);
-  return a < 0 ? a + rank : a;
-}
-
-Status checkSoftmax(const Op& op) {
-  DLC_RETURN_IF_ERROR(checkF32(op));
-  int64_t rank = static_cast<int64_t>(shapeOf(op.operand(0)).size()), axis = normalizedAxis(op, rank);
-  if (axis < 0 || axis >= rank) return Status::error(str(where(op), ": axis"));
-  return Status::success();
-}
+Status checkSoftmax(const Op& op) { return softmaxParams(op).status(); }
 
 Status emitSoftmax(SegmentEmitter& e, const Op& op) {
-  std::vector<int64_t> x = shapeOf(op.operand(0));
-  size_t axis = static_cast<size_t>(normalizedAxis(op, static_cast<int64_t>(x.size())));
-  dlc_softmax_params p{};
-  p.outer = numel(std::vector<int64_t>(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(axis)));
-  p.len = x[axis];
-  p.inner = numel(std::vector<int64_t>(x.begin() + static_cast<std::ptrdiff_t>(axis) + 1, x.end()));
-  p.log = op.kind() == OpKind::LogSoftmax;
+  DLC_ASSIGN_OR_RETURN(dlc_softmax_params p, softmaxParams(op));
   e.b().CreateCall(e.kernel("dlc_k_softmax"), {e.params(p), e.ptr(op.operand(0)), e.ptr(op.result()), e.call()});
   return Status::success();
 }
 
-Status checkLayerNorm(const Op& op) {
-  DLC_RETURN_IF_ERROR(checkF32(op));
-  for (int r = 1; r < op.numResults(); ++r)
-    if (op.result(r)->hasUses()) return Status::error(str(where(op), ": mean/inverse deviation outputs"));
-  std::vector<int64_t> x = shapeOf(op.operand(0));
-  int64_t axis = normalizedAxis(op, static_cast<int64_t>(x.size()));
-  if (axis < 0 || axis >= static_cast<int64_t>(x.size())) return Status::error(str(where(op), ": axis"));
-  int64_t len = numel(std::vector<int64_t>(x.begin() + axis, x.end()));
-  for (int i = 1; i < op.numOperands(); ++i)
-    if (op.operand(i) && numel(shapeOf(op.operand(i))) != len) return Status::error(str(where(op), ": broadcast scale/bias"));
-  return Status::success();
-}
+Status checkLayerNorm(const Op& op) { return layerNormParams(op).status(); }
 
 Status emitLayerNorm(SegmentEmitter& e, const Op& op) {
-  std::vector<int64_t> x = shapeOf(op.operand(0));
-  int64_t axis = normalizedAxis(op, static_cast<int64_t>(x.size()));
-  dlc_layernorm_params p{};
-  p.len = numel(std::vector<int64_t>(x.begin() + axis, x.end()));
-  p.rows = numel(x) / std::max<int64_t>(1, p.len);
-  p.epsilon = op.getFloat("epsilon", 1e-5f);
-  p.has_bias = op.operand(2) != nullptr;
+  DLC_ASSIGN_OR_RETURN(dlc_layernorm_params p, layerNormParams(op));
   e.b().CreateCall(e.kernel("dlc_k_layernorm"), {e.params(p), e.ptr(op.operand(0)), e.ptr(op.operand(1)),
                                                  ptrOrNull(e, op.operand(2)), e.ptr(op.result()), e.call()});
   return Status::success();
-}
-
-Expected<dlc_attention_params> attentionParams(const Op& op) {
-  DLC_RETURN_IF_ERROR(checkF32(op));
-  std::vector<int64_t> q = shapeOf(op.operand(0)), k = shapeOf(op.operand(1)), v = shapeOf(op.operand(2));
-  if (q.size() != 3 || k.size() != 3 || v.size() != 3) return Status::error(str(where(op), ": rank"));
-  dlc_attention_params p{};
-  p.heads = op.getInt("num_heads", 1);
-  if (p.heads < 1 || q[2] % p.heads || v[2] % p.heads) return Status::error(str(where(op), ": heads"));
-  p.batch = q[0], p.s = q[1], p.t = k[1], p.d = q[2] / p.heads, p.dv = v[2] / p.heads;
-  p.scale = op.getFloat("scale", 0.0f);
-  if (p.scale == 0.0f) p.scale = 1.0f / std::sqrt(static_cast<float>(p.d));
-  if (const Value* mask = op.operand(3)) {
-    std::vector<int64_t> m = shapeOf(mask), full = {p.batch, p.heads, p.s, p.t};
-    if (m.size() > 4) return Status::error(str(where(op), ": mask rank"));
-    m.insert(m.begin(), 4 - m.size(), 1);
-    int64_t stride = 1;
-    for (int i = 3; i >= 0; --i) {
-      if (m[static_cast<size_t>(i)] != 1 && m[static_cast<size_t>(i)] != full[static_cast<size_t>(i)])
-        return Status::error(str(where(op), ": mask shape"));
-      p.mask_stride[i] = m[static_cast<size_t>(i)] == 1 ? 0 : stride;
-      stride *= m[static_cast<size_t>(i)];
-    }
-    p.has_mask = 1;
-  }
-  return p;
 }
 
 Status checkAttention(const Op& op) { return attentionParams(op).status(); }
@@ -520,89 +248,23 @@ Status emitAttention(SegmentEmitter& e, const Op& op) {
 }
 
 // --- data movement -------------------------------------------------------------------------------
-Status checkMovement(const Op& op) {
-  for (const Value* v : op.operands())
-    if (v && (!v->type().isTensor() || !v->type().shape.isStatic() || v->type().dtype == DType::String))
-      return Status::error(str(where(op), ": operand is not a static numeric tensor"));
-  for (int r = 0; r < op.numResults(); ++r) {
-    const Type& t = op.result(r)->type();
-    if (!t.isTensor() || !t.shape.isStatic() || t.shape.rank() > 8 || t.dtype != op.operand(0)->type().dtype)
-      return Status::error(str(where(op), ": result is not a static tensor of rank <= 8"));
-    size_t bytes = dtypeSize(t.dtype);
-    if (bytes != 1 && bytes != 2 && bytes != 4 && bytes != 8) return Status::error(str(where(op), ": element size"));
-  }
-  if (op.kind() == OpKind::Split && op.getInt("num_outputs", 0) < 0) return Status::error(str(where(op), ": num_outputs"));
-  return Status::success();
-}
-
-// dst (with `dims`, contiguous) = src viewed with `src_strides` from element `src_offset`.
-void emitCopy(SegmentEmitter& e, const std::vector<int64_t>& dims, const std::vector<int64_t>& src_strides,
-              const std::vector<int64_t>& dst_strides, llvm::Value* src, int64_t src_offset, llvm::Value* dst,
-              int64_t dst_offset, DType dtype) {
-  dlc_copy_params p{};
-  p.rank = static_cast<int64_t>(dims.size());
-  p.elem_bytes = static_cast<int64_t>(dtypeSize(dtype));
-  for (size_t i = 0; i < dims.size(); ++i) {
-    p.dims[i] = dims[i];
-    p.src_stride[i] = src_strides[i];
-    p.dst_stride[i] = dst_strides[i];
-  }
+void emitCopy(SegmentEmitter& e, const dlc_copy_params& p, llvm::Value* src, int64_t src_offset, llvm::Value* dst, int64_t dst_offset) {
   auto& b = e.b();
   llvm::Value* s = b.CreateGEP(b.getInt8Ty(), src, b.getInt64(src_offset * p.elem_bytes));
   llvm::Value* d = b.CreateGEP(b.getInt8Ty(), dst, b.getInt64(dst_offset * p.elem_bytes));
   b.CreateCall(e.kernel("dlc_k_copy"), {e.params(p), s, d, e.call()});
 }
 
-Status emitTranspose(SegmentEmitter& e, const Op& op) {
-  std::vector<int64_t> x = shapeOf(op.operand(0)), y = shapeOf(op.result());
-  std::vector<int64_t> perm = op.getInts("perm");
-  if (perm.empty())
-    for (size_t i = 0; i < x.size(); ++i) perm.push_back(static_cast<int64_t>(x.size() - 1 - i));
-  std::vector<int64_t> xs = stridesOf(x), src(y.size());
-  for (size_t i = 0; i < y.size(); ++i) src[i] = xs[static_cast<size_t>(perm[i])];
-  emitCopy(e, y, src, stridesOf(y), e.ptr(op.operand(0)), 0, e.ptr(op.result()), 0, op.result()->type().dtype);
-  return Status::success();
-}
+// Transpose, Split, Concat: one strided copy per part (empty inputs of a Concat copy nothing).
+Status checkCopies(const Op& op) { return copyCalls(op).status(); }
 
-int64_t axisOf(const Op& op, size_t rank) {
-  int64_t a = op.getInt("axis", 0);
-  return a < 0 ? a + static_cast<int64_t>(rank) : a;
-}
-
-Status emitSplit(SegmentEmitter& e, const Op& op) {
-  std::vector<int64_t> x = shapeOf(op.operand(0));
-  size_t axis = static_cast<size_t>(axisOf(op, x.size()));
-  std::vector<int64_t> xs = stridesOf(x);
-  int64_t start = 0;
-  for (int r = 0; r < op.numResults(); ++r) {
-    std::vector<int64_t> y = shapeOf(op.result(r));
-    emitCopy(e, y, xs, stridesOf(y), e.ptr(op.operand(0)), start * xs[axis], e.ptr(op.result(r)), 0,
-             op.result(r)->type().dtype);
-    start += y[axis];
+Status emitCopies(SegmentEmitter& e, const Op& op) {
+  DLC_ASSIGN_OR_RETURN(std::vector<CopyCall> calls, copyCalls(op));
+  for (const CopyCall& c : calls) {
+    int64_t elements = 1;
+    for (int64_t d = 0; d < c.p.rank; ++d) elements *= c.p.dims[d];
+    if (elements > 0) emitCopy(e, c.p, e.ptr(op.operand(c.source)), c.src_offset, e.ptr(op.result(c.result)), c.dst_offset);
   }
-  return Status::success();
-}
-
-Status emitConcat(SegmentEmitter& e, const Op& op) {
-  std::vector<int64_t> y = shapeOf(op.result());
-  size_t axis = static_cast<size_t>(axisOf(op, y.size()));
-  std::vector<int64_t> ys = stridesOf(y);
-  int64_t start = 0;
-  for (const Value* in : op.operands()) {
-    std::vector<int64_t> x = shapeOf(in);
-    if (numel(x) > 0)
-      emitCopy(e, x, stridesOf(x), ys, e.ptr(in), 0, e.ptr(op.result()), start * ys[axis], in->type().dtype);
-    start += x[axis];
-  }
-  return Status::success();
-}
-
-Status checkView(const Op& op) {
-  const Type& in = op.operand(0)->type();
-  const Type& out = op.result()->type();
-  if (!in.isTensor() || !out.isTensor() || !in.shape.isStatic() || !out.shape.isStatic() || in.dtype != out.dtype ||
-      in.dtype == DType::String)
-    return Status::error(str(where(op), ": not a static numeric view"));
   return Status::success();
 }
 
@@ -618,19 +280,8 @@ Expected<std::vector<float>> constantFloats(const Value* v) {
   return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
 }
 
-Status checkBatchNorm(const Op& op) {
-  DLC_RETURN_IF_ERROR(checkF32(op));
-  if (op.getInt("training_mode", 0) != 0 || op.numResults() > 1) return Status::error(str(where(op), ": training mode"));
-  std::vector<int64_t> x = shapeOf(op.operand(0));
-  if (x.size() < 2) return Status::error(str(where(op), ": rank"));
-  for (int i = 1; i < 5; ++i)
-    if (!isConstant(op.operand(i)) || numel(shapeOf(op.operand(i))) != x[1])
-      return Status::error(str(where(op), ": statistics are not constant per-channel vectors"));
-  return Status::success();
-}
-
-Status emitBatchNorm(SegmentEmitter& e, const Op& op) {
-  std::vector<int64_t> x = shapeOf(op.operand(0));
+// (a, b) per channel.
+Expected<std::pair<std::vector<float>, std::vector<float>>> foldedBatchNorm(const Op& op) {
   DLC_ASSIGN_OR_RETURN(auto scale, constantFloats(op.operand(1)));
   DLC_ASSIGN_OR_RETURN(auto bias, constantFloats(op.operand(2)));
   DLC_ASSIGN_OR_RETURN(auto mean, constantFloats(op.operand(3)));
@@ -642,12 +293,18 @@ Status emitBatchNorm(SegmentEmitter& e, const Op& op) {
     a[c] = static_cast<float>(k);
     b[c] = static_cast<float>(bias[c] - mean[c] * k);
   }
+  return std::make_pair(a, b);
+}
+
+Status emitBatchNorm(SegmentEmitter& e, const Op& op) {
+  std::vector<int64_t> x = shapeOf(op.operand(0));
+  DLC_ASSIGN_OR_RETURN(auto folded, foldedBatchNorm(op));
   int64_t len = numel(x) / (x[0] * x[1]);
   auto& bld = e.b();
   bld.CreateCall(e.kernel("dlc_k_channel_affine"),
                  {bld.getInt64(x[0]), bld.getInt64(x[1]), bld.getInt64(len), e.ptr(op.operand(0)),
-                  e.params(a.data(), a.size() * sizeof(float)), e.params(b.data(), b.size() * sizeof(float)),
-                  e.ptr(op.result()), e.call()});
+                  e.params(folded.first.data(), folded.first.size() * sizeof(float)),
+                  e.params(folded.second.data(), folded.second.size() * sizeof(float)), e.ptr(op.result()), e.call()});
   return Status::success();
 }
 
@@ -702,24 +359,7 @@ Status emitSlice(SegmentEmitter& e, const Op& op) {
     src[i] = xs[i] * bs.second[i];
     offset += bs.first[i] * xs[i];
   }
-  if (numel(y) > 0) emitCopy(e, y, src, stridesOf(y), e.ptr(op.operand(0)), offset, e.ptr(op.result()), 0, op.result()->type().dtype);
-  return Status::success();
-}
-
-// ReduceMean over trailing axes (global pooling written as ReduceMean): a row mean.
-Status checkReduceMean(const Op& op) {
-  DLC_RETURN_IF_ERROR(checkF32(op));
-  std::vector<int64_t> x = shapeOf(op.operand(0)), axes = op.getInts("axes");
-  if (axes.empty()) return Status::error(str(where(op), ": all axes"));
-  std::vector<bool> reduced(x.size(), false);
-  for (int64_t a : axes) {
-    int64_t n = a < 0 ? a + static_cast<int64_t>(x.size()) : a;
-    if (n < 0 || n >= static_cast<int64_t>(x.size())) return Status::error(str(where(op), ": axis"));
-    reduced[static_cast<size_t>(n)] = true;
-  }
-  size_t first = x.size() - axes.size();
-  for (size_t i = 0; i < x.size(); ++i)
-    if (reduced[i] != (i >= first)) return Status::error(str(where(op), ": axes other than the trailing ones"));
+  if (numel(y) > 0) emitCopy(e, copyParams(y, src, stridesOf(y), op.result()->type().dtype), e.ptr(op.operand(0)), offset, e.ptr(op.result()), 0);
   return Status::success();
 }
 
@@ -731,30 +371,106 @@ Status emitReduceMean(SegmentEmitter& e, const Op& op) {
   return Status::success();
 }
 
+// --- symbolic sizes: the same kernels, their parameters read from the run table -------------------
+// (segment_plan.cc's planOpBlocks writes the blocks these read, in this order.) Weights are packed
+// at load with the parameters at trial sizes: the packed layouts depend on the weight's shape only.
+Status emitConvSymbolic(SegmentEmitter& e, const Op& op, const OpBlocks& blocks) {
+  llvm::Value* w = e.packedWeight("dlc_k_conv_packed_bytes", "dlc_k_conv_pack", e.params(blocks.trial<dlc_conv_params>(0)), op.operand(1));
+  llvm::Value* scratch = e.scratchFromTable("dlc_k_conv_scratch_bytes", blocks.index(0));
+  e.b().CreateCall(e.kernel("dlc_k_conv"), {blocks.ptr(0), e.ptr(op.operand(0)), w, ptrOrNull(e, op.operand(2)),
+                                            ptrOrNull(e, op.operand(3)), e.ptr(op.result()), e.call(), scratch});
+  return Status::success();
+}
+
+Status emitMatMulSymbolic(SegmentEmitter& e, const Op& op, const OpBlocks& blocks) {
+  const dlc_matmul_params& m = blocks.trial<dlc_matmul_params>(0);
+  llvm::Value* b = m.b_packed ? e.packedWeight("dlc_k_matmul_packed_b_bytes", "dlc_k_matmul_pack_b", e.params(m), op.operand(1))
+                              : e.ptr(op.operand(1));
+  llvm::Value* scratch = e.scratchFromTable("dlc_k_matmul_scratch_bytes", blocks.index(0));
+  e.b().CreateCall(e.kernel("dlc_k_matmul"), {blocks.ptr(0), e.ptr(op.operand(0)), b, ptrOrNull(e, op.operand(2)),
+                                              ptrOrNull(e, op.operand(3)), e.ptr(op.result()), e.call(), scratch});
+  return Status::success();
+}
+
+Status emitPoolSymbolic(SegmentEmitter& e, const Op& op, const OpBlocks& blocks) {
+  e.b().CreateCall(e.kernel("dlc_k_pool2d"), {blocks.ptr(0), e.ptr(op.operand(0)), e.ptr(op.result()), e.call()});
+  return Status::success();
+}
+
+Status emitRowMeanSymbolic(SegmentEmitter& e, const Op& op, const OpBlocks& blocks) {
+  e.b().CreateCall(e.kernel("dlc_k_row_mean"), {blocks.loadInt(0, 0), blocks.loadInt(0, 1), e.ptr(op.operand(0)), e.ptr(op.result()), e.call()});
+  return Status::success();
+}
+
+Status emitSoftmaxSymbolic(SegmentEmitter& e, const Op& op, const OpBlocks& blocks) {
+  e.b().CreateCall(e.kernel("dlc_k_softmax"), {blocks.ptr(0), e.ptr(op.operand(0)), e.ptr(op.result()), e.call()});
+  return Status::success();
+}
+
+Status emitLayerNormSymbolic(SegmentEmitter& e, const Op& op, const OpBlocks& blocks) {
+  e.b().CreateCall(e.kernel("dlc_k_layernorm"), {blocks.ptr(0), e.ptr(op.operand(0)), e.ptr(op.operand(1)),
+                                                 ptrOrNull(e, op.operand(2)), e.ptr(op.result()), e.call()});
+  return Status::success();
+}
+
+Status emitAttentionSymbolic(SegmentEmitter& e, const Op& op, const OpBlocks& blocks) {
+  llvm::Value* scratch = e.scratchFromTable("dlc_k_attention_scratch_bytes", blocks.index(0));
+  e.b().CreateCall(e.kernel("dlc_k_attention"), {blocks.ptr(0), e.ptr(op.operand(0)), e.ptr(op.operand(1)), e.ptr(op.operand(2)),
+                                                 ptrOrNull(e, op.operand(3)), e.ptr(op.result()), e.call(), scratch});
+  return Status::success();
+}
+
+Status emitBatchNormSymbolic(SegmentEmitter& e, const Op& op, const OpBlocks& blocks) {
+  DLC_ASSIGN_OR_RETURN(auto folded, foldedBatchNorm(op));
+  auto& bld = e.b();
+  bld.CreateCall(e.kernel("dlc_k_channel_affine"),
+                 {blocks.loadInt(0, 0), blocks.loadInt(0, 1), blocks.loadInt(0, 2), e.ptr(op.operand(0)),
+                  e.params(folded.first.data(), folded.first.size() * sizeof(float)),
+                  e.params(folded.second.data(), folded.second.size() * sizeof(float)), e.ptr(op.result()), e.call()});
+  return Status::success();
+}
+
+// Block i: {dlc_copy_params, source offset in bytes, destination offset in bytes} of copy i.
+Status emitCopiesSymbolic(SegmentEmitter& e, const Op& op, const OpBlocks& blocks) {
+  auto& b = e.b();
+  const size_t words = sizeof(dlc_copy_params) / sizeof(int64_t);
+  const int parts = op.kind() == OpKind::Split ? op.numResults() : op.kind() == OpKind::Concat ? op.numOperands() : 1;
+  for (int i = 0; i < parts; ++i) {
+    const Value* src = op.kind() == OpKind::Concat ? op.operand(i) : op.operand(0);
+    const Value* dst = op.kind() == OpKind::Split ? op.result(i) : op.result();
+    llvm::Value* s = b.CreateGEP(b.getInt8Ty(), e.ptr(src), blocks.loadInt(static_cast<size_t>(i), words));
+    llvm::Value* d = b.CreateGEP(b.getInt8Ty(), e.ptr(dst), blocks.loadInt(static_cast<size_t>(i), words + 1));
+    b.CreateCall(e.kernel("dlc_k_copy"), {blocks.ptr(static_cast<size_t>(i)), s, d, e.call()});
+  }
+  return Status::success();
+}
+
+Status emitNothingSymbolic(SegmentEmitter&, const Op&, const OpBlocks&) { return Status::success(); }
+
 const std::unordered_map<OpKind, Lowering>& table() {
   static const std::unordered_map<OpKind, Lowering> t = {
-      {OpKind::Conv, {checkConv, emitConv}},
-      {OpKind::FusedConv, {checkConv, emitConv}},
-      {OpKind::MatMul, {checkMatMul, emitMatMul}},
-      {OpKind::FusedMatMul, {checkMatMul, emitMatMul}},
+      {OpKind::Conv, {checkConv, emitConv, false, emitConvSymbolic}},
+      {OpKind::FusedConv, {checkConv, emitConv, false, emitConvSymbolic}},
+      {OpKind::MatMul, {checkMatMul, emitMatMul, false, emitMatMulSymbolic}},
+      {OpKind::FusedMatMul, {checkMatMul, emitMatMul, false, emitMatMulSymbolic}},
       {OpKind::MatMulNBits, {checkMatMulNBits, emitMatMulNBits}},
-      {OpKind::MaxPool, {checkPool, emitPool}},
-      {OpKind::AveragePool, {checkPool, emitPool}},
-      {OpKind::GlobalAveragePool, {checkGlobalAvg, emitGlobalAvg}},
-      {OpKind::Softmax, {checkSoftmax, emitSoftmax}},
-      {OpKind::LogSoftmax, {checkSoftmax, emitSoftmax}},
-      {OpKind::LayerNormalization, {checkLayerNorm, emitLayerNorm}},
-      {OpKind::Attention, {checkAttention, emitAttention}},
-      {OpKind::Transpose, {checkMovement, emitTranspose}},
-      {OpKind::Split, {checkMovement, emitSplit}},
-      {OpKind::Concat, {checkMovement, emitConcat}},
-      {OpKind::BatchNormalization, {checkBatchNorm, emitBatchNorm}},
+      {OpKind::MaxPool, {checkPool, emitPool, false, emitPoolSymbolic}},
+      {OpKind::AveragePool, {checkPool, emitPool, false, emitPoolSymbolic}},
+      {OpKind::GlobalAveragePool, {checkGlobalAvg, emitGlobalAvg, false, emitRowMeanSymbolic}},
+      {OpKind::Softmax, {checkSoftmax, emitSoftmax, false, emitSoftmaxSymbolic}},
+      {OpKind::LogSoftmax, {checkSoftmax, emitSoftmax, false, emitSoftmaxSymbolic}},
+      {OpKind::LayerNormalization, {checkLayerNorm, emitLayerNorm, false, emitLayerNormSymbolic}},
+      {OpKind::Attention, {checkAttention, emitAttention, false, emitAttentionSymbolic}},
+      {OpKind::Transpose, {checkCopies, emitCopies, false, emitCopiesSymbolic}},
+      {OpKind::Split, {checkCopies, emitCopies, false, emitCopiesSymbolic}},
+      {OpKind::Concat, {checkCopies, emitCopies, false, emitCopiesSymbolic}},
+      {OpKind::BatchNormalization, {checkBatchNorm, emitBatchNorm, false, emitBatchNormSymbolic}},
       {OpKind::Slice, {checkSlice, emitSlice}},
-      {OpKind::ReduceMean, {checkReduceMean, emitReduceMean}},
-      {OpKind::Reshape, {checkView, emitNothing, true}},
-      {OpKind::Flatten, {checkView, emitNothing, true}},
-      {OpKind::Squeeze, {checkView, emitNothing, true}},
-      {OpKind::Unsqueeze, {checkView, emitNothing, true}},
+      {OpKind::ReduceMean, {checkReduceMean, emitReduceMean, false, emitRowMeanSymbolic}},
+      {OpKind::Reshape, {checkView, emitNothing, true, emitNothingSymbolic}},
+      {OpKind::Flatten, {checkView, emitNothing, true, emitNothingSymbolic}},
+      {OpKind::Squeeze, {checkView, emitNothing, true, emitNothingSymbolic}},
+      {OpKind::Unsqueeze, {checkView, emitNothing, true, emitNothingSymbolic}},
   };
   return t;
 }
@@ -763,13 +479,8 @@ const std::unordered_map<OpKind, Lowering>& table() {
 
 bool takesSparseKernel(const Op& op) { return sparseKernelFor(op); }
 
-int32_t activationCode(const Op& op) {
-  auto it = activationCodes().find(op.getString("activation", "none"));
-  return it == activationCodes().end() ? DLC_ACT_NONE : it->second;
-}
-
 const Lowering* loweringFor(OpKind kind) {
-  static const Lowering elementwise{checkElementwise, emitElementwise};
+  static const Lowering elementwise{checkElementwise, emitElementwise, false, emitElementwiseSymbolic};
   auto it = table().find(kind);
   if (it != table().end()) return &it->second;
   if (kind == OpKind::FusedElementwise || (opInfo(kind).has(kElementwise) && !opInfo(kind).has(kSideEffects)))

@@ -11,6 +11,7 @@
 
 #include "backends/backend.h"
 #include "backends/llvm_cpu/compile/target.h"
+#include "backends/trials.h"
 
 namespace dlc::llvm_cpu {
 
@@ -21,8 +22,11 @@ bool lowers(const Op& op);
 bool takesSparseKernel(const Op& op);
 
 // Runs of consecutive top-level ops that lower (and that `take` accepts, when given), each with
-// payload "segment=dlc_seg<i>".
-std::vector<backends::Segment> planSegments(const Graph& graph, const std::function<bool(const Op&)>& take = {});
+// payload "segment=dlc_seg<i>". Ops whose types are not static lower when given `trials` (the
+// graph at trial sizes) and their code reads sizes from the run table; they make segments of their
+// own.
+std::vector<backends::Segment> planSegments(const Graph& graph, const std::function<bool(const Op&)>& take = {},
+                                            const std::vector<backends::Trial>* trials = nullptr);
 
 struct BuiltModule {
   std::unique_ptr<llvm::LLVMContext> context;
@@ -30,7 +34,10 @@ struct BuiltModule {
 };
 
 // The kernel library's bitcode with every segment's entry points (named by the prefix in its
-// payload) added; only the entry points stay external. Not yet optimized.
-Expected<BuiltModule> buildModule(const std::vector<backends::Segment>& segments, const CpuTarget& target);
+// payload) added; only the entry points stay external. Not yet optimized. A segment with symbolic
+// types gets its plan signature and textual IR appended to its payload:
+//   "segment=<prefix>\nsignature=<w,w,...>\n<graph>".
+Expected<BuiltModule> buildModule(std::vector<backends::Segment>& segments, const CpuTarget& target,
+                                  const std::vector<backends::Trial>* trials = nullptr);
 
 }  // namespace dlc::llvm_cpu

@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-#define DLC_CPU_ABI_VERSION 1
+#define DLC_CPU_ABI_VERSION 2
 
 /* One run of a generated segment (and what every kernel gets to reach the thread pool). */
 typedef struct dlc_cpu_call {
@@ -31,6 +31,8 @@ typedef struct dlc_cpu_call {
   void (*parallel_for)(void* runtime, size_t range, void (*fn)(void* context, size_t i), void* context);
   int32_t threads;     /* >= 1: kernels split work into at most this many jobs of equal size */
   int32_t reserved;
+  /* Segments with symbolic dims: the sizes of this run (plan/segment_plan.h); null otherwise. */
+  const void* table;
 } dlc_cpu_call;
 
 /* Activations of the fused epilogues (ir/ops.def): y = act(alpha * acc + bias + residual). */

@@ -7,6 +7,10 @@
 
 #include "dlc/kernel_library.h"
 
+/* Segments with symbolic dims read their sizes from a table planned once per distinct shape of
+ * their inputs; this many are kept per step (the least recently used dropped). */
+#define DLC_CPU_SHAPES_PER_STEP 64
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -13,6 +13,7 @@
 #include <omp.h>
 
 #include "backends/onednn/library/program.h"
+#include "backends/specialize/segment_specialize.h"
 #include "ir/dtype_onnx.h"
 #include "ir/parser.h"
 #include "ir/verifier.h"
@@ -58,7 +59,7 @@ struct PreparedStep {
     }
     std::vector<int64_t> key{threads};
     if (!is_static) {
-      std::vector<int64_t> run = runKey(*graph, constants, shape_operands, inputs);
+      std::vector<int64_t> run = backends::runKey(*graph, constants, shape_operands, inputs);
       key.insert(key.end(), run.begin(), run.end());
     }
     std::lock_guard<std::mutex> lock(mutex);
@@ -71,7 +72,7 @@ struct PreparedStep {
     }
     std::unique_ptr<Graph> specialized;
     if (!is_static) {
-      DLC_ASSIGN_OR_RETURN(specialized, specializeSegment(text, constants, shape_operands, inputs));
+      DLC_ASSIGN_OR_RETURN(specialized, backends::specializeSegment(text, constants, shape_operands, inputs));
     }
     int previous = omp_get_max_threads();
     omp_set_num_threads(threads);
@@ -117,8 +118,8 @@ Expected<std::unique_ptr<PreparedStep>> prepare(const dlc_step_info& step) {
     constants.push_back(step.constants ? step.constants[i].data : nullptr);
   }
   auto prepared = std::make_unique<PreparedStep>();
-  prepared->is_static = segmentIsStatic(*graph);
-  prepared->shape_operands = shapeOperands(*graph);
+  prepared->is_static = backends::segmentIsStatic(*graph);
+  prepared->shape_operands = backends::shapeOperands(*graph);
   prepared->text = std::string(text);
   prepared->graph = std::move(graph);
   prepared->constants = std::move(constants);

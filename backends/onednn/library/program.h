@@ -79,20 +79,6 @@ class Program {
   size_t workspace_bytes_ = 0, scratch_offset_ = 0;
 };
 
-// Segments whose types are not all static (specialize.cc). True when every type is static (one
-// program, built at load).
-bool segmentIsStatic(const Graph& segment);
-// Per segment input: true when an op reads it as a shape operand (sizes, axes, bounds).
-std::vector<bool> shapeOperands(const Graph& segment);
-// What decides a run's specialization: the shapes of the step's run-time inputs and the values of
-// its small integer shape operands.
-std::vector<int64_t> runKey(const Graph& segment, const std::vector<const void*>& constants, const std::vector<bool>& shape_operands,
-                            const dlc_tensor* inputs);
-// The segment of `text` with a run's input shapes (the non-constant inputs') and shape operands
-// re-inferred through it; an error naming the input that contradicts the segment's types.
-Expected<std::unique_ptr<Graph>> specializeSegment(std::string_view text, const std::vector<const void*>& constants,
-                                                   const std::vector<bool>& shape_operands, const dlc_tensor* inputs);
-
 // The engine every program runs on (one CPU engine per process).
 const dnnl::engine& cpuEngine();
 

@@ -1,16 +1,13 @@
-// Segments whose types are not all static (symbolic dims such as a batch or a sequence length, and
-// dims only a run knows, such as the size after a strided convolution of a symbolic image): a run's
-// input shapes, and the values of its small integer inputs, are re-inferred through the segment,
-// which gives every type a size. A oneDNN primitive is created for fixed sizes, so the library
-// builds one program per distinct run key.
+// Segments whose types are not all static (segment_specialize.h).
+#include "backends/specialize/segment_specialize.h"
+
 #include <algorithm>
 
-#include "backends/onednn/library/program.h"
 #include "ir/dtype_onnx.h"
 #include "ir/parser.h"
 #include "ir/reinfer.h"
 
-namespace dlc::onednn {
+namespace dlc::backends {
 namespace {
 
 // Integer inputs this small that ops read as shape operands (a Reshape target, Slice bounds): their
@@ -138,4 +135,4 @@ Expected<std::unique_ptr<Graph>> specializeSegment(std::string_view text, const 
   return graph;
 }
 
-}  // namespace dlc::onednn
+}  // namespace dlc::backends
