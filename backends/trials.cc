@@ -3,10 +3,77 @@
 
 #include <algorithm>
 
+#include "backends/reference/interpreter.h"
 #include "ir/clone.h"
+#include "ir/constant_value.h"
+#include "ir/infer/infer.h"
 #include "ir/reinfer.h"
 
 namespace dlc::backends {
+namespace {
+
+constexpr int64_t kMaxShapeValue = 64;  // elements of a value computed from shapes
+
+bool smallStatic(const Value* v) {
+  return v->type().isTensor() && v->type().shape.isStatic() && v->type().shape.numElements() <= kMaxShapeValue;
+}
+
+// The values of small tensors computed from shapes at the trial's sizes (Shape -> Gather -> Concat
+// -> a Slice's ends, as a causal mask sliced to the sequence length is): Shape ops of static
+// inputs, then every op without regions or side effects whose operands are such values or
+// constants, evaluated by the reference kernels. At run time these are known too (reference steps
+// compute them before the ops whose types read them).
+bool addShapeValues(const Region& body, KnownValues& known) {
+  bool added = false;
+  for (const auto& op : body.ops()) {
+    if (op->kind() == OpKind::Constant || !op->regions().empty() || op->info().has(kSideEffects) || op->numResults() == 0) continue;
+    if (known.count(op->result(0))) continue;
+    if (op->kind() == OpKind::Shape) {
+      const Value* x = op->operand(0);
+      if (!x->type().isTensor() || !x->type().shape.isStatic()) continue;
+      const std::vector<int64_t> dims = x->type().shape.staticSizes();
+      const int64_t rank = static_cast<int64_t>(dims.size());
+      auto clamp = [&](int64_t a) { return std::clamp<int64_t>(a < 0 ? a + rank : a, 0, rank); };
+      const int64_t start = clamp(op->getInt("start", 0)), end = clamp(op->getInt("end", rank));
+      std::vector<int64_t> part(dims.begin() + start, dims.begin() + std::max(start, end));
+      known.emplace(op->result(0), Tensor::fromVector<int64_t>(DType::I64, {static_cast<int64_t>(part.size())}, part));
+      added = true;
+      continue;
+    }
+    std::vector<Tensor> holders;
+    std::vector<const Tensor*> inputs;
+    bool ready = true;
+    holders.reserve(static_cast<size_t>(op->numOperands()));
+    for (const Value* v : op->operands()) {
+      if (!v) {
+        inputs.push_back(nullptr);
+        continue;
+      }
+      if (auto it = known.find(v); it != known.end()) {
+        inputs.push_back(&it->second);
+      } else if (v->definingOp() && v->definingOp()->kind() == OpKind::Constant && smallStatic(v)) {
+        auto t = constantOpValue(*v->definingOp());
+        if (!t.ok()) ready = false;
+        else {
+          holders.push_back(*t);
+          inputs.push_back(&holders.back());
+        }
+      } else {
+        ready = false;
+      }
+      if (!ready) break;
+    }
+    for (int r = 0; ready && r < op->numResults(); ++r) ready = smallStatic(op->result(r));
+    if (!ready) continue;
+    auto out = ref::evaluateOp(*op, inputs);
+    if (!out.ok() || out->size() != static_cast<size_t>(op->numResults())) continue;
+    for (int r = 0; r < op->numResults(); ++r) known.emplace(op->result(r), (*out)[static_cast<size_t>(r)]);
+    added = true;
+  }
+  return added;
+}
+
+}  // namespace
 
 bool isStaticTensor(const Value* v) { return v->type().isTensor() && v->type().shape.isStatic(); }
 
@@ -47,6 +114,11 @@ std::vector<Trial> makeTrials(const Graph& graph) {
     Region& body = t.graph->body();
     for (int i = 0; i < body.numArguments(); ++i) body.argument(i)->setType(substituteSymbols(body.argument(i)->type(), candidates[c].second));
     if (!reinferTypes(body, candidates[c].second).ok()) continue;  // sizes the model does not take
+    KnownValues known;
+    bool inferred = true;
+    for (int round = 0; inferred && round < 4 && addShapeValues(body, known); ++round)
+      inferred = reinferTypes(body, candidates[c].second, &known).ok();
+    if (!inferred) continue;
     for (const auto& op : graph.body().ops())
       if (op->numResults() > 0) t.ops[op.get()] = map.at(op->result(0))->definingOp();
     trials.push_back(std::move(t));

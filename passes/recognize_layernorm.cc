@@ -1,5 +1,6 @@
 // Recognizes LayerNorm written out with elementwise ops and reductions (the forms exporters
-// write) and replaces it with LayerNormalization.
+// write) and replaces it with LayerNormalization; RMSNorm (LLaMA's, T5's) likewise with
+// RMSNormalization.
 #include <algorithm>
 
 #include "passes/explain.h"
@@ -298,12 +299,95 @@ class ScaleShiftLayerNormPattern : public RewritePattern {
   }
 };
 
+// True when `a` and `b` are one tensor type as far as both know: same dtype and rank, dims equal
+// where neither is unknown (an import may know a graph output's dims that inference inside has
+// lost, "?" against "seq").
+bool sameTypeAsKnown(const Type& a, const Type& b) {
+  if (!a.isTensor() || !b.isTensor() || a.dtype != b.dtype || !a.shape.ranked || !b.shape.ranked || a.shape.rank() != b.shape.rank())
+    return false;
+  for (size_t i = 0; i < a.shape.dims.size(); ++i) {
+    const Dim &d = a.shape.dims[i], &e = b.shape.dims[i];
+    const bool unknown = (!d.isStatic() && !d.isSymbolic()) || (!e.isStatic() && !e.isSymbolic());
+    if (!unknown && d != e) return false;
+  }
+  return true;
+}
+
+// True when `v` is x - ReduceMean(x) (a centered value: LayerNorm's, left to LayerNormPattern).
+bool isCentered(Value* v) {
+  const Op* sub = producerOf(v, OpKind::Sub);
+  const Op* mean = sub ? producerOf(sub->operand(1), OpKind::ReduceMean) : nullptr;
+  return mean && mean->operand(0) == sub->operand(0);
+}
+
+// ms = ReduceMean(x·x or x², the last k axes); y = x / Sqrt(ms + ε)  or  x · 1/Sqrt(ms + ε)
+// (Reciprocal, 1/·, or Pow(ms + ε, -0.5)); [y·γ]  ==>  RMSNormalization(x, γ (1 if absent),
+// axis=-k, epsilon=ε) (LLaMA's and T5's RMSNorm as torch exports them, either operand order).
+class RmsNormPattern : public RewritePattern {
+ public:
+  const char* name() const override { return "rms-norm"; }
+  Expected<bool> matchAndRewrite(Op& norm, Rewriter& rw) const override {
+    if (norm.kind() != OpKind::Div && norm.kind() != OpKind::Mul) return false;
+    // x and e = ms + ε under the root.
+    std::vector<Op*> std_ops;
+    Value* x = nullptr;
+    Value* e = nullptr;
+    if (norm.kind() == OpKind::Div) {
+      Op* sqrt = soleProducer(norm.operand(1), OpKind::Sqrt);
+      if (!sqrt) return false;
+      x = norm.operand(0);
+      std_ops = {sqrt};
+      e = sqrt->operand(0);
+    } else {
+      for (int i = 0; i < 2 && !e; ++i)
+        if (auto rs = matchRsqrt(norm.operand(1 - i))) {
+          x = norm.operand(i);
+          std_ops = rs->first;
+          e = rs->second;
+        }
+      if (!e) return false;
+    }
+    if (!x->type().isTensor() || !isFloat(x->type().dtype) || !sameTypeAsKnown(norm.result()->type(), x->type())) return false;
+    if (isCentered(x)) return false;  // a LayerNorm's (x - m) / sqrt(var + ε)
+    std::optional<VariancePlusEps> ms;
+    int k = 0;
+    for (int c = 1; c <= x->type().shape.rank() && !ms; ++c)
+      if ((ms = matchVariancePlusEps(e, x, c))) k = c;
+    if (!ms) {
+      if (producerOf(e, OpKind::Add)) explainDecline(norm, "rms-norm", "the root is not of ReduceMean(x², trailing axes) + a constant epsilon, each used once");
+      return false;
+    }
+    // Optional scale: y·γ (γ per normalized position).
+    Op* tail = nullptr;
+    Value* gamma = nullptr;
+    if (Op* mul = singleUser(norm.result(), OpKind::Mul)) {
+      Value* g = otherOperand(*mul, norm.result());
+      if (g && isPerPosition(g, x, k) && availableAt(g, norm) && sameTypeAsKnown(mul->result()->type(), x->type())) {
+        gamma = g;
+        tail = mul;
+      }
+    }
+    if (!gamma) gamma = rw.constant(Tensor::scalar(x->type().dtype, 1.0).reshaped({1}));
+    Op& last = tail ? *tail : norm;
+    std::map<std::string, Attribute> attrs = {{"axis", Attribute::ofInt(-k)}, {"epsilon", Attribute::ofFloat(static_cast<float>(ms->eps))}};
+    DLC_ASSIGN_OR_RETURN(Op* rms, rw.create(OpKind::RMSNormalization, {x, gamma}, attrs, 1, last.location()));
+    rw.replaceOp(last, {rms->result()});
+    std::vector<Op*> dead;
+    if (tail) dead.push_back(&norm);
+    dead.insert(dead.end(), std_ops.begin(), std_ops.end());
+    dead.insert(dead.end(), {ms->add, ms->var_mean, ms->square});
+    eraseAll(dead, rw);
+    return true;
+  }
+};
+
 class RecognizeLayerNorm : public Pass {
  public:
   Status run(Graph& graph, const PassContext&) override {
     PatternList patterns;
     patterns.push_back(std::make_unique<LayerNormPattern>());
     patterns.push_back(std::make_unique<ScaleShiftLayerNormPattern>());
+    patterns.push_back(std::make_unique<RmsNormPattern>());
     DLC_ASSIGN_OR_RETURN(int n, applyPatternsGreedily(graph.body(), patterns));
     (void)n;
     return Status::success();

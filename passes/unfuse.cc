@@ -256,6 +256,40 @@ class UnfuseGelu : public RewritePattern {
   }
 };
 
+// RMSNormalization(x, γ) {axis = a, epsilon = ε}  ==>
+//   Mul(Mul(x, Reciprocal(Sqrt(Add(ReduceMean(Mul(x, x), axes [a, rank), keepdims), ε)))), γ)
+// in the reference kernel's order; 16-bit floats run in f32 as it does.
+class UnfuseRmsNorm : public RewritePattern {
+ public:
+  const char* name() const override { return "unfuse-rms-norm"; }
+  Expected<bool> matchAndRewrite(Op& op, Rewriter& rw) const override {
+    if (op.kind() != OpKind::RMSNormalization) return false;
+    UnfuseEmitter e(rw, op);
+    const Type& xt = op.operand(0)->type();
+    const int64_t axis = op.getInt("axis", -1);
+    std::vector<int64_t> axes;
+    if (axis < 0) {
+      for (int64_t a = axis; a < 0; ++a) axes.push_back(a);  // negative axes need no rank
+    } else {
+      if (!xt.isTensor() || !xt.shape.ranked) return e.error(str("axis ", axis, " of an input of unknown rank"));
+      for (int64_t a = axis; a < xt.shape.rank(); ++a) axes.push_back(a);
+    }
+    DLC_ASSIGN_OR_RETURN(Value* x, widen(e, op.operand(0), "x_wide"));
+    DLC_ASSIGN_OR_RETURN(Value* g, widen(e, op.operand(1), "scale_wide"));
+    const DType t = x->type().dtype;
+    DLC_ASSIGN_OR_RETURN(Value* sq, e.op(OpKind::Mul, {x, x}, {}, "square"));
+    DLC_ASSIGN_OR_RETURN(Value* ms, e.op(OpKind::ReduceMean, {sq}, {{"axes", Attribute::ofInts(axes)}, {"keepdims", Attribute::ofInt(1)}},
+                                         "mean_square"));
+    DLC_ASSIGN_OR_RETURN(Value* v, e.op(OpKind::Add, {ms, e.scalar(t, op.getFloat("epsilon", 1e-5f), "epsilon")}, {}, "plus_eps"));
+    DLC_ASSIGN_OR_RETURN(Value* rms, e.op(OpKind::Sqrt, {v}, {}, "rms"));
+    DLC_ASSIGN_OR_RETURN(Value* inv, e.op(OpKind::Reciprocal, {rms}, {}, "inv_rms"));
+    DLC_ASSIGN_OR_RETURN(Value* n, e.op(OpKind::Mul, {x, inv}, {}, "normalized"));
+    DLC_ASSIGN_OR_RETURN(Value* y, e.op(OpKind::Mul, {n, g}, {}, "scaled"));
+    DLC_ASSIGN_OR_RETURN(y, narrowBack(e, y, xt.dtype));
+    return e.finish(y);
+  }
+};
+
 // Attention(Q [B,S,H·D], K [B,T,H·D], V [B,T,H·Dv], M?) {num_heads = H, scale = c}  ==>
 //   q = Transpose(Reshape(Q, [0,0,H,-1]), [0,2,1,3])          [B,H,S,D]
 //   k = Transpose(Reshape(K, [0,0,H,-1]), [0,2,3,1])          [B,H,D,T]
@@ -355,6 +389,7 @@ PatternList unfusePatterns() {
   patterns.push_back(std::make_unique<UnfuseGelu>());
   patterns.push_back(std::make_unique<RemoveStopGradient>());
   patterns.push_back(std::make_unique<UnfuseAttention>());
+  patterns.push_back(std::make_unique<UnfuseRmsNorm>());
   patterns.push_back(std::make_unique<UnfuseDynamicQuantizeGRU>());
   return patterns;
 }

@@ -118,4 +118,15 @@ Var LayerNorm::operator()(Var x) const {
                         {{"axis", Attribute::ofInt(-1)}, {"epsilon", Attribute::ofFloat(eps_)}});
 }
 
+RMSNorm::RMSNorm(Model& m, const std::string& name, int64_t features, float eps) : eps_(eps) {
+  Tensor ones(DType::F32, {features});
+  for (int64_t i = 0; i < features; ++i) ones.data<float>()[i] = 1.0f;
+  scale_ = m.constant(ones, name + ".weight");
+}
+
+Var RMSNorm::operator()(Var x) const {
+  if (!x.model()) return Var();
+  return x.model()->op1(OpKind::RMSNormalization, {x, scale_}, {{"axis", Attribute::ofInt(-1)}, {"epsilon", Attribute::ofFloat(eps_)}});
+}
+
 }  // namespace dlc::builder

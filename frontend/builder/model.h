@@ -237,6 +237,17 @@ class LayerNorm {
   float eps_;
 };
 
+// RMSNorm over the last dim (LLaMA's, T5's): x / sqrt(mean(x²) + eps) · weight (weight starts at 1).
+class RMSNorm {
+ public:
+  RMSNorm(Model& m, const std::string& name, int64_t features, float eps = 1e-6f);
+  Var operator()(Var x) const;
+
+ private:
+  Var scale_;
+  float eps_;
+};
+
 // A lookup table [num, dim]: ids (i64, any shape) -> [..., dim].
 class Embedding {
  public:

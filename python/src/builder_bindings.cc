@@ -213,6 +213,13 @@ void bindBuilder(py::module_& m) {
            }),
            py::arg("model"), py::arg("name"), py::arg("features"), py::arg("eps") = 1e-5f)
       .def("__call__", &LayerNorm::call);
+  using RMSNorm = PyLayer<b::RMSNorm>;
+  py::class_<RMSNorm>(nn, "RMSNorm")
+      .def(py::init([](const ModelPtr& h, const std::string& name, int64_t features, float eps) {
+             return RMSNorm{h, std::make_unique<b::RMSNorm>(h->get(), name, features, eps)};
+           }),
+           py::arg("model"), py::arg("name"), py::arg("features"), py::arg("eps") = 1e-6f)
+      .def("__call__", &RMSNorm::call);
 }
 
 }  // namespace dlc::python

@@ -54,6 +54,21 @@ def test_cnn_layers_match_pytorch():
     assert np.allclose(got, ref.numpy(), rtol=1e-5, atol=1e-5)
 
 
+def test_rms_norm_matches_pytorch_on_every_target():
+    """nn.RMSNorm (weight 1, eps 1e-6) against torch's LLaMA-style x * rsqrt(mean(x^2) + eps)."""
+    import torch
+    m = nn.Model("rms")
+    x = m.input("x", ["N", "S", 16])
+    m.output(nn.RMSNorm(m, "norm", 16)(x), "y")
+    model = m.finish()
+    xs = np.random.default_rng(2).standard_normal((2, 5, 16)).astype(np.float32)
+    t = torch.from_numpy(xs)
+    want = (t * torch.rsqrt(t.pow(2).mean(-1, keepdim=True) + 1e-6)).numpy()
+    for target in ("reference", "cpu", "onednn"):
+        got = model.run({"x": xs}, target=target)["y"]
+        assert np.allclose(got, want, rtol=1e-5, atol=1e-6), target
+
+
 def test_builder_errors_are_raised_where_they_happen():
     m = nn.Model("bad")
     a = m.input("a", [2, 3])

@@ -328,7 +328,13 @@ TEST(CpuOps, NormalizationSoftmaxAndDataMovement) {
     ln.output(ln.op1(OpKind::LayerNormalization, {ln.input({2, 5, len}, -2, 3), ln.weight({len}), ln.weight({len})},
                      {{"epsilon", Attribute::ofFloat(1e-5f)}}));
     ln.check(str("LayerNormalization over ", len));
+    Case rms(22);
+    rms.output(rms.op1(OpKind::RMSNormalization, {rms.input({2, 5, len}, -2, 3), rms.weight({len})}, {{"epsilon", Attribute::ofFloat(1e-6f)}}));
+    rms.check(str("RMSNormalization over ", len));
   }
+  Case rms2(23);  // over the last two axes
+  rms2.output(rms2.op1(OpKind::RMSNormalization, {rms2.input({3, 4, 9}), rms2.weight({4, 9})}, {{"axis", Attribute::ofInt(1)}}));
+  rms2.check("RMSNormalization over two axes");
   for (int axis : {0, 1, 3}) {
     Case c(30 + static_cast<uint32_t>(axis));
     std::vector<int64_t> d1{2, 3, 4, 5}, d2 = d1;
@@ -401,7 +407,8 @@ TEST(CpuOps, OneSegmentCnn) {
 // binding reuses its table; a size of 1 broadcasts where others do not).
 TEST(CpuOps, SymbolicShapes) {
   Case t(70);
-  Value* g = symbolicEncoderBlock(t);  // and transposes, a softmax over the sequence, a concat
+  Value* g = symbolicEncoderBlock(t);  // and an RMSNorm, transposes, a softmax over the sequence, a concat
+  g = t.op1(OpKind::RMSNormalization, {g, t.weight({24})});
   Value* sm = t.op1(OpKind::Softmax, {t.op1(OpKind::Transpose, {g}, {{"perm", Attribute::ofInts({0, 2, 1})}})}, {{"axis", Attribute::ofInt(-1)}});
   t.output(t.op1(OpKind::Concat, {g, t.op1(OpKind::Transpose, {sm}, {{"perm", Attribute::ofInts({0, 2, 1})}})}, {{"axis", Attribute::ofInt(1)}}));
   t.checkBindings("encoder block", {{{"N", 2}, {"S", 7}}, {{"N", 1}, {"S", 16}}, {{"N", 5}, {"S", 1}}, {{"N", 2}, {"S", 7}}}, 1e-4, 1);

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Recognition across exporters' forms: models as users write them (torch's nn.TransformerEncoder in
 both MultiheadAttention layouts, pre- and post-norm, a causal mask computed in the graph; Hugging
-Face-style BERT and GPT-2 blocks written out; torchvision's ViT and Swin), exported by torch at
-opsets 13, 14 and 17 with symbolic batch and sequence. For each, after dlc's default pipeline:
+Face-style BERT, GPT-2 and LLaMA blocks written out; torchvision's ViT and Swin), exported by torch
+at opsets 13, 14 and 17 with symbolic batch and sequence. For each, after dlc's default pipeline:
 
-- every LayerNorm, GELU and attention is fused: the counts of LayerNormalization, Attention (and
-  Gelu, standalone or as a matmul epilogue) are the model's, and no Softmax, ReduceMean, Erf,
-  Tanh, Pow or Sqrt is left;
+- every LayerNorm, RMSNorm, GELU and attention is fused: the counts of LayerNormalization,
+  RMSNormalization, Attention (and Gelu, standalone or as a matmul epilogue) are the model's, and
+  no Softmax, ReduceMean, Erf, Tanh, Pow or Sqrt is left;
 - the torch encoders reach the op count per layer of the project's own BERT layer export
   (tests/models/export_models.py's BertLayer, the same sizes);
 - outputs on the reference, cpu and onednn targets match PyTorch at two input shapes (within
@@ -131,6 +131,56 @@ class Gpt2(nn.Module):
         return self.ln_f(x)
 
 
+class LlamaRMSNorm(nn.Module):
+    """Hugging Face's LlamaRMSNorm (T5's is the same): x * rsqrt(mean(x²) + eps), weight first."""
+
+    def __init__(self, d, eps=1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(d))
+        self.eps = eps
+
+    def forward(self, x):
+        variance = x.pow(2).mean(-1, keepdim=True)
+        return self.weight * (x * torch.rsqrt(variance + self.eps))
+
+
+class LlamaBlock(nn.Module):
+    """A LLaMA decoder block written out (no rotary embedding): pre-RMSNorm, bias-free Q/K/V/O, an
+    additive causal mask sliced from a buffer, SwiGLU MLP."""
+
+    def __init__(self, max_positions=64):
+        super().__init__()
+        self.input_norm, self.post_norm = LlamaRMSNorm(D), LlamaRMSNorm(D)
+        self.q, self.k, self.v, self.o = (nn.Linear(D, D, bias=False) for _ in range(4))
+        self.gate, self.up, self.down = nn.Linear(D, FFN, bias=False), nn.Linear(D, FFN, bias=False), nn.Linear(FFN, D, bias=False)
+        self.register_buffer("mask", torch.triu(torch.full((max_positions, max_positions), -1e4), 1))
+
+    def heads(self, t):
+        return t.view(t.size(0), t.size(1), HEADS, D // HEADS).permute(0, 2, 1, 3)
+
+    def forward(self, x):
+        h = self.input_norm(x)
+        q, k, v = self.heads(self.q(h)), self.heads(self.k(h)), self.heads(self.v(h))
+        s = q.size(-2)
+        w = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(D // HEADS) + self.mask[:s, :s]
+        a = torch.matmul(torch.softmax(w, dim=-1), v).permute(0, 2, 1, 3).contiguous()
+        x = x + self.o(a.view(a.size(0), a.size(1), D))
+        h = self.post_norm(x)
+        return x + self.down(nn.functional.silu(self.gate(h)) * self.up(h))
+
+
+class Llama(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([LlamaBlock(), LlamaBlock()])
+        self.norm = LlamaRMSNorm(D)
+
+    def forward(self, x):
+        for b in self.blocks:
+            x = b(x)
+        return self.norm(x)
+
+
 class BertLayers(nn.Module):
     """The project's own BERT layer export (the reference op count), two layers."""
 
@@ -177,6 +227,7 @@ MODELS = {
                 [(2, 16), (1, 5)], {"Attention": 2, "LayerNormalization": 4, "Gelu": 2}, None),
     "gpt2": (Gpt2, seq_inputs, ["x"], SEQ, [(2, 16), (1, 11)], {"Attention": 2, "LayerNormalization": 5, "Gelu": 2},
              None),
+    "llama": (Llama, seq_inputs, ["x"], SEQ, [(2, 16), (1, 9)], {"Attention": 2, "RMSNormalization": 5}, None),
     "vit": (lambda: torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=HEADS,
                                                          hidden_dim=D, mlp_dim=FFN),
             image_inputs, ["x"], {"x": {0: "batch"}, "y": {0: "batch"}}, [(1, 0), (3, 0)],
@@ -194,8 +245,8 @@ def randomize(model, seed):
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(torch.randn(p.shape, generator=g) * 0.2)
-        for m in model.modules():  # LayerNorm scales near 1
-            if isinstance(m, nn.LayerNorm):
+        for m in model.modules():  # LayerNorm and RMSNorm scales near 1
+            if isinstance(m, (nn.LayerNorm, LlamaRMSNorm)):
                 m.weight.add_(1.0)
     return model.eval()
 

@@ -146,6 +146,11 @@ TEST(OnednnOps, NormalizationSoftmaxConcatAndLayout) {
   ln.output(ln.op1(OpKind::LayerNormalization, {ln.input({2, 5, 24}), ln.weight({24}), ln.weight({24})},
                    {{"epsilon", Attribute::ofFloat(1e-5f)}}));
   ln.check("LayerNormalization");
+  for (int64_t len : {24, 768}) {  // RMSNorm: a reduction, then layer normalization with given statistics
+    Case rms(23);
+    rms.output(rms.op1(OpKind::RMSNormalization, {rms.input({2, 5, len}, -2, 3), rms.weight({len})}, {{"epsilon", Attribute::ofFloat(1e-6f)}}));
+    rms.check(str("RMSNormalization over ", len));
+  }
   Case bn(22);
   bn.output(bn.op1(OpKind::BatchNormalization,
                    {bn.input({2, 5, 6, 7}), bn.weight({5}), bn.weight({5}), bn.weight({5}), bn.weight({5}, 0.5f, 2.0f)}));
@@ -201,7 +206,7 @@ TEST(OnednnOps, SegmentsCarryLayouts) {
 // program; a batch of 1 broadcasts differently from the others).
 TEST(OnednnOps, SymbolicShapes) {
   Case t(70);
-  t.output(symbolicEncoderBlock(t));
+  t.output(t.op1(OpKind::RMSNormalization, {symbolicEncoderBlock(t), t.weight({24})}));
   t.checkBindings("encoder block", {{{"N", 2}, {"S", 7}}, {{"N", 1}, {"S", 16}}, {{"N", 5}, {"S", 1}}, {{"N", 2}, {"S", 7}}}, 1e-4, 1);
 
   Case c(71);

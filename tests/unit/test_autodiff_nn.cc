@@ -103,6 +103,10 @@ const RegisterGradCases kNorm{
        c.out(c.op1(OpKind::LayerNormalization, {c.input({2, 3, 4}), c.input({3, 4})},
                    {{"axis", i(1)}, {"epsilon", Attribute::ofFloat(1e-2f)}}));
      }},
+    {"norm/RMSNorm", [](GradCase& c) {
+       c.out(c.op1(OpKind::RMSNormalization, {c.input({2, 3, 5}), c.input({5})}));
+       c.out(c.op1(OpKind::RMSNormalization, {c.input({2, 3, 4}), c.input({3, 4})}, {{"axis", i(1)}, {"epsilon", Attribute::ofFloat(1e-2f)}}));
+     }},
     {"norm/InstanceNorm", [](GradCase& c) {
        c.out(c.op1(OpKind::InstanceNormalization, {c.input({2, 3, 4, 3}), c.input({3}), c.input({3})}));
      }},

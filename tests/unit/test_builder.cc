@@ -84,6 +84,20 @@ TEST(Builder, GroupNormNormalizesEachGroup) {
   for (int i = 0; i < 8; ++i) EXPECT_NEAR((*out)[0].tensor.data<float>()[i], expected[i], 1e-6) << i;
 }
 
+// RMSNorm over the last dim: rows {3, 4} and {1, -1} have mean squares 12.5 and 1 (ε 0, weight 1).
+TEST(Builder, RMSNormScalesEachRow) {
+  Model m("rms");
+  Var x = m.input("x", DType::F32, {Dim::sym("N"), Dim::of(2)});
+  m.output(RMSNorm(m, "norm", 2, 0.0f)(x), "y");
+  auto g = m.finish();
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ((*g)->body().output(0)->type().toString(), "f32[N,2]");
+  auto out = ref::Interpreter(**g).run({DataValue::ofTensor(Tensor::fromVector(DType::F32, {2, 2}, std::vector<float>{3, 4, 1, -1}))});
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  const float expected[4] = {3 / std::sqrt(12.5f), 4 / std::sqrt(12.5f), 1, -1};
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR((*out)[0].tensor.data<float>()[i], expected[i], 1e-6) << i;
+}
+
 TEST(Builder, SequenceLayersGiveBatchFirstShapes) {
   Model m("seq");
   Var x = m.input("x", DType::F32, {Dim::sym("N"), Dim::of(5), Dim::of(3)});

@@ -63,6 +63,9 @@ void expectSameNumerics(const std::string& file, const std::string& passes) {
 }
 
 TEST(FusedRegionNumerics, RecognizeGelu) { expectSameNumerics("recognize_gelu.dlcir", "recognize-gelu,dce"); }
+TEST(FusedRegionNumerics, RecognizeRmsNorm) {
+  expectSameNumerics("recognize_rms_norm.dlcir", "recognize-layernorm,dce");
+}
 TEST(FusedRegionNumerics, RecognizeLayerNorm) {
   expectSameNumerics("recognize_layernorm.dlcir", "recognize-layernorm,dce");
 }

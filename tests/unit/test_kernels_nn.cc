@@ -1,5 +1,7 @@
 // Reference nn kernels against values computed offline with PyTorch 1.13 (f64, weights reordered to
 // ONNX gate order) or taken from ONNX node test data and hand checks, pasted in: independent of dlc.
+#include <cmath>
+
 #include "tests/unit/op_runner.h"
 
 namespace dlc::testing {
@@ -123,6 +125,19 @@ TEST(NNKernels, LayerNormalizationWithStats) {
   expectTensor((*r)[0], {2, 3, 4}, {-1.01479411,0.357928554,-0.0392972837,0.843644953,-0.713439444,0.901468425,-0.156938535,0.688955164,-0.505865634,0.987729766,-0.242719461,0.663495302,-1.41569895,0.596734489,-0.286829022,0.455727506,-1.37315313,-0.144827753,-0.0548108819,0.86581615,-0.280739176,0.964507001,-0.468844633,0.567851803}, 1e-5);
   expectTensor((*r)[1], {2, 3, 1}, {0.17,0.36,0.21,0.0775,0.1825,0.6275}, 1e-6);
   expectTensor((*r)[2], {2, 3, 1}, {2.87289906,2.7612091,3.0420582,1.44968839,3.04249816,3.4324207}, 1e-4);
+}
+
+TEST(NNKernels, RMSNormalization) {
+  // x / sqrt(mean(x², last dim) + 1e-5) * g, computed in f64 by NumPy; and over the last two dims.
+  const Tensor x = f32({2, 3, 4}, {0.09,-0.09,0.76,-0.08,0.45,-0.2,0.81,0.38,0.4,-0.34,0.51,0.27,-0.52,-0.68,0.59,0.92,-0.08,0.18,0.72,-0.09,0.9,0.15,0.64,0.82});
+  auto r = runOp(OpKind::RMSNormalization, {x, f32({4}, {0.63,-0.68,0.26,-0.2})}, {});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  expectTensor((*r)[0], {2, 3, 4}, {0.146369,0.157986,0.510099,0.0413036,0.555178,0.266329,0.412418,-0.148831,0.646026,0.592704,0.339933,-0.138434,-0.471949,0.666145,0.220992,-0.265075,-0.134062,-0.325579,0.497945,0.0478793,0.81956,-0.147434,0.24052,-0.237051}, 1e-5);
+  // Rows [1, 2, 2] and [3, 4, 0] over the last two dims with ε 0: mean squares 3 and 25/3.
+  r = runOp(OpKind::RMSNormalization, {f32({2, 1, 3}, {1, 2, 2, 3, 4, 0}), f32({1, 3}, {1, 1, 2})},
+            {{"axis", Attribute::ofInt(1)}, {"epsilon", Attribute::ofFloat(0)}});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  expectTensor((*r)[0], {2, 1, 3}, {1 / std::sqrt(3.0), 2 / std::sqrt(3.0), 4 / std::sqrt(3.0), 3 / std::sqrt(25.0 / 3), 4 / std::sqrt(25.0 / 3), 0}, 1e-6);
 }
 
 TEST(NNKernels, InstanceNormalization) {

@@ -190,6 +190,21 @@ TEST(UnfuseNumerics, GeluForms) {
     }
 }
 
+// RMSNormalization over the last axis and the last two, each float dtype: the expansion is the
+// reference kernel's sequence of operations (16-bit floats in f32 between Casts), bit-identical.
+TEST(UnfuseNumerics, RmsNormalization) {
+  for (const char* dtype : {"f32", "f64", "f16", "bf16"})
+    for (const char* form : {"{axis = -1, epsilon = 1e-06} : %T[2,3,6]", "{axis = 1, epsilon = 0.001} : %T[2,3,6]"}) {
+      std::string attrs = form;
+      attrs.replace(attrs.find("%T"), 2, dtype);
+      const char* scale = std::string(form).find("axis = 1") != std::string::npos ? "[3,6]" : "[6]";
+      std::string text = str("graph @g opsets {\"\" = 17} (%x: ", dtype, "[2,3,6], %g: ", dtype, scale, ") {\n  %y = RMSNormalization(%x, %g) ",
+                             attrs, "\n  return %y\n}\n");
+      SCOPED_TRACE(text);
+      checkUnfuse(text, 0.0);
+    }
+}
+
 // Attention's per-head GEMMs become batched MatMuls (another summation order over D = 4 or 2
 // terms and T = 5): agreement to a few f32 ulps of max|y|.
 TEST(UnfuseNumerics, Attention) {

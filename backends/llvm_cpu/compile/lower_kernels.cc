@@ -232,7 +232,7 @@ Status checkLayerNorm(const Op& op) { return layerNormParams(op).status(); }
 Status emitLayerNorm(SegmentEmitter& e, const Op& op) {
   DLC_ASSIGN_OR_RETURN(dlc_layernorm_params p, layerNormParams(op));
   e.b().CreateCall(e.kernel("dlc_k_layernorm"), {e.params(p), e.ptr(op.operand(0)), e.ptr(op.operand(1)),
-                                                 ptrOrNull(e, op.operand(2)), e.ptr(op.result()), e.call()});
+                                                 ptrOrNull(e, op.numOperands() > 2 ? op.operand(2) : nullptr), e.ptr(op.result()), e.call()});
   return Status::success();
 }
 
@@ -409,7 +409,7 @@ Status emitSoftmaxSymbolic(SegmentEmitter& e, const Op& op, const OpBlocks& bloc
 
 Status emitLayerNormSymbolic(SegmentEmitter& e, const Op& op, const OpBlocks& blocks) {
   e.b().CreateCall(e.kernel("dlc_k_layernorm"), {blocks.ptr(0), e.ptr(op.operand(0)), e.ptr(op.operand(1)),
-                                                 ptrOrNull(e, op.operand(2)), e.ptr(op.result()), e.call()});
+                                                 ptrOrNull(e, op.numOperands() > 2 ? op.operand(2) : nullptr), e.ptr(op.result()), e.call()});
   return Status::success();
 }
 
@@ -460,6 +460,7 @@ const std::unordered_map<OpKind, Lowering>& table() {
       {OpKind::Softmax, {checkSoftmax, emitSoftmax, false, emitSoftmaxSymbolic}},
       {OpKind::LogSoftmax, {checkSoftmax, emitSoftmax, false, emitSoftmaxSymbolic}},
       {OpKind::LayerNormalization, {checkLayerNorm, emitLayerNorm, false, emitLayerNormSymbolic}},
+      {OpKind::RMSNormalization, {checkLayerNorm, emitLayerNorm, false, emitLayerNormSymbolic}},
       {OpKind::Attention, {checkAttention, emitAttention, false, emitAttentionSymbolic}},
       {OpKind::Transpose, {checkCopies, emitCopies, false, emitCopiesSymbolic}},
       {OpKind::Split, {checkCopies, emitCopies, false, emitCopiesSymbolic}},

@@ -177,11 +177,14 @@ typedef struct dlc_softmax_params {
 } dlc_softmax_params;
 void dlc_k_softmax(const dlc_softmax_params* p, const float* x, float* y, const dlc_cpu_call* call);
 
-/* LayerNormalization over the last `len` elements of each of `rows` rows. */
+/* LayerNormalization over the last `len` elements of each of `rows` rows; with `rms`,
+ * RMSNormalization (y = x / sqrt(mean(x²) + epsilon) · scale: no centering, no bias). */
 typedef struct dlc_layernorm_params {
   int64_t rows, len;
   float epsilon;
   int32_t has_bias;
+  int32_t rms;
+  int32_t reserved;
 } dlc_layernorm_params;
 void dlc_k_layernorm(const dlc_layernorm_params* p, const float* x, const float* scale, const float* bias, float* y,
                      const dlc_cpu_call* call);

@@ -139,11 +139,32 @@ void layernorm_row(const float* x, const float* scale, const float* bias, float*
   }
 }
 
+// RMSNorm: the mean of squares (no centering), then x · 1/sqrt(ms + eps) · scale, as the reference.
+void rmsnorm_row(const float* x, const float* scale, float* y, int64_t n, float eps) {
+  f16 a0 = 0.0f, a1 = 0.0f;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const f16 v0 = load<f16>(x + i), v1 = load<f16>(x + i + 16);
+    a0 += v0 * v0;
+    a1 += v1 * v1;
+  }
+  float ss = hsum(a0 + a1);
+  for (; i < n; i++) ss += x[i] * x[i];
+  const float inv = 1.0f / __builtin_sqrtf(ss / (float)n + eps);
+  if (scale)
+    for (int64_t j = 0; j < n; j++) y[j] = x[j] * inv * scale[j];
+  else
+    for (int64_t j = 0; j < n; j++) y[j] = x[j] * inv;
+}
+
 void layernorm_job(void* ctx, size_t job) {
   const LayerNormCtx* c = (const LayerNormCtx*)ctx;
   const int64_t rows = c->p->rows, n = c->p->len;
   const int64_t r0 = split_point(rows, c->jobs, (int64_t)job), r1 = split_point(rows, c->jobs, (int64_t)job + 1);
-  for (int64_t r = r0; r < r1; r++) layernorm_row(c->x + r * n, c->scale, c->bias, c->y + r * n, n, c->p->epsilon);
+  if (c->p->rms)
+    for (int64_t r = r0; r < r1; r++) rmsnorm_row(c->x + r * n, c->scale, c->y + r * n, n, c->p->epsilon);
+  else
+    for (int64_t r = r0; r < r1; r++) layernorm_row(c->x + r * n, c->scale, c->bias, c->y + r * n, n, c->p->epsilon);
 }
 
 }  // namespace

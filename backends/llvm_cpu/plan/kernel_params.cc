@@ -298,7 +298,8 @@ Expected<dlc_layernorm_params> layerNormParams(const Op& op) {
     if (op.operand(i) && numel(shapeOf(op.operand(i))) != p.len) return Status::error(str(where(op), ": broadcast scale/bias"));
   p.rows = numel(x) / std::max<int64_t>(1, p.len);
   p.epsilon = op.getFloat("epsilon", 1e-5f);
-  p.has_bias = op.operand(2) != nullptr;
+  p.rms = op.kind() == OpKind::RMSNormalization;
+  p.has_bias = !p.rms && op.numOperands() > 2 && op.operand(2) != nullptr;
   return p;
 }
 

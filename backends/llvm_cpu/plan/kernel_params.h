@@ -48,7 +48,7 @@ Expected<MatMulPlan> matmulPlan(const Op& op, const IsWeight& weight = isConstan
 
 Expected<dlc_pool_params> poolParams(const Op& op);
 Expected<dlc_softmax_params> softmaxParams(const Op& op);
-Expected<dlc_layernorm_params> layerNormParams(const Op& op);
+Expected<dlc_layernorm_params> layerNormParams(const Op& op);  // LayerNormalization, RMSNormalization
 Expected<dlc_attention_params> attentionParams(const Op& op);
 Status checkGlobalAvg(const Op& op);
 Status checkReduceMean(const Op& op);

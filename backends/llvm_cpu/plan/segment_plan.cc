@@ -117,7 +117,7 @@ bool hasSymbolicPlan(const Op& op) {
   switch (op.kind()) {
     case OpKind::Conv: case OpKind::FusedConv: case OpKind::MatMul: case OpKind::FusedMatMul: case OpKind::MaxPool:
     case OpKind::AveragePool: case OpKind::GlobalAveragePool: case OpKind::ReduceMean: case OpKind::BatchNormalization:
-    case OpKind::Softmax: case OpKind::LogSoftmax: case OpKind::LayerNormalization: case OpKind::Attention:
+    case OpKind::Softmax: case OpKind::LogSoftmax: case OpKind::LayerNormalization: case OpKind::RMSNormalization: case OpKind::Attention:
     case OpKind::Transpose: case OpKind::Split: case OpKind::Concat:
       return true;
     default:
@@ -195,7 +195,8 @@ Status planOpBlocks(const Op& declared, const Op& sized, const IsWeight& weight,
       blocks.add(p);
       return Status::success();
     }
-    case OpKind::LayerNormalization: {
+    case OpKind::LayerNormalization:
+    case OpKind::RMSNormalization: {
       DLC_ASSIGN_OR_RETURN(dlc_layernorm_params p, layerNormParams(sized));
       blocks.add(p);
       return Status::success();

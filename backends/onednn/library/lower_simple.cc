@@ -327,6 +327,45 @@ Status lowerLayerNorm(Builder& b, const Op& op) {
   return Status::success();
 }
 
+// RMSNormalization(X, γ) over the last axis. oneDNN 2.6 has no RMS norm: the mean square comes
+// from a reduction (Σx², the L2 power-sum with eps 0, times 1/C as a post-op) and the rest from
+// layer normalization with given statistics, mean 0 and variance ms: y = (x - 0)/sqrt(ms + ε)·γ.
+Status lowerRmsNorm(Builder& b, const Op& op) {
+  if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
+  int rank = op.operand(0)->type().shape.rank();
+  int64_t axis = op.getInt("axis", -1);
+  if (axis < 0) axis += rank;
+  if (rank < 2 || axis != rank - 1) return Status::error(str(where(op), ": normalizes over the last axis of a rank >= 2 input only"));
+  memory::dims x = dimsOf(op.operand(0)->type());
+  memory::dims c{x.back()};
+  if (dimsOf(op.operand(1)->type()) != c) return Status::error(str(where(op), ": scale of the last axis' size"));
+  DLC_ASSIGN_OR_RETURN(int x0, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int xs, b.ensurePlain(x0));
+  memory::dims reduced = x, stats(x.begin(), x.end() - 1);
+  reduced.back() = 1;
+  dnnl::post_ops scale_by_len;
+  scale_by_len.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f / static_cast<float>(x.back()), 0.0f);
+  dnnl::primitive_attr attr = Builder::baseAttr();
+  attr.set_post_ops(scale_by_len);
+  dnnl::reduction::primitive_desc rpd(
+      dnnl::reduction::desc(dnnl::algorithm::reduction_norm_lp_power_p_sum, b.md(xs), plainDesc(reduced), 2.0f, 0.0f), attr, cpuEngine());
+  int ms = b.internal(plainDesc(reduced));
+  b.exec(dnnl::reduction(rpd), {{DNNL_ARG_SRC, xs}, {DNNL_ARG_DST, ms}}, rpd.scratchpad_desc(), op);
+  int variance = b.view(ms, plainDesc(stats));
+  DLC_ASSIGN_OR_RETURN(int mean, b.zeros(plainDesc(stats)));
+  auto flags = dnnl::normalization_flags::use_global_stats | dnnl::normalization_flags::use_scale;
+  dnnl::layer_normalization_forward::primitive_desc pd(
+      dnnl::layer_normalization_forward::desc(dnnl::prop_kind::forward_inference, b.md(xs), plainDesc(stats), op.getFloat("epsilon", 1e-5f), flags),
+      Builder::baseAttr(), cpuEngine());
+  DLC_ASSIGN_OR_RETURN(int scale, b.tensorOf(op.operand(1)));
+  int y = b.internal(b.md(xs));
+  b.exec(dnnl::layer_normalization_forward(pd),
+         {{DNNL_ARG_SRC, xs}, {DNNL_ARG_MEAN, mean}, {DNNL_ARG_VARIANCE, variance}, {DNNL_ARG_SCALE, scale}, {DNNL_ARG_DST, y}},
+         pd.scratchpad_desc(), op);
+  b.bind(op.result(), y);
+  return Status::success();
+}
+
 Status lowerBatchNorm(Builder& b, const Op& op) {
   if (!isF32(op)) return Status::error(str(where(op), ": f32 only"));
   for (int r = 1; r < op.numResults(); ++r)
@@ -506,6 +545,7 @@ Lowering loweringFor(OpKind kind) {
     case OpKind::ReduceSum: case OpKind::ReduceMean: return lowerReduce;
     case OpKind::Softmax: return lowerSoftmax;
     case OpKind::LayerNormalization: return lowerLayerNorm;
+    case OpKind::RMSNormalization: return lowerRmsNorm;
     case OpKind::BatchNormalization: return lowerBatchNorm;
     case OpKind::BatchNormTraining: return lowerBatchNormTraining;
     case OpKind::BatchNormTrainingGrad: return lowerBatchNormTrainingGrad;

@@ -1,5 +1,5 @@
-// Reference kernels: BatchNormalization, InstanceNormalization, LayerNormalization, LRN,
-// LpNormalization and MeanVarianceNormalization.
+// Reference kernels: BatchNormalization, InstanceNormalization, LayerNormalization,
+// RMSNormalization, LRN, LpNormalization and MeanVarianceNormalization.
 #include <cmath>
 #include <optional>
 #include <vector>
@@ -160,6 +160,37 @@ Status layerNormKernel(KernelContext& ctx) {
   return Status::success();
 }
 
+// RMSNormalization: y = x · 1/sqrt(mean(x²) + ε) · γ over axes [axis, rank), in X's compute type
+// (f32 for 16-bit floats), rounded as the standard ops that write it out (unfuse) round.
+Status rmsNormKernel(KernelContext& ctx) {
+  const Tensor& X = ctx.input(0);
+  if (!isNNFloat(X.dtype())) return ctx.error("X must be a float tensor");
+  int64_t a = ctx.op().getInt("axis", -1);
+  if (a < -X.rank() || a >= X.rank()) return ctx.error(str("axis ", a, " is out of range for rank ", X.rank()));
+  const int axis = static_cast<int>(a < 0 ? a + X.rank() : a);
+  std::vector<int64_t> norm_shape = dimsFrom(X, axis);
+  const int64_t inner = product(norm_shape), outer = product(X.shape(), 0, static_cast<size_t>(axis));
+  if (!broadcastsTo(ctx.input(1), norm_shape)) return ctx.error("scale must broadcast to the normalized dims");
+  const double eps = ctx.op().getFloat("epsilon", 1e-5f);
+  Tensor xc = toCompute(X);
+  Tensor y(xc.dtype(), X.shape());
+  DLC_NN_FLOAT_DISPATCH(xc.dtype(), T, {
+    std::vector<T> g = broadcastValues<T>(ctx.input(1), norm_shape);
+    const T* x = xc.data<T>();
+    T* out = y.data<T>();
+    for (int64_t r = 0; r < outer; ++r) {
+      const T* xr = x + r * inner;
+      double ss = 0;  // squares rounded to T, summed in f64 as ReduceMean does
+      for (int64_t i = 0; i < inner; ++i) ss += static_cast<double>(static_cast<T>(xr[i] * xr[i]));
+      const T ms = static_cast<T>(ss / static_cast<double>(inner));
+      const T inv = T(1) / std::sqrt(static_cast<T>(ms + static_cast<T>(eps)));
+      for (int64_t i = 0; i < inner; ++i) out[r * inner + i] = static_cast<T>(xr[i] * inv) * g[static_cast<size_t>(i)];
+    }
+  });
+  ctx.setOutput(0, y.castTo(X.dtype()));
+  return Status::success();
+}
+
 Status lrnKernel(KernelContext& ctx) {
   const Tensor& X = ctx.input(0);
   if (!isNNFloat(X.dtype())) return ctx.error("X must be a float tensor");
@@ -276,6 +307,7 @@ void registerNormalizationKernels(KernelTable& t) {
   t[static_cast<size_t>(OpKind::InstanceNormalization)] = instanceNormKernel;
   t[static_cast<size_t>(OpKind::LayerNormalization)] = layerNormKernel;
   t[static_cast<size_t>(OpKind::LRN)] = lrnKernel;
+  t[static_cast<size_t>(OpKind::RMSNormalization)] = rmsNormKernel;
   t[static_cast<size_t>(OpKind::LpNormalization)] = lpNormKernel;
   t[static_cast<size_t>(OpKind::MeanVarianceNormalization)] = mvnKernel;
 }
