@@ -9,8 +9,8 @@
 Errors are raised at the call that makes them; Var supports + - * / @ ** and unary -.
 """
 from ._core import nn as _nn
-from ._core.nn import (Var, Linear, Conv2d, BatchNorm2d, LayerNorm, add, sub, mul, div, matmul, minimum, maximum,
-                       greater, less, equal, neg, abs, exp, log, sqrt, softplus, relu, sigmoid, tanh, gelu, silu,
+from ._core.nn import (Var, Linear, Conv2d, BatchNorm2d, LayerNorm, RMSNorm, add, sub, mul, div, matmul, minimum,
+                       maximum, greater, less, equal, neg, abs, exp, log, sqrt, softplus, relu, sigmoid, tanh, gelu, silu,
                        logical_not, global_avg_pool, where, cast, reduce_sum, reduce_mean, argmax, softmax,
                        log_softmax, transpose, reshape, unsqueeze, flatten, max_pool2d, avg_pool2d)
 from .model import Model as _DlcModel
