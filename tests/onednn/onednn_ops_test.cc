@@ -226,6 +226,24 @@ TEST(OnednnOps, SymbolicShapesFromManyThreads) {
 
 // A residual read only by the fused convolution is overwritten in place by its result; one read
 // elsewhere too must survive (it is copied instead).
+// Slice with constant starts as a sub-tensor view copied out: channel halves (ShuffleNet's split),
+// negative and clamped bounds, an axis subset; a step other than 1 stays with the reference kernels.
+TEST(OnednnOps, Slice) {
+  Case halves(90);
+  Value* x = halves.input({1, 8, 5, 5});
+  halves.output(halves.op1(OpKind::Relu, {halves.op1(OpKind::Slice, {x, halves.ints({0}), halves.ints({4}), halves.ints({1})})}));
+  halves.output(halves.op1(OpKind::Slice, {x, halves.ints({4}), halves.ints({8}), halves.ints({1})}));
+  halves.check("channel halves", 1e-6, 1, 1);
+  Case bounds(91);
+  bounds.output(bounds.op1(OpKind::Slice, {bounds.input({4, 9, 10}), bounds.ints({1, -8, 0}), bounds.ints({100, 8, -1}), bounds.ints({0, 1, 2})}));
+  bounds.check("negative and clamped bounds");
+  Case stepped(92);
+  stepped.allowReference();
+  stepped.output(stepped.op1(OpKind::Slice, {stepped.input({4, 9}), stepped.ints({0}), stepped.ints({9}), stepped.ints({1}), stepped.ints({2})}));
+  stepped.check("a step of 2");
+  EXPECT_EQ(stepped.stepLibraries(), (std::vector<std::string>{"reference"}));
+}
+
 TEST(OnednnOps, ResidualInPlaceOrCopied) {
   for (bool shared : {false, true}) {
     Case c(shared ? 61 : 60);

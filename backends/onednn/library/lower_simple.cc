@@ -1,7 +1,8 @@
 // Lowering of the memory-bound ops (elementwise ops are in lower_elementwise.cc): pooling and its
 // gradients, activation gradients, sum/mean reductions, normalizations, softmax, concat, and the
-// layout ops (reshape-likes as views, transpose and split as reorders). Also the activation
+// layout ops (reshape-likes as views, transpose, split and slice as reorders). Also the activation
 // post-ops and the lowering table.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -515,6 +516,51 @@ Status lowerSplit(Builder& b, const Op& op) {
   return Status::success();
 }
 
+// Slice with constant starts (and axes), steps of 1: the input's sub-tensor as a view, copied into a
+// plain tensor as Split's parts are (channel halves of ShuffleNet, torch's chunk and x[:, a:b]).
+// The result's dims come from its (static) type; starts are clamped as ONNX does.
+Status lowerSlice(Builder& b, const Op& op) {
+  const int rank = op.operand(0)->type().shape.rank();
+  auto ints = [&](int i) -> Expected<std::vector<int64_t>> {
+    const Value* v = i < op.numOperands() ? op.operand(i) : nullptr;
+    if (!v) return std::vector<int64_t>{};
+    DLC_ASSIGN_OR_RETURN(int t, b.tensorOf(v));
+    if (!b.isConstant(t) || (v->type().dtype != DType::I64 && v->type().dtype != DType::I32))
+      return Status::error(str(where(op), ": operand ", i, " is not a constant integer tensor"));
+    const size_t n = static_cast<size_t>(std::max<int64_t>(0, v->type().shape.numElements()));
+    std::vector<int64_t> out(n);
+    for (size_t k = 0; k < n; ++k)
+      out[k] = v->type().dtype == DType::I64 ? static_cast<const int64_t*>(b.constantData(t))[k] : static_cast<const int32_t*>(b.constantData(t))[k];
+    return out;
+  };
+  DLC_ASSIGN_OR_RETURN(std::vector<int64_t> starts, ints(1));
+  DLC_ASSIGN_OR_RETURN(std::vector<int64_t> axes, ints(3));
+  DLC_ASSIGN_OR_RETURN(std::vector<int64_t> steps, ints(4));
+  if (axes.empty())
+    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+  if (axes.size() != starts.size() || (!steps.empty() && steps.size() != starts.size()))
+    return Status::error(str(where(op), ": starts, axes and steps differ in length"));
+  for (int64_t step : steps)
+    if (step != 1) return Status::error(str(where(op), ": steps other than 1"));
+  memory::dims x = dimsOf(op.operand(0)->type()), y = dimsOf(op.result()->type());
+  if (static_cast<int>(x.size()) != rank || y.size() != x.size()) return Status::error(str(where(op), ": rank"));
+  memory::dims offsets(static_cast<size_t>(rank), 0);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t a = axes[i] < 0 ? axes[i] + rank : axes[i];
+    if (a < 0 || a >= rank) return Status::error(str(where(op), ": axis ", axes[i]));
+    const int64_t dim = x[static_cast<size_t>(a)];
+    offsets[static_cast<size_t>(a)] = std::clamp<int64_t>(starts[i] < 0 ? starts[i] + dim : starts[i], 0, dim);
+  }
+  for (size_t d = 0; d < x.size(); ++d)
+    if (offsets[d] + y[d] > x[d]) return Status::error(str(where(op), ": the result does not fit the input at its start"));
+  DLC_ASSIGN_OR_RETURN(int x0, b.tensorOf(op.operand(0)));
+  DLC_ASSIGN_OR_RETURN(int xs, b.ensurePlain(x0));
+  int part = b.view(xs, b.md(xs).submemory_desc(y, offsets));
+  DLC_ASSIGN_OR_RETURN(int out, b.ensure(part, plainDesc(y, b.md(xs).data_type())));
+  b.bind(op.result(), out);
+  return Status::success();
+}
+
 }  // namespace
 
 Lowering loweringFor(OpKind kind) {
@@ -554,6 +600,7 @@ Lowering loweringFor(OpKind kind) {
     case OpKind::Identity: return lowerView;
     case OpKind::Transpose: return lowerTranspose;
     case OpKind::Split: return lowerSplit;
+    case OpKind::Slice: return lowerSlice;
     default: return nullptr;
   }
 }
