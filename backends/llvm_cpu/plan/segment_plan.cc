@@ -113,18 +113,6 @@ MemoryPlan planIntermediates(const std::vector<const Op*>& ops, const std::set<c
   return plan;
 }
 
-bool hasSymbolicPlan(const Op& op) {
-  switch (op.kind()) {
-    case OpKind::Conv: case OpKind::FusedConv: case OpKind::MatMul: case OpKind::FusedMatMul: case OpKind::MaxPool:
-    case OpKind::AveragePool: case OpKind::GlobalAveragePool: case OpKind::ReduceMean: case OpKind::BatchNormalization:
-    case OpKind::Softmax: case OpKind::LogSoftmax: case OpKind::LayerNormalization: case OpKind::RMSNormalization: case OpKind::Attention:
-    case OpKind::Transpose: case OpKind::Split: case OpKind::Concat:
-      return true;
-    default:
-      return isViewKind(op.kind()) || isElementwise(op.kind());
-  }
-}
-
 Expected<std::vector<int64_t>> elementwiseInnerStrides(const Op& declared) {
   const Type& out_type = declared.result()->type();
   if (!out_type.isTensor() || !out_type.shape.ranked) return Status::error(str(where(declared), ": result rank unknown"));

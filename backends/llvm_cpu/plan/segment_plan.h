@@ -47,10 +47,8 @@ struct MemoryPlan {
 };
 MemoryPlan planIntermediates(const std::vector<const Op*>& ops, const std::set<const Value*>& outputs);
 
-// Whether the cpu target has code for `op` that reads its sizes from the table.
-bool hasSymbolicPlan(const Op& op);
-
-// The parameter blocks of one op of a segment with symbolic dims: `declared` as compiled (its
+// The parameter blocks of one op of a segment with symbolic dims (an error for an op kind that has
+// none; the Lowering table's emit_symbolic says which ops have such code): `declared` as compiled (its
 // types may be symbolic; decisions come from them), `sized` the same op with static types.
 Status planOpBlocks(const Op& declared, const Op& sized, const IsWeight& weight, PlanBlocks& blocks);
 
